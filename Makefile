@@ -1,0 +1,118 @@
+# patchgate build.  `make` builds build/patchgate-hook and build/patchgate;
+# `make check` runs every test; `make check SANITIZE=1` does so with ASan+UBSan.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SANITIZE ?=
+
+# Every Debian package the project needs, to build, test, demo and fuzz.
+# `make deps` installs the missing ones; nothing else is installed anywhere.
+DEPS = build-essential pkg-config clang clang-format \
+       libjansson-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev \
+       libseccomp-dev libcap-dev libcmocka-dev \
+       bats runc crun umoci busybox-static rsyslog util-linux procps \
+       jq sqlite3 openssl dpkg rpm python3
+
+CC ?= gcc
+PKGS = jansson sqlite3 libcurl libcrypto libseccomp libcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/san
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT = -O1
+else
+BUILD ?= build
+SAN_FLAGS =
+OPT = -O2
+endif
+
+CFLAGS ?= $(OPT) -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
+          -fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -Ipolicy -Ihook \
+          $(PKG_CFLAGS) $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS) -Wl,-z,relro,-z,now
+LIBS = $(PKG_LIBS) -lm
+
+# The library: every policy/ and hook/ source but the two programs' mains.
+CLI_SRCS = policy/patchgate.c $(wildcard policy/cmd_*.c)
+HOOK_MAIN = hook/main.c
+LIB_SRCS = $(filter-out $(CLI_SRCS) $(HOOK_MAIN),$(wildcard policy/*.c hook/*.c))
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+HOOK_OBJS = $(HOOK_MAIN:%.c=$(BUILD)/obj/%.o)
+LIB = $(BUILD)/libpatchgate.a
+
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRCS = $(wildcard tests/bench/*.c)
+BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+HEADERS = $(wildcard policy/*.h hook/*.h tests/unit/*.h)
+
+.PHONY: all deps check unit integration demo install clean bench fuzz format format-check
+
+all: $(BUILD)/patchgate-hook $(BUILD)/patchgate
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/patchgate-hook: $(HOOK_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/patchgate: $(CLI_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
+
+$(BUILD)/bench/%: tests/bench/%.c $(LIB) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+# Installs what is missing, and only then touches the package lists.
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "make deps: missing packages ($$missing); run as root" >&2; exit 1; fi; \
+	  echo "make deps: installing$$(echo $$missing | tr '\n' ' ')"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+unit: $(UNIT_BINS)
+
+check: deps
+	$(MAKE) all unit $(BENCH_BINS)
+	BUILD=$(BUILD) tests/run-all.sh
+
+demo: deps
+	$(MAKE) all
+	BUILD=$(BUILD) tests/demo.sh
+
+bench: deps
+	$(MAKE) all $(BENCH_BINS)
+	BUILD=$(BUILD) tests/bench/run.sh
+
+install: all
+	install -D -m 0755 $(BUILD)/patchgate-hook $(DESTDIR)$(PREFIX)/libexec/oci/hooks.d/patchgate-hook
+	install -D -m 0755 $(BUILD)/patchgate $(DESTDIR)$(PREFIX)/bin/patchgate
+	install -D -m 0644 runtime-config/hook.json.example $(DESTDIR)$(PREFIX)/share/patchgate/hook.json.example
+	install -D -m 0644 runtime-config/policy.example.json $(DESTDIR)$(PREFIX)/share/patchgate/policy.example.json
+	install -D -m 0644 runtime-config/rsyslog-patchgate.conf $(DESTDIR)$(PREFIX)/share/patchgate/rsyslog-patchgate.conf
+
+format:
+	clang-format -i policy/*.[ch] hook/*.[ch] tests/unit/*.[ch] $(wildcard tests/bench/*.c tests/fuzz/*.c)
+
+format-check:
+	clang-format --dry-run -Werror policy/*.[ch] hook/*.[ch] tests/unit/*.[ch] $(wildcard tests/bench/*.c tests/fuzz/*.c)
+
+clean:
+	rm -rf build

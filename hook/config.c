@@ -1,0 +1,120 @@
+#include "gate.h"
+
+#include <errno.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/stat.h>
+
+static const struct
+{
+  const char *name;
+  int value;
+} facilities[] = {
+  { "auth", LOG_AUTH },     { "authpriv", LOG_AUTHPRIV }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+  { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },     { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+  { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },     { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+static int
+parse_facility (const char *name, int *out)
+{
+  for (size_t i = 0; i < sizeof (facilities) / sizeof (facilities[0]); i++)
+    if (strcmp (facilities[i].name, name) == 0)
+      {
+        *out = facilities[i].value;
+        return 0;
+      }
+  return -1;
+}
+
+static void
+config_defaults (struct pg_hook_config *cfg)
+{
+  memset (cfg, 0, sizeof (*cfg));
+  cfg->policy_db = xstrdup (PG_DEFAULT_DB);
+  cfg->syslog_facility = LOG_AUTHPRIV;
+}
+
+static int
+config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  const char *key;
+  json_t *v;
+
+  if (!json_is_object (doc))
+    return pg_make_error (err, 0, "the hook config must be a JSON object");
+  json_object_foreach (doc, key, v)
+  {
+    if (strcmp (key, "policy_db") == 0)
+      {
+        if (!json_is_string (v) || json_string_value (v)[0] != '/')
+          return pg_make_error (err, 0, "policy_db: must be an absolute path");
+        free (cfg->policy_db);
+        cfg->policy_db = xstrdup (json_string_value (v));
+      }
+    else if (strcmp (key, "on_error") == 0)
+      {
+        const char *s = json_string_value (v);
+        if (s == NULL || (strcmp (s, "deny") != 0 && strcmp (s, "allow") != 0))
+          return pg_make_error (err, 0, "on_error: must be \"deny\" or \"allow\"");
+        cfg->on_error_allow = strcmp (s, "allow") == 0;
+      }
+    else if (strcmp (key, "syslog_facility") == 0)
+      {
+        const char *s = json_string_value (v);
+        if (s == NULL || parse_facility (s, &cfg->syslog_facility) < 0)
+          return pg_make_error (err, 0, "syslog_facility: `%s` is not a facility (auth, authpriv, daemon, user, "
+                                        "local0..local7)",
+                                s ? s : "?");
+      }
+    else if (strcmp (key, "annotation_keys") == 0)
+      {
+        size_t i;
+        json_t *k;
+        if (!json_is_array (v))
+          return pg_make_error (err, 0, "annotation_keys: must be an array of strings");
+        json_array_foreach (v, i, k)
+        {
+          if (!json_is_string (k) || json_string_length (k) == 0)
+            return pg_make_error (err, 0, "annotation_keys[%zu]: must be a non-empty string", i);
+          strv_append (&cfg->annotation_keys, &cfg->n_annotation_keys, json_string_value (k));
+        }
+      }
+    else
+      return pg_make_error (err, 0, "%s: unknown field", key);
+  }
+  return 0;
+}
+
+int
+hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  cleanup_json json_t *doc = NULL;
+  bool named = path != NULL;
+
+  config_defaults (cfg);
+  if (path == NULL)
+    {
+      path = getenv ("PATCHGATE_CONFIG");
+      named = path != NULL && *path;
+      if (!named)
+        path = PG_DEFAULT_HOOK_CONFIG;
+    }
+  if (!named && access (path, F_OK) < 0 && errno == ENOENT)
+    return 0;
+  cfg->path = xstrdup (path);
+  if (json_load_file_bounded (path, PG_MAX_HOOK_CONFIG_SIZE, &doc, err) < 0)
+    return pg_error_wrap (err, "hook config");
+  if (config_parse (doc, cfg, err) < 0)
+    return pg_error_wrap (err, "hook config %s", path);
+  return 0;
+}
+
+void
+hook_config_free (struct pg_hook_config *cfg)
+{
+  free (cfg->path);
+  free (cfg->policy_db);
+  strv_free (cfg->annotation_keys, cfg->n_annotation_keys);
+  memset (cfg, 0, sizeof (*cfg));
+}

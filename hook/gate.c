@@ -1,0 +1,39 @@
+#include "gate.h"
+
+#include <string.h>
+
+void
+gate_result_free (struct pg_gate_result *r)
+{
+  free (r->container_id);
+  identity_free (&r->identity);
+  pg_decision_free (&r->decision);
+  memset (r, 0, sizeof (*r));
+}
+
+int
+gate_decide (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
+             int64_t now, struct pg_gate_result *res, pg_error_t *err)
+{
+  struct pg_oci_state st;
+  cleanup_store pg_store *store = NULL;
+  int ret = -1;
+
+  memset (res, 0, sizeof (*res));
+  if (oci_state_parse (state_text, len, state_name, &st, err) < 0)
+    return -1;
+  res->container_id = xstrdup (st.id);
+  res->ctx.container_id = res->container_id;
+  if (resolve_identity (cfg, &st, &res->identity, err) < 0)
+    goto out;
+  res->ctx.digest = res->identity.digest;
+  res->ctx.image_ref = res->identity.image_ref;
+  res->ctx.namespace = res->identity.namespace;
+  res->ctx.engine = res->identity.engine;
+  if (store_open (cfg->policy_db, PG_STORE_READONLY, &store, err) < 0)
+    goto out;
+  ret = decide_image (store, &res->ctx, now, &res->decision, err);
+out:
+  oci_state_free (&st);
+  return ret;
+}

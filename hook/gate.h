@@ -1,0 +1,74 @@
+/* patchgate: from an OCI state to a decision.  The hook binary and
+ * `patchgate check --state/--bundle` both go through gate_decide(), so the
+ * CLI explains exactly what the hook enforces.
+ */
+#ifndef PATCHGATE_GATE_H
+#define PATCHGATE_GATE_H
+
+#include "eval.h"
+
+#define PG_DEFAULT_HOOK_CONFIG "/etc/patchgate/hook.json"
+
+struct pg_hook_config
+{
+  char *path; /* where it was read from, or NULL for built-in defaults */
+  char *policy_db;
+  bool on_error_allow;
+  int syslog_facility;
+  char **annotation_keys; /* extra annotations an admin trusts to carry a digest */
+  size_t n_annotation_keys;
+};
+
+/* PATH NULL: PATCHGATE_CONFIG, then the default path; a missing default
+   file means built-in defaults, a missing named file is an error.  */
+int hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err);
+void hook_config_free (struct pg_hook_config *cfg);
+
+/* The OCI state the runtime passes on stdin, and the bundle's config.  */
+struct pg_oci_state
+{
+  char *id;
+  char *bundle;
+  json_t *annotations; /* from <bundle>/config.json, else the state's */
+};
+int oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_state *st, pg_error_t *err);
+void oci_state_free (struct pg_oci_state *st);
+
+/* Who the image is, and which engine started the container.  */
+struct pg_identity
+{
+  char *digest;    /* "sha256:..." or NULL when unidentified */
+  char *image_ref; /* engine-reported name, or NULL */
+  char *namespace;
+  const char *engine;
+  const char *source; /* which resolver found it, for logs */
+  char *conflict;     /* two trusted sources disagreed: why */
+};
+/* "sha256:<hex>", a bare 64-hex ID, or "name@sha256:<hex>" to "sha256:<hex>";
+   NULL for anything else.  */
+char *digest_normalize (const char *s);
+int resolve_identity (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
+                      pg_error_t *err);
+void identity_free (struct pg_identity *id);
+
+/* Resolvers, tried in order; each returns 1 when it identified the image,
+   0 when it does not apply, <0 on error.  */
+int resolve_crio (const struct pg_oci_state *st, struct pg_identity *id, pg_error_t *err);
+int resolve_containerd (const struct pg_oci_state *st, struct pg_identity *id, pg_error_t *err);
+int resolve_umoci (const struct pg_oci_state *st, struct pg_identity *id, pg_error_t *err);
+int resolve_annotation_keys (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
+                             struct pg_identity *id, pg_error_t *err);
+
+struct pg_gate_result
+{
+  char *container_id; /* set as soon as the state parsed, for error logs */
+  struct pg_identity identity;
+  struct pg_context ctx;
+  struct pg_decision decision;
+};
+void gate_result_free (struct pg_gate_result *r);
+
+int gate_decide (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
+                 int64_t now, struct pg_gate_result *res, pg_error_t *err);
+
+#endif

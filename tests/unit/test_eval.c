@@ -1,0 +1,215 @@
+/* Data-driven evaluation suite: tests/unit/data/eval/<case>/ holds
+   policy.json, image.json (absent: the image is not in the database),
+   context.json ({"now", "digest", "namespace", "image_ref"}), optional
+   extra.json ({"newer": {"digest", "name", "since"}, "bases": [{"digest",
+   "diff_ids"}]}) and expected.json ({"decision", "reasons": [codes in
+   order], optional "scope", "mode", "waivers_applied", "waivers_expired",
+   "detail_contains": {code: substring}}).  */
+#include "suite.h"
+#include "eval.h"
+
+static int64_t
+time_field (json_t *obj, const char *key)
+{
+  int64_t t = 0;
+  const char *s = json_get_string (obj, key);
+  if (s && parse_rfc3339 (s, &t) < 0)
+    fail_msg ("bad time %s=%s", key, s);
+  return t;
+}
+
+static void
+strv_from_json (json_t *arr, char ***v, size_t *n)
+{
+  size_t i;
+  json_t *e;
+  json_array_foreach (arr, i, e) strv_append (v, n, json_string_value (e));
+}
+
+static void
+record_from_json (json_t *j, struct pg_image_record *rec)
+{
+  json_t *scan = json_object_get (j, "scan");
+  json_t *e;
+  size_t i;
+
+  memset (rec, 0, sizeof (*rec));
+  rec->rowid = 1;
+  rec->image_id = xstrdup (json_get_string (j, "image_id"));
+  rec->manifest_digest = xstrdup (json_get_string (j, "manifest_digest"));
+  strv_from_json (json_object_get (j, "repositories"), &rec->repositories, &rec->n_repositories);
+  strv_from_json (json_object_get (j, "repo_tags"), &rec->repo_tags, &rec->n_repo_tags);
+  strv_from_json (json_object_get (j, "diff_ids"), &rec->diff_ids, &rec->n_diff_ids);
+  rec->created = time_field (j, "created");
+  rec->first_seen = time_field (j, "first_seen");
+  if (scan == NULL)
+    return;
+  rec->has_scan = true;
+  rec->scanned_at = time_field (scan, "scanned_at");
+  rec->scanner = xstrdup ("trivy");
+  rec->os_family = xstrdup (json_get_string (scan, "os_family"));
+  rec->os_name = xstrdup (json_get_string (scan, "os_name"));
+  rec->eosl = json_is_true (json_object_get (scan, "eosl"));
+  json_array_foreach (json_object_get (scan, "vulns"), i, e)
+  {
+    struct pg_vuln *v;
+    rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*v));
+    v = &rec->vulns[rec->n_vulns++];
+    v->id = xstrdup (json_get_string (e, "id"));
+    v->pkg = xstrdup (json_get_string (e, "pkg"));
+    v->installed = xstrdup (json_get_string (e, "installed"));
+    v->fixed = xstrdup (json_get_string (e, "fixed"));
+    v->severity = severity_parse (json_get_string (e, "severity"));
+    v->status = xstrdup (json_get_string (e, "status"));
+    v->fix_known_since = time_field (e, "fix_known_since");
+  }
+  json_array_foreach (json_object_get (scan, "packages"), i, e)
+  {
+    struct pg_package *p;
+    rec->packages = xrealloc (rec->packages, (rec->n_packages + 1) * sizeof (*p));
+    p = &rec->packages[rec->n_packages++];
+    p->name = xstrdup (json_get_string (e, "name"));
+    p->version = xstrdup (json_get_string (e, "version"));
+  }
+}
+
+static void
+extra_from_json (json_t *j, struct pg_eval_extra *x)
+{
+  json_t *newer = json_object_get (j, "newer");
+  json_t *b;
+  size_t i;
+
+  if (newer)
+    {
+      x->newer_digest = xstrdup (json_get_string (newer, "digest"));
+      x->newer_name = xstrdup (json_get_string (newer, "name"));
+      x->newer_since = time_field (newer, "since");
+    }
+  json_array_foreach (json_object_get (j, "bases"), i, b)
+  {
+    x->bases = xrealloc (x->bases, (x->n_bases + 1) * sizeof (*x->bases));
+    memset (&x->bases[x->n_bases], 0, sizeof (x->bases[0]));
+    x->bases[x->n_bases].digest = xstrdup (json_get_string (b, "digest"));
+    strv_from_json (json_object_get (b, "diff_ids"), &x->bases[x->n_bases].diff_ids,
+                    &x->bases[x->n_bases].n_diff_ids);
+    x->n_bases++;
+  }
+}
+
+static void
+expect_list (const char *name, const char *what, json_t *expected, char **got, size_t n)
+{
+  if (expected == NULL)
+    return;
+  if (json_array_size (expected) != n)
+    fail_msg ("%s: %s: expected %zu, got %zu", name, what, json_array_size (expected), n);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (json_string_value (json_array_get (expected, i)), got[i]) != 0)
+      fail_msg ("%s: %s[%zu]: expected %s, got %s", name, what, i, json_string_value (json_array_get (expected, i)),
+                got[i]);
+}
+
+static void
+run_case (const char *dir, const char *name)
+{
+  cleanup_json json_t *pj = suite_json (dir, "policy.json", true);
+  cleanup_json json_t *ij = suite_json (dir, "image.json", false);
+  cleanup_json json_t *cj = suite_json (dir, "context.json", true);
+  cleanup_json json_t *xj = suite_json (dir, "extra.json", false);
+  cleanup_json json_t *ej = suite_json (dir, "expected.json", true);
+  cleanup_policy struct pg_policy *policy = NULL;
+  struct pg_image_record rec;
+  struct pg_eval_extra extra = { 0 };
+  struct pg_context ctx = { 0 };
+  struct pg_decision d;
+  pg_error_t err = NULL;
+  char **codes = NULL;
+  size_t n_codes = 0;
+  json_t *contains;
+  const char *key;
+  json_t *val;
+
+  if (policy_parse_json (pj, name, &policy, &err) < 0)
+    fail_msg ("%s: policy: %s", name, err->msg);
+  if (ij)
+    record_from_json (ij, &rec);
+  if (xj)
+    extra_from_json (xj, &extra);
+  ctx.digest = json_get_string (cj, "digest");
+  ctx.namespace = json_get_string (cj, "namespace");
+  ctx.image_ref = json_get_string (cj, "image_ref");
+  ctx.container_id = "c1";
+  assert_int_equal (eval_image (policy, ij ? &rec : NULL, &extra, &ctx, time_field (cj, "now"), &d, &err), 0);
+
+  if (strcmp (json_get_string (ej, "decision"), verdict_name (d.verdict)) != 0)
+    fail_msg ("%s: decision: expected %s, got %s", name, json_get_string (ej, "decision"), verdict_name (d.verdict));
+  for (size_t i = 0; i < d.n_reasons; i++)
+    strv_append (&codes, &n_codes, d.reasons[i].code);
+  expect_list (name, "reasons", json_object_get (ej, "reasons"), codes, n_codes);
+  expect_list (name, "waivers_applied", json_object_get (ej, "waivers_applied"), d.waivers_applied,
+               d.n_waivers_applied);
+  expect_list (name, "waivers_expired", json_object_get (ej, "waivers_expired"), d.waivers_expired,
+               d.n_waivers_expired);
+  if (json_get_string (ej, "scope") && strcmp (json_get_string (ej, "scope"), d.scope) != 0)
+    fail_msg ("%s: scope: expected %s, got %s", name, json_get_string (ej, "scope"), d.scope);
+  if (json_get_string (ej, "mode") && strcmp (json_get_string (ej, "mode"), mode_name (d.mode)) != 0)
+    fail_msg ("%s: mode: expected %s, got %s", name, json_get_string (ej, "mode"), mode_name (d.mode));
+  contains = json_object_get (ej, "detail_contains");
+  json_object_foreach (contains, key, val)
+  {
+    bool found = false;
+    for (size_t i = 0; i < d.n_reasons; i++)
+      if (strcmp (d.reasons[i].code, key) == 0
+          && (strstr (d.reasons[i].detail, json_string_value (val)) || strstr (d.reasons[i].remedy, json_string_value (val))))
+        found = true;
+    if (!found)
+      fail_msg ("%s: no %s reason mentions `%s`", name, key, json_string_value (val));
+  }
+  strv_free (codes, n_codes);
+  pg_decision_free (&d);
+  if (ij)
+    pg_image_record_free (&rec);
+  pg_eval_extra_free (&extra);
+}
+
+static void
+test_eval_case (void **state)
+{
+  const char *dir = *state;
+  run_case (dir, strrchr (dir, '/') + 1);
+}
+
+static void
+test_logfmt_escapes (void **state)
+{
+  cleanup_free char *line = NULL;
+  logfmt_append (&line, "decision", "deny");
+  logfmt_append (&line, "container", "evil\" decision=allow\nx");
+  logfmt_append (&line, "empty", "");
+  assert_string_equal (line, "decision=deny container=\"evil\\\" decision=allow\\x0ax\" empty=\"\"");
+}
+
+int
+main (void)
+{
+  cleanup_free char *root = suite_path ("tests/unit/data/eval");
+  size_t n;
+  char **cases = suite_cases (root, &n);
+  struct CMUnitTest *tests = xmalloc0 ((n + 1) * sizeof (*tests));
+  int ret;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      char *dir = NULL;
+      xasprintf (&dir, "%s/%s", root, cases[i]);
+      tests[i] = (struct CMUnitTest){ .name = cases[i], .test_func = test_eval_case, .initial_state = dir };
+    }
+  tests[n] = (struct CMUnitTest){ .name = "logfmt_escapes", .test_func = test_logfmt_escapes };
+  ret = _cmocka_run_group_tests ("eval", tests, n + 1, NULL, NULL);
+  for (size_t i = 0; i < n; i++)
+    free (tests[i].initial_state);
+  free (tests);
+  strv_free (cases, n);
+  return ret;
+}
