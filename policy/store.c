@@ -783,6 +783,24 @@ load_newest_scan (pg_store *store, int64_t image, struct pg_image_record *rec, i
   return 1;
 }
 
+/* Two scanners report the same finding: keep one.  */
+static bool
+vuln_already_loaded (const struct pg_image_record *rec, sqlite3_stmt *st)
+{
+  const char *id = (const char *) sqlite3_column_text (st, 0);
+  const char *pkg = (const char *) sqlite3_column_text (st, 1);
+  const char *installed = (const char *) sqlite3_column_text (st, 2);
+  for (size_t i = 0; i < rec->n_vulns; i++)
+    if (strcmp (rec->vulns[i].id, id) == 0 && strcmp (rec->vulns[i].pkg, pkg) == 0
+        && (installed == NULL) == (rec->vulns[i].installed == NULL)
+        && (installed == NULL || strcmp (installed, rec->vulns[i].installed) == 0))
+      {
+        /* Keep the fixed version if only one scanner named it.  */
+        return rec->vulns[i].fixed != NULL || sqlite3_column_type (st, 3) == SQLITE_NULL;
+      }
+  return false;
+}
+
 static int
 load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_error_t *err)
 {
@@ -799,6 +817,8 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     {
       struct pg_vuln *v;
+      if (vuln_already_loaded (rec, st))
+        continue;
       rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*rec->vulns));
       v = &rec->vulns[rec->n_vulns++];
       v->id = column_strdup (st, 0);
@@ -838,6 +858,33 @@ load_packages (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg
   return 0;
 }
 
+/* Findings come from the newest scan of each scanner: a Grype and a Trivy
+   report of the same image both count, and an older report of the same
+   scanner is superseded by the newer one.  */
+static int
+load_findings (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  if (prepare (store,
+               "SELECT id FROM scans s WHERE image = ?1 AND id = (SELECT id FROM scans o WHERE o.image = ?1 "
+               "AND o.scanner = s.scanner ORDER BY scanned_at DESC, id DESC LIMIT 1)",
+               &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, image);
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      int64_t scan_id = sqlite3_column_int64 (st, 0);
+      if (load_vulns (store, scan_id, rec, err) < 0 || load_packages (store, scan_id, rec, err) < 0)
+        return -1;
+    }
+  if (r != SQLITE_DONE)
+    return sqlite_error (err, store, "reading scans");
+  return 0;
+}
+
 static int
 load_record (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
 {
@@ -850,7 +897,7 @@ load_record (pg_store *store, int64_t image, struct pg_image_record *rec, pg_err
   r = load_newest_scan (store, image, rec, &scan_id, err);
   if (r < 0)
     goto fail;
-  if (r > 0 && (load_vulns (store, scan_id, rec, err) < 0 || load_packages (store, scan_id, rec, err) < 0))
+  if (r > 0 && load_findings (store, image, rec, err) < 0)
     goto fail;
   return 1;
 fail:
