@@ -440,7 +440,8 @@ check_one_floor (const struct pg_min_version *m, enum pg_version_scheme scheme, 
     xasprintf (&r->detail, "%s %s cannot be compared with the minimum %s: %s", pkg, installed, m->version,
                verr->msg);
   else
-    xasprintf (&r->detail, "%s %s is below the minimum %s for %s", pkg, installed, m->version, m->family);
+    xasprintf (&r->detail, "%s %s is below the minimum %s for %s%s%s", pkg, installed, m->version, m->distro.family,
+               m->distro.release ? " " : "", m->distro.release ? m->distro.release : "");
   xasprintf (&r->remedy, "rebuild on a base with %s >= %s", pkg, m->version);
   logfmt_append (&r->log_fields, "package", pkg);
   logfmt_append (&r->log_fields, "installed", installed);
@@ -461,7 +462,7 @@ check_min_versions (const struct pg_policy *p, const struct pg_image_record *rec
     {
       const struct pg_min_version *m = &p->min_versions[i];
       size_t before = d->n_reasons;
-      if (strcasecmp (m->family, rec->os_family) != 0)
+      if (!distro_matches (&m->distro, rec->os_family, rec->os_name))
         continue;
       for (size_t j = 0; j < rec->n_packages && d->n_reasons == before; j++)
         check_one_floor (m, scheme, rec->packages[j].name, rec->packages[j].version, rec, ws, d);
@@ -491,16 +492,38 @@ check_superseded (const struct pg_rules *rules, const struct pg_eval_extra *x, c
 }
 
 static void
-check_eol (const struct pg_image_record *rec, struct waiver_state *ws, struct pg_decision *d)
+add_eol_reason (const struct pg_image_record *rec, const char *why, struct pg_decision *d)
 {
-  struct pg_reason *r;
-  if (!rec->eosl || waived (ws, "EOL_OS", NULL, NULL))
-    return;
-  r = add_reason (d, "EOL_OS", true);
-  xasprintf (&r->detail, "%s %s is past its end of life", rec->os_family ? rec->os_family : "the OS",
-             rec->os_name ? rec->os_name : "");
+  struct pg_reason *r = add_reason (d, "EOL_OS", true);
+  xasprintf (&r->detail, "%s %s is past its end of life (%s)", rec->os_family ? rec->os_family : "the OS",
+             rec->os_name ? rec->os_name : "", why);
   xasprintf (&r->remedy, "rebuild on a supported release");
   logfmt_append (&r->log_fields, "os", rec->os_name);
+}
+
+static void
+check_eol (const struct pg_policy *p, const struct pg_image_record *rec, int64_t now, struct waiver_state *ws,
+           struct pg_decision *d)
+{
+  if (rec->eosl)
+    {
+      if (!waived (ws, "EOL_OS", NULL, NULL))
+        add_eol_reason (rec, "the scanner says so", d);
+      return;
+    }
+  for (size_t i = 0; i < p->n_eol; i++)
+    if (now >= p->eol[i].date && distro_matches (&p->eol[i].distro, rec->os_family, rec->os_name))
+      {
+        char when[32];
+        cleanup_free char *why = NULL;
+        if (waived (ws, "EOL_OS", NULL, NULL))
+          return;
+        format_rfc3339 (p->eol[i].date, when, sizeof (when));
+        xasprintf (&why, "the policy's end of life for %s %s is %s", p->eol[i].distro.family, p->eol[i].distro.release,
+                   when);
+        add_eol_reason (rec, why, d);
+        return;
+      }
 }
 
 static void
@@ -572,7 +595,7 @@ eval_image (const struct pg_policy *policy, const struct pg_image_record *rec, c
   check_fixable (&rules, rec, now, &ws, out);
   check_min_versions (policy, rec, &ws, out);
   check_superseded (&rules, extra, rec, ctx, now, &ws, out);
-  check_eol (rec, &ws, out);
+  check_eol (policy, rec, now, &ws, out);
 done:
   finish_verdict (out);
   return 0;

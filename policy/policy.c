@@ -1,4 +1,5 @@
 #include "policy.h"
+#include "version.h"
 
 #include <fnmatch.h>
 #include <string.h>
@@ -375,6 +376,49 @@ parse_waivers (json_t *doc, struct pg_policy *p, pg_error_t *err)
   return 0;
 }
 
+static const char *const rhel_likes[] = { "rhel", "redhat", "centos", "rocky", "alma", "almalinux", "oracle", "ol", NULL };
+
+bool
+distro_matches (const struct pg_distro *d, const char *os_family, const char *os_name)
+{
+  bool family = false;
+  size_t n;
+
+  if (os_family == NULL)
+    return false;
+  if (strcasecmp (d->family, os_family) == 0)
+    family = true;
+  else if (strcasecmp (d->family, "rhel") == 0)
+    for (size_t i = 0; rhel_likes[i]; i++)
+      if (strcasecmp (rhel_likes[i], os_family) == 0)
+        family = true;
+  if (!family)
+    return false;
+  if (d->release == NULL)
+    return true;
+  /* "12" matches "12" and "12.11", not "120".  */
+  n = strlen (d->release);
+  return os_name && strncmp (os_name, d->release, n) == 0 && (os_name[n] == '\0' || os_name[n] == '.');
+}
+
+static int
+parse_distro_key (const char *key, const char *where, struct pg_distro *d, enum pg_version_scheme *scheme,
+                  pg_error_t *err)
+{
+  const char *colon = strchr (key, ':');
+  cleanup_free char *family = colon ? strndup (key, (size_t) (colon - key)) : xstrdup (key);
+  cleanup_error pg_error_t serr = NULL;
+
+  if (colon && colon[1] == '\0')
+    return pg_make_error (err, 0, "%s.%s: empty release after `:`", where, key);
+  if (version_scheme_for_distro (family, scheme, &serr) < 0)
+    return pg_make_error (err, 0, "%s.%s: unknown distro family `%s`", where, key, family);
+  d->family = family;
+  family = NULL;
+  d->release = colon ? xstrdup (colon + 1) : NULL;
+  return 0;
+}
+
 static int
 parse_min_versions (json_t *doc, struct pg_policy *p, pg_error_t *err)
 {
@@ -388,19 +432,74 @@ parse_min_versions (json_t *doc, struct pg_policy *p, pg_error_t *err)
     return pg_make_error (err, 0, "min_versions: must be an object of distro family to {package: version}");
   json_object_foreach (mv, family, pkgs)
   {
+    struct pg_distro d = { 0 };
+    enum pg_version_scheme scheme;
+
     if (!json_is_object (pkgs))
       return pg_make_error (err, 0, "min_versions.%s: must be an object of package to version", family);
+    if (parse_distro_key (family, "min_versions", &d, &scheme, err) < 0)
+      return -1;
     json_object_foreach (pkgs, pkg, v)
     {
       struct pg_min_version *m;
+      cleanup_error pg_error_t verr = NULL;
+      int cmp;
+
       if (!json_is_string (v) || json_string_length (v) == 0)
-        return pg_make_error (err, 0, "min_versions.%s.%s: must be a version string", family, pkg);
+        {
+          free (d.family);
+          free (d.release);
+          return pg_make_error (err, 0, "min_versions.%s.%s: must be a version string", family, pkg);
+        }
+      /* A floor the comparator cannot read could never be enforced.  */
+      if (version_compare (scheme, json_string_value (v), json_string_value (v), &cmp, &verr) < 0)
+        {
+          free (d.family);
+          free (d.release);
+          return pg_make_error (err, 0, "min_versions.%s.%s: `%s` is not a valid %s version: %s", family, pkg,
+                                json_string_value (v), version_scheme_name (scheme), verr->msg);
+        }
       p->min_versions = xrealloc (p->min_versions, (p->n_min_versions + 1) * sizeof (*p->min_versions));
       m = &p->min_versions[p->n_min_versions++];
-      m->family = xstrdup (family);
+      m->distro.family = xstrdup (d.family);
+      m->distro.release = xstrdup (d.release);
       m->package = xstrdup (pkg);
       m->version = xstrdup (json_string_value (v));
     }
+    free (d.family);
+    free (d.release);
+  }
+  return 0;
+}
+
+static int
+parse_eol (json_t *doc, struct pg_policy *p, pg_error_t *err)
+{
+  json_t *eol = json_object_get (doc, "eol");
+  const char *key;
+  json_t *v;
+
+  if (eol == NULL)
+    return 0;
+  if (!json_is_object (eol))
+    return pg_make_error (err, 0, "eol: must be an object of \"family:release\" to an RFC 3339 end date");
+  json_object_foreach (eol, key, v)
+  {
+    struct pg_eol e = { 0 };
+    enum pg_version_scheme scheme;
+    const char *date = json_string_value (v);
+
+    if (date == NULL || parse_rfc3339 (date, &e.date) < 0)
+      return pg_make_error (err, 0, "eol.%s: must be an RFC 3339 time", key);
+    if (parse_distro_key (key, "eol", &e.distro, &scheme, err) < 0)
+      return -1;
+    if (e.distro.release == NULL)
+      {
+        free (e.distro.family);
+        return pg_make_error (err, 0, "eol.%s: name a release (\"%s:12\")", key, key);
+      }
+    p->eol = xrealloc (p->eol, (p->n_eol + 1) * sizeof (*p->eol));
+    p->eol[p->n_eol++] = e;
   }
   return 0;
 }
@@ -409,7 +508,7 @@ int
 policy_parse_json (json_t *doc, const char *name, struct pg_policy **out, pg_error_t *err)
 {
   static const char *const keys[]
-      = { "version", "defaults", "scopes", "min_versions", "revoked", "waivers", "$schema", "description", NULL };
+      = { "version", "defaults", "scopes", "min_versions", "eol", "revoked", "waivers", "$schema", "description", NULL };
   static const char *const default_keys[] = { "mode",          "unscanned",        "on_unidentified",
                                               "max_scan_age",  "max_image_age",    "fixable_grace",
                                               "superseded_grace", NULL };
@@ -437,7 +536,7 @@ policy_parse_json (json_t *doc, const char *name, struct pg_policy **out, pg_err
           || get_verdict (defaults, "on_unidentified", "defaults", NULL, &p->on_unidentified, err) < 0))
     goto fail;
   if (parse_scopes (doc, p, err) < 0 || parse_revoked (doc, p, err) < 0 || parse_waivers (doc, p, err) < 0
-      || parse_min_versions (doc, p, err) < 0)
+      || parse_min_versions (doc, p, err) < 0 || parse_eol (doc, p, err) < 0)
     goto fail;
   *out = p;
   return 0;
@@ -493,11 +592,18 @@ policy_free (struct pg_policy *p)
   free (p->waivers);
   for (size_t i = 0; i < p->n_min_versions; i++)
     {
-      free (p->min_versions[i].family);
+      free (p->min_versions[i].distro.family);
+      free (p->min_versions[i].distro.release);
       free (p->min_versions[i].package);
       free (p->min_versions[i].version);
     }
   free (p->min_versions);
+  for (size_t i = 0; i < p->n_eol; i++)
+    {
+      free (p->eol[i].distro.family);
+      free (p->eol[i].distro.release);
+    }
+  free (p->eol);
   free (p);
 }
 

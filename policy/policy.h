@@ -69,11 +69,26 @@ struct pg_waiver
   char *owner;
 };
 
+/* "debian", or "debian:12" for one release; "rhel" also covers the
+   rhel-likes (centos, rocky, alma, oracle).  */
+struct pg_distro
+{
+  char *family;
+  char *release; /* NULL: every release */
+};
+bool distro_matches (const struct pg_distro *d, const char *os_family, const char *os_name);
+
 struct pg_min_version
 {
-  char *family; /* "debian", ... */
+  struct pg_distro distro;
   char *package;
   char *version;
+};
+
+struct pg_eol
+{
+  struct pg_distro distro;
+  int64_t date;
 };
 
 struct pg_policy
@@ -91,6 +106,8 @@ struct pg_policy
   size_t n_waivers;
   struct pg_min_version *min_versions;
   size_t n_min_versions;
+  struct pg_eol *eol;
+  size_t n_eol;
 };
 
 /* The defaults a policy starts from before its own `defaults` apply.  */
