@@ -11,7 +11,7 @@ DEPS = build-essential pkg-config clang clang-format \
        libjansson-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev \
        libseccomp-dev libcap-dev libcmocka-dev \
        bats runc crun umoci busybox-static rsyslog util-linux procps \
-       jq sqlite3 openssl dpkg rpm python3
+       jq sqlite3 openssl dpkg rpm python3 python3-rpm
 
 CC ?= gcc
 PKGS = jansson sqlite3 libcurl libcrypto libseccomp libcap

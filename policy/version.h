@@ -23,4 +23,14 @@ const char *version_scheme_name (enum pg_version_scheme scheme);
    suse/opensuse... -> rpm.  Unknown families are an error.  */
 int version_scheme_for_distro (const char *family, enum pg_version_scheme *out, pg_error_t *err);
 
+/* Defined in version_dpkg.c, version_rpm.c and version_apk.c; internal to
+   the library: callers use version_compare, which validates first.  check returns 0, or -1 with the
+   reason in WHY; order returns <0, 0 or >0.  */
+int version_dpkg_check (const char *v, char *why, size_t why_size);
+int version_dpkg_order (const char *a, const char *b);
+int version_rpm_check (const char *v, char *why, size_t why_size);
+int version_rpm_order (const char *a, const char *b);
+int version_apk_check (const char *v, char *why, size_t why_size);
+int version_apk_order (const char *a, const char *b);
+
 #endif
