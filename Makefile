@@ -38,10 +38,14 @@ LIBS = $(PKG_LIBS) -lm
 # The library: every policy/ and hook/ source but the two programs' mains.
 CLI_SRCS = policy/patchgate.c $(wildcard policy/cmd_*.c)
 HOOK_MAIN = hook/main.c
-LIB_SRCS = $(filter-out $(CLI_SRCS) $(HOOK_MAIN),$(wildcard policy/*.c hook/*.c))
+WRAPPER_MAIN = hook/runtime_main.c
+LIB_SRCS = $(filter-out $(CLI_SRCS) $(HOOK_MAIN) $(WRAPPER_MAIN),$(wildcard policy/*.c hook/*.c))
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 HOOK_OBJS = $(HOOK_MAIN:%.c=$(BUILD)/obj/%.o)
+WRAPPER_OBJS = $(WRAPPER_MAIN:%.c=$(BUILD)/obj/%.o)
+# The Docker runtime wrapper, once hook/runtime_main.c exists.
+WRAPPER = $(if $(wildcard $(WRAPPER_MAIN)),$(BUILD)/patchgate-runtime)
 LIB = $(BUILD)/libpatchgate.a
 
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
@@ -53,7 +57,7 @@ HEADERS = $(wildcard policy/*.h hook/*.h tests/unit/*.h)
 
 .PHONY: all deps check unit integration demo install clean bench fuzz format format-check
 
-all: $(BUILD)/patchgate-hook $(BUILD)/patchgate
+all: $(BUILD)/patchgate-hook $(BUILD)/patchgate $(WRAPPER)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -68,6 +72,9 @@ $(BUILD)/patchgate-hook: $(HOOK_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/patchgate: $(CLI_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/patchgate-runtime: $(WRAPPER_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS)

@@ -37,16 +37,24 @@ log_priority (enum pg_verdict v)
 }
 
 /* An error still yields one decision line: refused (or allowed, when the
-   admin chose on_error: allow), with the error as its detail.  */
+   admin chose on_error: allow), with the error as its detail and whatever
+   was learnt of the container before it.  */
 static int
-fail (const struct pg_hook_config *cfg, const char *container, pg_error_t *err)
+fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, pg_error_t *err)
 {
   bool allow = cfg && cfg->on_error_allow;
+  const char *container = res && res->container_id ? res->container_id : NULL;
   char *line = NULL;
 
   logfmt_append (&line, "decision", allow ? "allow" : "deny");
   logfmt_append (&line, "container", container ? container : "");
+  if (res && res->identity.image_ref)
+    logfmt_append (&line, "image", res->identity.image_ref);
+  if (res && res->identity.digest)
+    logfmt_append (&line, "digest", res->identity.digest);
   logfmt_append (&line, "reasons", "POLICY_ERROR");
+  if (res && res->identity.engine)
+    logfmt_append (&line, "engine", res->identity.engine);
   logfmt_append (&line, "on_error", allow ? "allow" : "deny");
   logfmt_append (&line, "error", (*err)->msg);
   syslog (LOG_ERR, "%s", line);
@@ -101,7 +109,7 @@ main (int argc, char **argv)
 
   if (gate_decide (&cfg, state, len, "OCI state (stdin)", now, &res, &err) < 0)
     {
-      ret = fail (&cfg, res.container_id, &err);
+      ret = fail (&cfg, &res, &err);
       gate_result_free (&res);
       hook_config_free (&cfg);
       return ret;

@@ -25,7 +25,6 @@ resolve_umoci (const struct pg_oci_state *st, struct pg_identity *id, pg_error_t
   cleanup_free char *buf = NULL;
   cleanup_free char *name = NULL;
   cleanup_json json_t *doc = NULL;
-  json_t *walk;
   size_t len;
 
   dirfd = open (st->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -43,14 +42,8 @@ resolve_umoci (const struct pg_oci_state *st, struct pg_identity *id, pg_error_t
       || json_parse_bounded (buf, len, name, &doc, err) < 0)
     return -1;
   id->source = "umoci";
+  /* The layout's ref.name is a local tag, not a repository: the name shown
+     for the image comes from the database, where scans recorded it.  */
   id->digest = digest_normalize (umoci_manifest_digest (doc));
-  walk = json_get_path (doc, "from_descriptor_path.descriptor_walk");
-  if (json_is_array (walk) && json_array_size (walk) > 0)
-    {
-      const char *ref = json_get_string (json_get_path (json_array_get (walk, 0), "annotations"),
-                                         "org.opencontainers.image.ref.name");
-      if (ref)
-        id->image_ref = xstrdup (ref);
-    }
   return 1;
 }

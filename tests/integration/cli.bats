@@ -1,0 +1,348 @@
+#!/usr/bin/env bats
+# The patchgate admin CLI against real scanner reports
+# ($PATCHGATE_SRC/../shared/testdata/reports) and the local test image.
+
+load helpers
+
+# The nginx:latest image (Debian 12.11) that trivy/nginx-debian12.json and
+# grype/nginx-debian12.json scanned on 2025-06-08 (image built 2025-04-16).
+# It has one fixable CRITICAL (CVE-2025-48174, libavif15 0.11.1-1, fixed in
+# 0.11.1-1+deb12u1) and fixable MEDIUMs.
+NGINX_ID=sha256:be69f2940aaf64fdf50c9c99420cbd57e10ee655ec7204df1c407e9af63d0cc1
+NGINX_MANIFEST=sha256:88fd35a248a561e1bff5add8ff4825bec00a9af65c83aa28b9a51f9e11c9cd6f
+NGINX_REPO_DIGEST=nginx@sha256:fb39280b7b9eba5727c884a3c7810002e69e8f961cc373b89c92f14961d903a0
+CLAMAV_ID=sha256:167b17b888895622c871cc31def407f0daf57e852550db4413acf5d498563422
+
+setup_file() {
+  pg_setup_file || return 1
+  pg_skipping && return 0
+  REPORTS=$PG_SRC/../shared/testdata/reports
+  [ -d "$REPORTS" ] || pg_fail "no real reports at $REPORTS" || return 1
+  REPORTS=$(cd "$REPORTS" && pwd)
+  export REPORTS
+}
+
+setup() {
+  pg_setup
+  # nginx policy: scans may be 30 days old, fixable CRITICAL 7 days, HIGH 30.
+  pg_policy '.version = "cli-1"
+    | .defaults.max_scan_age = "30d"
+    | .defaults.fixable_grace = {"CRITICAL": "7d", "HIGH": "30d"}' >"$BATS_TEST_TMPDIR/nginx-policy.json"
+}
+
+teardown() {
+  pg_teardown
+}
+
+# cli ARGS... : the CLI with stdout only (stderr to $BATS_TEST_TMPDIR/stderr).
+cli() {
+  "$PG_CLI" "$@" 2>"$BATS_TEST_TMPDIR/stderr"
+}
+
+# A database with both nginx reports and the nginx policy.
+nginx_db() {
+  pg_make_db "$PG_DB" "${1:-$BATS_TEST_TMPDIR/nginx-policy.json}" \
+    "$REPORTS/trivy/nginx-debian12.json" "$REPORTS/grype/nginx-debian12.json"
+}
+
+# json_codes : the sorted reason codes of the --json output in $output.
+json_codes() {
+  jq -r '[.reasons[].code] | sort | join(",")' <<<"$output"
+}
+
+import_ok() {
+  run "$PG_CLI" import --db "$PG_DB" "$REPORTS/$1"
+  [ "$status" -eq 0 ] || pg_fail "import $1: exit $status: $output"
+}
+
+# --- import ---------------------------------------------------------------
+
+@test "import: trivy/nginx-debian12.json" { import_ok trivy/nginx-debian12.json; }
+@test "import: trivy/clamav-alpine.json" { import_ok trivy/clamav-alpine.json; }
+@test "import: trivy/all_statuses.json" { import_ok trivy/all_statuses.json; }
+@test "import: trivy/rockylinux-8.json" { import_ok trivy/rockylinux-8.json; }
+@test "import: grype/nginx-debian12.json" { import_ok grype/nginx-debian12.json; }
+@test "import: grype/clamav-alpine.json" { import_ok grype/clamav-alpine.json; }
+@test "import: grype/check_all_fields.json" { import_ok grype/check_all_fields.json; }
+@test "import: grype/fix_not_available.json" { import_ok grype/fix_not_available.json; }
+
+@test "import: no real report is left out of these tests" {
+  local f rel
+  for f in "$REPORTS"/*/*.json; do
+    rel=${f#"$REPORTS"/}
+    grep -qF "$rel" "$BATS_TEST_FILENAME" || pg_fail "report $rel has no import test"
+  done
+}
+
+@test "import: every report at once, then all images are known" {
+  local f files=()
+  for f in "$REPORTS"/*/*.json; do
+    [ "$(basename "$f")" = legacy_many_vulns.json ] || files+=("$f")
+  done
+  run "$PG_CLI" import --db "$PG_DB" "${files[@]}"
+  assert_success
+  "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/nginx-policy.json"
+  for d in "$NGINX_ID" "$CLAMAV_ID" \
+    sha256:210996f98b856d7cd00496ddbe9412e73f1c714c95de09661e07b4e43648f9ab; do
+    run cli check --db "$PG_DB" --digest "$d" --at 2025-06-10T00:00:00Z --json
+    jq -e . >/dev/null <<<"$output" || pg_fail "check --json for $d is not JSON: $output"
+    [[ ,$(json_codes), != *,UNSCANNED,* ]] || pg_fail "$d unscanned after import: $output"
+  done
+}
+
+@test "import: the legacy (pre-SchemaVersion) Trivy report fails clearly and changes nothing" {
+  nginx_db
+  sqlite3 "$PG_DB" .dump >"$BATS_TEST_TMPDIR/before.sql"
+  run "$PG_CLI" import --db "$PG_DB" "$REPORTS/trivy/legacy_many_vulns.json"
+  [ "$status" -eq 2 ] || pg_fail "expected exit 2, got $status: $output"
+  assert_output_contains "legacy_many_vulns.json"
+  assert_output_matches "[Ss]chema|[Ll]egacy|[Uu]nsupported|[Uu]nrecogni[sz]ed|[Uu]nknown"
+  [ "$(grep -c . <<<"$output")" -le 3 ] || pg_fail "expected a short message, got: $output"
+  sqlite3 "$PG_DB" .dump >"$BATS_TEST_TMPDIR/after.sql"
+  diff -u "$BATS_TEST_TMPDIR/before.sql" "$BATS_TEST_TMPDIR/after.sql" ||
+    pg_fail "the failed import changed the database"
+}
+
+@test "import: a directory, and a stream of concatenated reports on stdin" {
+  mkdir "$BATS_TEST_TMPDIR/dir"
+  cp "$REPORTS/trivy/nginx-debian12.json" "$REPORTS/grype/clamav-alpine.json" "$BATS_TEST_TMPDIR/dir/"
+  run "$PG_CLI" import --db "$PG_DB" "$BATS_TEST_TMPDIR/dir"
+  assert_success
+
+  local db2=$BATS_TEST_TMPDIR/stream.db
+  run bash -c 'cat "$1" "$2" | "$3" import --db "$4" -' _ \
+    "$REPORTS/trivy/nginx-debian12.json" "$REPORTS/grype/clamav-alpine.json" "$PG_CLI" "$db2"
+  assert_success
+  "$PG_CLI" policy set --db "$db2" "$BATS_TEST_TMPDIR/nginx-policy.json"
+  for d in "$NGINX_ID" "$CLAMAV_ID"; do
+    run cli check --db "$db2" --digest "$d" --at 2025-06-10T00:00:00Z --json
+    [[ ,$(json_codes), != *,UNSCANNED,* ]] || pg_fail "$d unscanned after import -: $output"
+  done
+}
+
+# --- check ----------------------------------------------------------------
+
+@test "check: nginx two days after its scan is allowed (exit 0)" {
+  nginx_db
+  run cli check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-10T00:00:00Z --json
+  assert_success
+  [ "$(jq -r .decision <<<"$output")" = allow ] || pg_fail "decision: $output"
+  [ "$(jq '.reasons | length' <<<"$output")" -eq 0 ] || pg_fail "reasons: $output"
+  # and without --json: exit code and a human line
+  run "$PG_CLI" check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-10T00:00:00Z
+  assert_success
+  assert_output_matches "[Aa]llow"
+}
+
+@test "check: manifest digest, repo digest and tag all find the nginx image" {
+  nginx_db
+  local how
+  for how in "--digest $NGINX_MANIFEST" "--image $NGINX_REPO_DIGEST" "--image nginx:latest"; do
+    # shellcheck disable=SC2086
+    run cli check --db "$PG_DB" $how --at 2025-06-10T00:00:00Z --json
+    [ "$status" -eq 0 ] && [ "$(jq -r .decision <<<"$output")" = allow ] ||
+      pg_fail "check $how: exit $status: $output $(cat "$BATS_TEST_TMPDIR/stderr")"
+  done
+}
+
+@test "check: a fix available for 12 days on a CRITICAL denies (FIXABLE_CRITICAL, exit 1)" {
+  nginx_db
+  run cli check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-20T00:00:00Z --json
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  [ "$(jq -r .decision <<<"$output")" = deny ] || pg_fail "decision: $output"
+  [ "$(json_codes)" = FIXABLE_CRITICAL ] || pg_fail "codes $(json_codes): $output"
+  jq -e '.reasons[] | select(.code == "FIXABLE_CRITICAL") | .detail | test("CVE-2025-48174")' \
+    <<<"$output" >/dev/null || pg_fail "detail does not name CVE-2025-48174: $output"
+}
+
+@test "check: a stale scan adds SCAN_STALE" {
+  pg_policy '.version = "cli-2" | .defaults.fixable_grace = {"CRITICAL": "7d"}' >"$PG_POLICY_FILE"
+  nginx_db "$PG_POLICY_FILE"
+  run cli check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-21T00:00:00Z --json
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  [ "$(json_codes)" = FIXABLE_CRITICAL,SCAN_STALE ] || pg_fail "codes $(json_codes): $output"
+  # and 2 days after the scan it is neither stale nor past the grace
+  run cli check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-10T00:00:00Z --json
+  assert_success
+}
+
+@test "check: image age, minimum versions" {
+  pg_policy '.version = "cli-3" | .defaults.max_scan_age = "30d" | .defaults.max_image_age = "30d"
+    | .min_versions = {"debian": {"libavif15": "0.11.1-1+deb12u1"}}' >"$PG_POLICY_FILE"
+  nginx_db "$PG_POLICY_FILE"
+  run cli check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-10T00:00:00Z --json
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  [ "$(json_codes)" = BELOW_MIN_VERSION,IMAGE_TOO_OLD ] || pg_fail "codes $(json_codes): $output"
+  jq -e '.reasons[] | select(.code == "BELOW_MIN_VERSION") | .detail | test("libavif15")' \
+    <<<"$output" >/dev/null || pg_fail "detail does not name libavif15: $output"
+}
+
+@test "check: a waiver lifts FIXABLE_CRITICAL until it expires" {
+  local base='.version = "cli-4" | .defaults.max_scan_age = "30d" | .defaults.fixable_grace = {"CRITICAL": "7d"}'
+  pg_policy "$base"' | .waivers = [{"id": "W-1", "match": {"repository": "*nginx*", "cve": "CVE-2025-48174"},
+      "expires": "2025-07-01T00:00:00Z", "reason": "test", "owner": "tests"}]' >"$PG_POLICY_FILE"
+  nginx_db "$PG_POLICY_FILE"
+  run cli check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-20T00:00:00Z --json
+  assert_success
+  [ "$(jq -r .decision <<<"$output")" = allow ] || pg_fail "decision: $output"
+  run cli check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-07-02T00:00:00Z --json
+  [ "$status" -eq 1 ] || pg_fail "expired waiver: exit $status: $output"
+  [ "$(json_codes)" = FIXABLE_CRITICAL ] || pg_fail "codes $(json_codes): $output"
+}
+
+@test "check: an unknown digest is UNSCANNED (exit 1)" {
+  nginx_db
+  run cli check --db "$PG_DB" --digest "sha256:$(printf '0%.0s' {1..64})" --at 2025-06-10T00:00:00Z --json
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  [ "$(jq -r .decision <<<"$output")" = deny ] || pg_fail "decision: $output"
+  [ "$(json_codes)" = UNSCANNED ] || pg_fail "codes $(json_codes): $output"
+}
+
+@test "check: --bundle and --state decide like the hook" {
+  pg_policy '.scopes = [{"name": "audit", "match": {"namespace": "audit-ns"}, "mode": "audit"}]' >"$PG_POLICY_FILE"
+  pg_db_scanned 1
+  local b1 b2 b3
+  PG_HOOK_STAGE=none
+  b1=$(make_bundle scanned 1)
+  b2=$(make_bundle unscanned 2)
+  run cli check --db "$PG_DB" --bundle "$b1" --at "$PG_NOW" --json
+  assert_success
+  [ "$(jq -r .decision <<<"$output")" = allow ] || pg_fail "scanned bundle: $output"
+
+  run cli check --db "$PG_DB" --bundle "$b2" --at "$PG_NOW" --json
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  [ "$(json_codes)" = UNSCANNED ] || pg_fail "codes $(json_codes): $output"
+
+  pg_state_json c1 "$b1" >"$BATS_TEST_TMPDIR/state.json"
+  run cli check --db "$PG_DB" --state "$BATS_TEST_TMPDIR/state.json" --at "$PG_NOW" --json
+  assert_success
+
+  # 12 days later the scan is stale; in the audit namespace that is audit.
+  local later
+  later=$(pg_rfc3339 $((PG_NOW_EPOCH + 11 * 86400)))
+  run cli check --db "$PG_DB" --bundle "$b1" --at "$later" --json
+  [ "$status" -eq 1 ] || pg_fail "stale: exit $status: $output"
+  [ "$(json_codes)" = SCAN_STALE ] || pg_fail "codes $(json_codes): $output"
+  b3=$(make_bundle audit 1 io.kubernetes.pod.namespace=audit-ns)
+  pg_state_json c3 "$b3" >"$BATS_TEST_TMPDIR/state.json"
+  run cli check --db "$PG_DB" --state "$BATS_TEST_TMPDIR/state.json" --at "$later" --json
+  assert_success
+  [ "$(jq -r .decision <<<"$output")" = audit ] || pg_fail "audit: $output"
+  [ "$(json_codes)" = SCAN_STALE ] || pg_fail "codes $(json_codes): $output"
+}
+
+@test "check: a missing database is an error (exit 2)" {
+  run "$PG_CLI" check --db "$BATS_TEST_TMPDIR/none.db" --digest "$NGINX_ID"
+  [ "$status" -eq 2 ] || pg_fail "exit $status: $output"
+  [ ! -e "$BATS_TEST_TMPDIR/none.db" ] || pg_fail "check created the database"
+}
+
+# --- status ---------------------------------------------------------------
+
+@test "status: policy version, counts and the newest scan" {
+  local f
+  for f in "$REPORTS"/*/*.json; do
+    [ "$(basename "$f")" = legacy_many_vulns.json ] && continue
+    "$PG_CLI" import --db "$PG_DB" "$f" >/dev/null
+  done
+  "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/nginx-policy.json"
+  run "$PG_CLI" status --db "$PG_DB"
+  assert_success
+  assert_output_contains cli-1
+  # newest scan: grype nginx, 2025-06-08T16:39:32Z
+  assert_output_contains 2025-06-08
+  assert_output_matches "[0-9]"
+}
+
+# --- policy ---------------------------------------------------------------
+
+@test "policy: a malformed policy is refused and the stored one stays" {
+  "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/nginx-policy.json"
+  run cli policy show --db "$PG_DB"
+  assert_success
+  assert_output_contains cli-1
+  local before=$output bad
+  printf '{"version": "broken", "defaults": {' >"$BATS_TEST_TMPDIR/bad-syntax.json"
+  pg_policy '.version = "bad-duration" | .defaults.max_scan_age = "seven days"' >"$BATS_TEST_TMPDIR/bad-duration.json"
+  pg_policy '.version = "bad-mode" | .defaults.mode = "enforcing"' >"$BATS_TEST_TMPDIR/bad-mode.json"
+  pg_policy '.version = "bad-waiver" | .waivers = [{"id": "W-9", "match": {"cve": "CVE-2025-1"}, "reason": "r", "owner": "o"}]' \
+    >"$BATS_TEST_TMPDIR/bad-waiver.json"
+  for bad in bad-syntax bad-duration bad-mode bad-waiver; do
+    run "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/$bad.json"
+    [ "$status" -ne 0 ] || pg_fail "policy set accepted $bad.json"
+    run cli policy show --db "$PG_DB"
+    [ "$output" = "$before" ] || pg_fail "policy show changed after $bad.json: $output"
+  done
+}
+
+@test "policy validate: names the bad field" {
+  pg_policy '.defaults.max_scan_age = "seven days"' >"$BATS_TEST_TMPDIR/bad.json"
+  run "$PG_CLI" policy validate "$BATS_TEST_TMPDIR/bad.json"
+  [ "$status" -ne 0 ] || pg_fail "validate accepted a bad duration"
+  assert_output_contains max_scan_age
+
+  pg_policy '.defaults.mode = "enforcing"' >"$BATS_TEST_TMPDIR/bad2.json"
+  run "$PG_CLI" policy validate "$BATS_TEST_TMPDIR/bad2.json"
+  [ "$status" -ne 0 ] || pg_fail "validate accepted mode enforcing"
+  assert_output_contains mode
+
+  pg_policy '.waivers = [{"id": "W-9", "match": {"cve": "CVE-2025-1"}, "reason": "r", "owner": "o"}]' >"$BATS_TEST_TMPDIR/bad3.json"
+  run "$PG_CLI" policy validate "$BATS_TEST_TMPDIR/bad3.json"
+  [ "$status" -ne 0 ] || pg_fail "validate accepted a waiver without expiry"
+  assert_output_contains expires
+
+  run "$PG_CLI" policy validate "$BATS_TEST_TMPDIR/nginx-policy.json"
+  assert_success
+}
+
+# --- vercmp and help ------------------------------------------------------
+
+@test "vercmp dpkg agrees with dpkg --compare-versions" {
+  pg_require dpkg
+  local pair a b want op
+  for pair in "1:1.2.13.dfsg-1 1.2.14-1" "1.0~rc1 1.0" "252.36-1~deb12u1 252.38-1~deb12u1" \
+    "1.0 1.0-0" "0.11.1-1 0.11.1-1+deb12u1" "7.88.1-10+deb12u4 7.88.1-10+deb12u12" "1.0a 1.0+"; do
+    read -r a b <<<"$pair"
+    if dpkg --compare-versions "$a" lt "$b"; then
+      want='<'
+    elif dpkg --compare-versions "$a" eq "$b"; then
+      want='='
+    else
+      want='>'
+    fi
+    op=$("$PG_CLI" vercmp dpkg "$a" "$b") || true
+    [ "$op" = "$want" ] || pg_fail "vercmp dpkg $a $b: got '$op', dpkg says '$want'"
+  done
+}
+
+@test "vercmp rpm and apk on known vectors" {
+  local v a op b got
+  for v in "rpm 1:1.1.1k-4.el8 < 1:1.1.1k-5.el8_5" "rpm 1.0~rc1 < 1.0" "rpm 1.0^git1 > 1.0" \
+    "rpm 2.0 < 1:1.0" "rpm 1.0 = 1.0" "apk 1.0.4-r3 < 1.0.4-r4" "apk 1.1 > 1.1_alpha1" \
+    "apk 2.2.39-r1 > 1.0.4-r3" "apk 0.1.0_alpha = 0.1.0_alpha"; do
+    read -r kind a op b <<<"$v"
+    got=$("$PG_CLI" vercmp "$kind" "$a" "$b") || true
+    [ "$got" = "$op" ] || pg_fail "vercmp $kind $a $b: got '$got', want '$op'"
+  done
+}
+
+@test "--help: patchgate and its core subcommands exit 0" {
+  local sub
+  run "$PG_CLI" --help
+  assert_success
+  for sub in import policy check status vercmp; do
+    run "$PG_CLI" "$sub" --help
+    [ "$status" -eq 0 ] || pg_fail "patchgate $sub --help: exit $status: $output"
+    [ -n "$output" ] || pg_fail "patchgate $sub --help printed nothing"
+  done
+  run "$PG_CLI" policy set --help
+  assert_success
+}
+
+@test "--help: bundle, sync and activate exit 0" {
+  local sub
+  for sub in bundle sync activate; do
+    run "$PG_CLI" "$sub" --help
+    [ "$status" -eq 0 ] || pg_fail "patchgate $sub --help: exit $status: $output"
+  done
+}
