@@ -36,7 +36,7 @@ struct pg_vuln
   char *id;        /* CVE-..., GHSA-..., ... */
   char *pkg;       /* package name */
   char *installed; /* installed version */
-  char *fixed;     /* first fixed version, NULL when the scanner names none */
+  char *fixed;     /* fixed version(s) as "a, b"; NULL when the scanner names none */
   enum pg_severity severity;
   char *status;           /* scanner's status word, may be NULL */
   int64_t fix_known_since; /* loaded records only: earliest scan that saw a fix */
