@@ -30,6 +30,8 @@ gate_decide (const struct pg_hook_config *cfg, const char *state_text, size_t le
   res->ctx.image_ref = res->identity.image_ref;
   res->ctx.namespace = res->identity.namespace;
   res->ctx.engine = res->identity.engine;
+  res->ctx.max_policy_age = cfg->max_policy_age;
+  res->ctx.policy_stale = cfg->policy_stale;
   if (store_open (cfg->policy_db, PG_STORE_READONLY, &store, err) < 0)
     goto out;
   ret = decide_image (store, &res->ctx, now, &res->decision, err);

@@ -17,6 +17,22 @@ struct pg_hook_config
   int syslog_facility;
   char **annotation_keys; /* extra annotations an admin trusts to carry a digest */
   size_t n_annotation_keys;
+  /* Policy bundles (policy/bundle.h): PEM Ed25519 public keys that may sign
+     them (several, for rotation), how old an activated bundle may be
+     (<= 0: no limit) and what a staler one yields (POLICY_STALE).  */
+  char **trusted_keys;
+  size_t n_trusted_keys;
+  int64_t max_policy_age;
+  enum pg_verdict policy_stale;
+  /* Engines' own metadata (hook/resolve_storage.c, hook/resolve_docker.c)
+     and the Docker runtime wrapper (hook/runtime_wrap.c); NULL: the
+     engine's default (storage.conf, /var/lib/docker, runc).  */
+  char *storage_conf;
+  char *storage_graphroot;
+  char *storage_runroot;
+  char *storage_driver;
+  char *docker_root;
+  char *runtime_path;
 };
 
 /* PATH NULL: PATCHGATE_CONFIG, then the default path; a missing default
@@ -58,6 +74,36 @@ int resolve_containerd (const struct pg_oci_state *st, struct pg_identity *id, p
 int resolve_umoci (const struct pg_oci_state *st, struct pg_identity *id, pg_error_t *err);
 int resolve_annotation_keys (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
                              struct pg_identity *id, pg_error_t *err);
+int resolve_docker (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
+                    pg_error_t *err);
+
+/* containers/storage (podman, CRI-O): where it lives, from the hook config,
+   else storage.conf's [storage] table, else the defaults.  DRIVER NULL:
+   probe overlay, then vfs.  */
+#define PG_STORAGE_CONF "/etc/containers/storage.conf"
+struct pg_storage_conf
+{
+  char *graphroot;
+  char *runroot;
+  char *driver;
+};
+/* A missing file leaves the defaults.  */
+int storage_conf_parse (const char *path, struct pg_storage_conf *sc, pg_error_t *err);
+void storage_conf_free (struct pg_storage_conf *sc);
+
+/* The image of storage container CONTAINER_ID: its ID ("sha256:<hex>"),
+   manifest digests and a name.  Returns 1 when the container is in the
+   store, 0 when not (or no store here), <0 on error.  */
+struct pg_storage_image
+{
+  char *image_id;
+  char **digests;
+  size_t n_digests;
+  char *name;
+};
+int storage_lookup (const struct pg_hook_config *cfg, const char *container_id, struct pg_storage_image *img,
+                    pg_error_t *err);
+void storage_image_free (struct pg_storage_image *img);
 
 struct pg_gate_result
 {

@@ -130,6 +130,18 @@ check_image (const struct check_opts *o)
 
   if (store_open (o->db ? o->db : PG_DEFAULT_DB, PG_STORE_READONLY, &store, &err) < 0)
     return cli_fail (&err);
+  {
+    /* The hook config's bundle freshness rule (max_policy_age) applies too.  */
+    struct pg_hook_config cfg;
+    if (hook_config_load (o->config, &cfg, &err) < 0)
+      {
+        hook_config_free (&cfg);
+        return cli_fail (&err);
+      }
+    ctx.max_policy_age = cfg.max_policy_age;
+    ctx.policy_stale = cfg.policy_stale;
+    hook_config_free (&cfg);
+  }
   if (o->digest)
     {
       digest = digest_normalize (o->digest);

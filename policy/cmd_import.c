@@ -17,6 +17,9 @@ import_usage (FILE *out)
            "  DIR    every *.json file directly in DIR, in name order (subdirectories are not read)\n"
            "  -      a stream of concatenated JSON reports on stdin\n"
            "\n"
+           "OpenVEX documents are recognised too: their not_affected and fixed statements\n"
+           "for image digests clear those vulnerabilities for vex_max_age (see the policy).\n"
+           "\n"
            "All reports are recorded in one transaction: if one fails, none is, and the\n"
            "error names the report.  Importing a scan that is already recorded is harmless.\n"
            "\n"
@@ -73,5 +76,7 @@ cmd_import (int argc, char **argv)
           plural (stats.reports, "report", "reports"), stats.scans_added,
           plural (stats.scans_added, "scan", "scans"), stats.scans_present, stats.vulns,
           plural (stats.vulns, "vulnerability", "vulnerabilities"));
+  if (stats.vex)
+    printf ("recorded %zu OpenVEX %s\n", stats.vex, plural (stats.vex, "statement", "statements"));
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "cli.h"
 #include "store.h"
+#include "bundle.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +41,7 @@ cmd_status (int argc, char **argv)
   cleanup_free char *policy = NULL;
   cleanup_free char *version = NULL;
   struct pg_store_status st;
+  cleanup_bundle_info struct pg_bundle_info bi = { 0 };
   pg_error_t err = NULL;
   bool json = false;
   int64_t set_at = 0, now;
@@ -70,7 +72,8 @@ cmd_status (int argc, char **argv)
     }
   if (pg_now (&now, &err) < 0 || store_open (db, PG_STORE_READONLY, &store, &err) < 0
       || store_begin (store, false, &err) < 0 || store_status (store, &st, &err) < 0
-      || store_get_policy (store, &policy, &version, &set_at, &err) < 0)
+      || store_get_policy (store, &policy, &version, &set_at, &err) < 0
+      || bundle_info_read (store, db, &bi, &err) < 0)
     return cli_fail (&err);
   store_rollback (store);
   if (stat (db, &sb) < 0)
@@ -90,6 +93,7 @@ cmd_status (int argc, char **argv)
                                           (json_int_t) st.vulns, "newest_scan", newest, "last_import", imported,
                                           "modified", modified, "age_seconds", (json_int_t) (now - sb.st_mtime),
                                           "schema_version", st.schema_version);
+      bundle_info_to_json (&bi, now, j);
       json_dumpf (j, stdout, JSON_INDENT (2));
       putchar ('\n');
       return 0;
@@ -102,5 +106,6 @@ cmd_status (int argc, char **argv)
   printf ("newest scan:     %s\n", newest);
   printf ("last import:     %s\n", imported);
   printf ("modified:        %s (%lld seconds ago)\n", modified, (long long) (now - sb.st_mtime));
+  bundle_info_print (&bi, now, stdout);
   return 0;
 }

@@ -1,6 +1,8 @@
 #include "eval.h"
+#include "policy_cache.h"
 #include "version.h"
 
+#include <ctype.h>
 #include <fnmatch.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +29,7 @@ pg_decision_free (struct pg_decision *d)
   strv_free (d->waivers_expired, d->n_waivers_expired);
   free (d->image_id);
   free (d->image_name);
+  free (d->log_fields);
   memset (d, 0, sizeof (*d));
 }
 
@@ -145,6 +148,8 @@ overlay_rules (struct pg_rules *dst, const struct pg_rules *src)
       dst->grace[i] = src->grace[i];
   if (src->has_superseded_grace)
     dst->superseded_grace = src->superseded_grace;
+  if (src->has_vex_max_age)
+    dst->vex_max_age = src->vex_max_age;
 }
 
 const struct pg_scope *
@@ -364,6 +369,46 @@ status_blocks_fix (const char *status)
   return false;
 }
 
+/* A supplier's OpenVEX statement clears a finding for vex_max_age after it
+   was issued; after that it is reported as expired, like a waiver.  */
+static bool
+cleared_by_vex (const struct pg_rules *rules, const struct pg_image_record *rec, const char *vuln, int64_t now,
+                struct pg_decision *d)
+{
+  for (size_t i = 0; i < rec->n_vex; i++)
+    {
+      cleanup_free char *label = NULL;
+      if (strcmp (rec->vex[i].vuln_id, vuln) != 0 || rules->vex_max_age < 0)
+        continue;
+      xasprintf (&label, "vex:%s", vuln);
+      if (now - rec->vex[i].issued < rules->vex_max_age)
+        {
+          note_waiver (&d->waivers_applied, &d->n_waivers_applied, label);
+          return true;
+        }
+      note_waiver (&d->waivers_expired, &d->n_waivers_expired, label);
+    }
+  return false;
+}
+
+/* "libfoo >= 1.2-3, libbar >= 2.0-1": what a rebuild must bring, each
+   package once, at most four named.  */
+static void
+append_upgrade (char **list, size_t *n, const struct pg_vuln *v)
+{
+  cleanup_free char *item = NULL;
+  char *joined = NULL;
+
+  xasprintf (&item, "%s >= %s", v->pkg, v->fixed);
+  if (*list && strstr (*list, item))
+    return;
+  if (++*n > 4)
+    return;
+  xasprintf (&joined, "%s%s%s", *list ? *list : "", *list ? ", " : "", item);
+  free (*list);
+  *list = joined;
+}
+
 static void
 check_fixable (const struct pg_rules *rules, const struct pg_image_record *rec, int64_t now,
                struct waiver_state *ws, struct pg_decision *d)
@@ -372,7 +417,8 @@ check_fixable (const struct pg_rules *rules, const struct pg_image_record *rec, 
     {
       cleanup_free char *cves = NULL;
       cleanup_free char *example = NULL;
-      size_t count = 0;
+      cleanup_free char *upgrades = NULL;
+      size_t count = 0, n_upgrades = 0;
       int64_t oldest = now;
       char code[32], grace[32], since[32];
       struct pg_reason *r;
@@ -388,7 +434,7 @@ check_fixable (const struct pg_rules *rules, const struct pg_image_record *rec, 
           if (now - known <= rules->grace[sev])
             continue;
           snprintf (code, sizeof (code), "FIXABLE_%s", severity_name (v->severity));
-          if (waived (ws, code, v->id, v->pkg))
+          if (waived (ws, code, v->id, v->pkg) || cleared_by_vex (rules, rec, v->id, now, d))
             continue;
           if (known < oldest)
             oldest = known;
@@ -402,6 +448,7 @@ check_fixable (const struct pg_rules *rules, const struct pg_image_record *rec, 
           if (example == NULL)
             xasprintf (&example, "%s %s (installed %s, fixed in %s)", v->id, v->pkg,
                        v->installed ? v->installed : "?", v->fixed);
+          append_upgrade (&upgrades, &n_upgrades, v);
           count++;
         }
       if (count == 0)
@@ -412,8 +459,14 @@ check_fixable (const struct pg_rules *rules, const struct pg_image_record *rec, 
       r = add_reason (d, code, true);
       xasprintf (&r->detail, "%zu %s vulnerabilit%s fixable for longer than %s (oldest fix known since %s), e.g. %s",
                  count, severity_name ((enum pg_severity) sev), count == 1 ? "y" : "ies", grace, since, example);
-      xasprintf (&r->remedy, "rebuild the image with the fixed package versions");
-      logfmt_append (&r->log_fields, "cves", cves);
+      xasprintf (&r->remedy, "rebuild the image with %s%s", upgrades, n_upgrades > 4 ? " and more" : "");
+      {
+        char key[32];
+        snprintf (key, sizeof (key), "cves_%s", severity_name ((enum pg_severity) sev));
+        for (char *k = key; *k; k++)
+          *k = (char) tolower ((unsigned char) *k);
+        logfmt_append (&r->log_fields, key, cves);
+      }
     }
 }
 
@@ -608,20 +661,19 @@ load_revoked_bases (pg_store *store, const struct pg_policy *policy, struct pg_e
 {
   for (size_t i = 0; i < policy->n_revoked_bases; i++)
     {
-      struct pg_image_record base;
-      int r = store_lookup_digest (store, policy->revoked_bases[i], &base, err);
+      /* Only the base's layers matter: not its scans and findings.  */
+      char **diff_ids = NULL;
+      size_t n_diff_ids = 0;
+      int r = store_lookup_diff_ids (store, policy->revoked_bases[i], &diff_ids, &n_diff_ids, err);
       if (r < 0)
         return -1;
       if (r == 0)
         continue; /* a base never scanned here has no known layers */
       x->bases = xrealloc (x->bases, (x->n_bases + 1) * sizeof (*x->bases));
       x->bases[x->n_bases].digest = xstrdup (policy->revoked_bases[i]);
-      x->bases[x->n_bases].diff_ids = base.diff_ids;
-      x->bases[x->n_bases].n_diff_ids = base.n_diff_ids;
-      base.diff_ids = NULL;
-      base.n_diff_ids = 0;
+      x->bases[x->n_bases].diff_ids = diff_ids;
+      x->bases[x->n_bases].n_diff_ids = n_diff_ids;
       x->n_bases++;
-      pg_image_record_free (&base);
     }
   return 0;
 }
@@ -637,11 +689,19 @@ decide_image (pg_store *store, const struct pg_context *ctx, int64_t now, struct
   memset (&rec, 0, sizeof (rec));
   if (store_begin (store, false, err) < 0)
     return -1;
-  if (policy_load_from_store (store, &policy, err) < 0)
+  if (policy_load_cached (store, &policy, err) < 0)
     goto out;
   if (ctx->digest)
     {
+      /* Evaluation reads a record's packages only for the floors
+         (check_min_versions): load just the packages they name.  */
+      const char **names = xmalloc0 ((policy->n_min_versions + 1) * sizeof (*names));
+      for (size_t i = 0; i < policy->n_min_versions; i++)
+        names[i] = policy->min_versions[i].package;
+      store_set_package_filter (store, names, policy->n_min_versions);
+      free (names);
       found = store_lookup_digest (store, ctx->digest, &rec, err);
+      store_set_package_filter (store, NULL, 0);
       if (found < 0)
         goto out;
     }
@@ -652,6 +712,11 @@ decide_image (pg_store *store, const struct pg_context *ctx, int64_t now, struct
         goto out;
     }
   ret = eval_image (policy, found ? &rec : NULL, &extra, ctx, now, out, err);
+  if (ret == 0 && policy_freshness_check (store, ctx, now, out, err) < 0)
+    {
+      pg_decision_free (out);
+      ret = -1;
+    }
 out:
   store_rollback (store);
   pg_image_record_free (&rec);
@@ -728,6 +793,13 @@ decision_logfmt (const struct pg_decision *d, const struct pg_context *ctx)
     logfmt_append (&line, "waiver", d->waivers_applied[i]);
   for (size_t i = 0; i < d->n_waivers_expired; i++)
     logfmt_append (&line, "waiver_expired", d->waivers_expired[i]);
+  if (d->log_fields)
+    {
+      char *n = NULL;
+      xasprintf (&n, "%s %s", line, d->log_fields);
+      free (line);
+      line = n;
+    }
   return line;
 }
 

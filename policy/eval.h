@@ -15,6 +15,10 @@ struct pg_context
   const char *image_ref;  /* the engine's name for the image, or NULL */
   const char *digest;     /* the digest the image was identified by, or NULL */
   const char *engine;     /* crio|podman|containerd|docker|runc */
+  /* From the hook config: how old an activated policy bundle may be
+     (<= 0: no limit), and what a staler one yields (POLICY_STALE).  */
+  int64_t max_policy_age;
+  enum pg_verdict policy_stale;
 };
 
 struct pg_reason
@@ -41,8 +45,16 @@ struct pg_decision
   /* Identity as resolved through the database, for logs.  */
   char *image_id;
   char *image_name;
+  char *log_fields; /* extra logfmt fields of the decision, may be NULL */
 };
 void pg_decision_free (struct pg_decision *d);
+
+/* POLICY_STALE: when ctx->max_policy_age is set and the active database
+   was activated from a bundle older than that, add the reason with the
+   configured action (policy/freshness.c).  Called inside decide_image's
+   read transaction.  */
+int policy_freshness_check (pg_store *store, const struct pg_context *ctx, int64_t now, struct pg_decision *d,
+                            pg_error_t *err);
 
 /* Facts that need the database beyond the image record; decide_image fills
    them, unit tests set them directly.  */

@@ -317,7 +317,7 @@ import_parse_report (json_t *doc, const char *source, struct pg_scan *out, pg_er
           "`trivy image --format json IMAGE`",
           source);
     case FORMAT_OPENVEX:
-      return pg_make_error (err, 0, "%s: OpenVEX documents are not yet supported", source);
+      return pg_make_error (err, 0, "%s: an OpenVEX document is not a scan report", source);
     default:
       return pg_make_error (err, 0,
                             "%s: unknown report format (expected the JSON of `trivy image --format json` "
@@ -487,12 +487,35 @@ struct import_ctx
 };
 
 static int
+import_one_vex (struct import_ctx *ctx, json_t *doc, const char *source, pg_error_t *err)
+{
+  struct pg_vex *vex = NULL;
+  size_t n = 0;
+  int ret = 0;
+
+  if (import_openvex (doc, source, &vex, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n && ret == 0; i++)
+    if (store_add_vex (ctx->store, &vex[i], source, err) < 0)
+      ret = pg_error_wrap (err, "%s", source);
+  if (ret == 0)
+    {
+      ctx->stats.reports++;
+      ctx->stats.vex += n;
+    }
+  pg_vex_free (vex, n);
+  return ret;
+}
+
+static int
 import_one (json_t *doc, const char *source, void *data, pg_error_t *err)
 {
   struct import_ctx *ctx = data;
   struct pg_scan scan = { 0 };
   int r;
 
+  if (import_is_openvex (doc))
+    return import_one_vex (ctx, doc, source, err);
   if (import_parse_report (doc, source, &scan, err) < 0)
     return -1;
   r = store_add_scan (ctx->store, &scan, ctx->now, err);

@@ -30,6 +30,7 @@ struct import_stats
   size_t scans_added;   /* store_add_scan returned 1 */
   size_t scans_present; /* the same scan was already recorded */
   size_t vulns;         /* vulnerabilities in the scans added */
+  size_t vex;           /* OpenVEX statements recorded */
 };
 
 /* Detect the format of DOC and convert it.  SOURCE names the report in
@@ -58,6 +59,10 @@ int import_foreach_report (char **paths, size_t n, import_report_cb cb, void *da
    stake.  */
 int import_parse_json (const char *buf, size_t len, const char *name, bool stream, json_t **out, size_t *used,
                        pg_error_t *err);
+
+/* OpenVEX: the statements that clear a vulnerability for named images.  */
+bool import_is_openvex (json_t *doc);
+int import_openvex (json_t *doc, const char *source, struct pg_vex **out, size_t *n, pg_error_t *err);
 
 /* Internal: the two formats, and helpers they share.  */
 int import_trivy (json_t *doc, struct pg_scan *out, pg_error_t *err);

@@ -14,6 +14,9 @@ static const struct
   { "check", cmd_check, "explain the decision the hook would make" },
   { "status", cmd_status, "policy version, counts, newest scan, database age" },
   { "vercmp", cmd_vercmp, "compare two package versions as dpkg, rpm or apk does" },
+  { "bundle", cmd_bundle, "build, sign or verify a signed policy bundle" },
+  { "sync", cmd_sync, "fetch, verify and activate the policy bundle at a URL" },
+  { "activate", cmd_activate, "verify and activate a policy bundle file" },
 };
 
 int

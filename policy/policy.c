@@ -47,6 +47,7 @@ policy_builtin_rules (struct pg_rules *r)
   for (int i = 0; i < PG_SEV_COUNT; i++)
     r->grace[i] = -1;
   r->superseded_grace = -1;
+  r->vex_max_age = -1;
 }
 
 /* ---- field parsers: each names the field on error ---- */
@@ -171,8 +172,8 @@ get_grace (json_t *obj, const char *where, struct pg_rules *r, pg_error_t *err)
   return 0;
 }
 
-static const char *const rule_keys[] = { "mode", "unscanned", "max_scan_age", "max_image_age", "fixable_grace",
-                                         "superseded_grace", NULL };
+static const char *const rule_keys[] = { "mode",          "unscanned",        "max_scan_age", "max_image_age",
+                                         "fixable_grace", "superseded_grace", "vex_max_age",  NULL };
 
 static int
 parse_rules (json_t *obj, const char *where, struct pg_rules *r, pg_error_t *err)
@@ -181,7 +182,8 @@ parse_rules (json_t *obj, const char *where, struct pg_rules *r, pg_error_t *err
       || get_duration (obj, "max_scan_age", where, &r->has_max_scan_age, &r->max_scan_age, err) < 0
       || get_duration (obj, "max_image_age", where, &r->has_max_image_age, &r->max_image_age, err) < 0
       || get_grace (obj, where, r, err) < 0
-      || get_duration (obj, "superseded_grace", where, &r->has_superseded_grace, &r->superseded_grace, err) < 0)
+      || get_duration (obj, "superseded_grace", where, &r->has_superseded_grace, &r->superseded_grace, err) < 0
+      || get_duration (obj, "vex_max_age", where, &r->has_vex_max_age, &r->vex_max_age, err) < 0)
     return -1;
   return 0;
 }
@@ -511,7 +513,7 @@ policy_parse_json (json_t *doc, const char *name, struct pg_policy **out, pg_err
       = { "version", "defaults", "scopes", "min_versions", "eol", "revoked", "waivers", "$schema", "description", NULL };
   static const char *const default_keys[] = { "mode",          "unscanned",        "on_unidentified",
                                               "max_scan_age",  "max_image_age",    "fixable_grace",
-                                              "superseded_grace", NULL };
+                                              "superseded_grace", "vex_max_age", NULL };
   struct pg_policy *p;
   json_t *defaults;
   const char *version;

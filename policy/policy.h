@@ -41,6 +41,10 @@ struct pg_rules
   int64_t grace[PG_SEV_COUNT];
   bool has_superseded_grace;
   int64_t superseded_grace;
+  /* How long an OpenVEX not_affected/fixed statement clears a finding;
+     -1 (the default): VEX statements are not honoured.  */
+  bool has_vex_max_age;
+  int64_t vex_max_age;
 };
 
 struct pg_match

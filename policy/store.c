@@ -1,4 +1,5 @@
 #include "store.h"
+#include "policy_cache.h"
 
 #include <errno.h>
 #include <string.h>
@@ -10,6 +11,11 @@ struct pg_store
   sqlite3 *db;
   char *path;
   bool readonly;
+  /* The package names records load, sorted (store_set_package_filter);
+     has_package_filter false: all.  */
+  bool has_package_filter;
+  char **package_filter;
+  size_t n_package_filter;
 };
 
 /* Each entry upgrades the schema from version i to i+1.  Never edit a
@@ -74,6 +80,14 @@ static const char *const migrations[] = {
   "  body TEXT NOT NULL,"
   "  set_at INTEGER NOT NULL);"
   "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;",
+  /* 1 -> 2: OpenVEX statements, by any digest of an image.  */
+  "CREATE TABLE vex ("
+  "  digest TEXT NOT NULL,"
+  "  vuln_id TEXT NOT NULL,"
+  "  status TEXT NOT NULL,"
+  "  issued INTEGER NOT NULL,"
+  "  source TEXT,"
+  "  PRIMARY KEY (digest, vuln_id)) WITHOUT ROWID;",
 };
 
 static int
@@ -82,18 +96,87 @@ sqlite_error (pg_error_t *err, pg_store *store, const char *what)
   return pg_make_error (err, 0, "%s: %s: %s", store->path, what, sqlite3_errmsg (store->db));
 }
 
+/* Prepared statements are kept until store_close: an import of many reports
+   compiles each statement once, not once per scan.  The cache is keyed by
+   the store and the SQL text.  A statement from prepare() goes back to the
+   cache (reset, bindings cleared) when its cleanup_stmt variable goes out of
+   scope; one that was not cached (cache full, or the cached one is still
+   stepping in an outer caller) is finalized there as before.  Like the
+   connections (SQLITE_OPEN_NOMUTEX), this is for one thread.  */
+#define PG_STMT_CACHE 64
+static struct
+{
+  pg_store *store;
+  sqlite3_stmt *st;
+} stmt_cache[PG_STMT_CACHE];
+
+static bool
+stmt_cached (sqlite3_stmt *st)
+{
+  for (size_t i = 0; st && i < PG_STMT_CACHE; i++)
+    if (stmt_cache[i].st == st)
+      return true;
+  return false;
+}
+
+static void
+stmt_cache_drop (pg_store *store)
+{
+  for (size_t i = 0; i < PG_STMT_CACHE; i++)
+    if (stmt_cache[i].store == store)
+      {
+        sqlite3_finalize (stmt_cache[i].st);
+        stmt_cache[i].store = NULL;
+        stmt_cache[i].st = NULL;
+      }
+}
+
 static void
 cleanup_stmtp (sqlite3_stmt **s)
 {
-  sqlite3_finalize (*s);
+  if (*s && stmt_cached (*s))
+    {
+      sqlite3_reset (*s);
+      sqlite3_clear_bindings (*s);
+    }
+  else
+    sqlite3_finalize (*s);
 }
 #define cleanup_stmt __attribute__ ((cleanup (cleanup_stmtp)))
 
 static int
 prepare (pg_store *store, const char *sql, sqlite3_stmt **out, pg_error_t *err)
 {
-  if (sqlite3_prepare_v2 (store->db, sql, -1, out, NULL) != SQLITE_OK)
+  size_t free_slot = PG_STMT_CACHE;
+
+  for (size_t i = 0; i < PG_STMT_CACHE; i++)
+    {
+      if (stmt_cache[i].store == NULL)
+        {
+          if (free_slot == PG_STMT_CACHE)
+            free_slot = i;
+          continue;
+        }
+      if (stmt_cache[i].store != store || strcmp (sqlite3_sql (stmt_cache[i].st), sql) != 0)
+        continue;
+      if (sqlite3_stmt_busy (stmt_cache[i].st))
+        break; /* in use further up the stack: a private copy */
+      *out = stmt_cache[i].st;
+      return 0;
+    }
+  if (sqlite3_prepare_v3 (store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) != SQLITE_OK)
     return sqlite_error (err, store, "prepare");
+  if (free_slot < PG_STMT_CACHE && *out && strcmp (sqlite3_sql (*out), sql) == 0)
+    {
+      bool dup = false;
+      for (size_t i = 0; i < PG_STMT_CACHE; i++)
+        dup |= stmt_cache[i].store == store && strcmp (sqlite3_sql (stmt_cache[i].st), sql) == 0;
+      if (!dup)
+        {
+          stmt_cache[free_slot].store = store;
+          stmt_cache[free_slot].st = *out;
+        }
+    }
   return 0;
 }
 
@@ -206,8 +289,10 @@ store_close (pg_store *store)
 {
   if (store == NULL)
     return;
+  stmt_cache_drop (store);
   sqlite3_close_v2 (store->db);
   free (store->path);
+  strv_free (store->package_filter, store->n_package_filter);
   free (store);
 }
 
@@ -227,6 +312,25 @@ const char *
 store_path (pg_store *store)
 {
   return store->path;
+}
+
+static int
+compare_strp (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+void
+store_set_package_filter (pg_store *store, const char *const *names, size_t n)
+{
+  strv_free (store->package_filter, store->n_package_filter);
+  store->package_filter = NULL;
+  store->n_package_filter = 0;
+  store->has_package_filter = names != NULL;
+  for (size_t i = 0; names && i < n; i++)
+    strv_append (&store->package_filter, &store->n_package_filter, names[i]);
+  if (store->n_package_filter > 1)
+    qsort (store->package_filter, store->n_package_filter, sizeof (char *), compare_strp);
 }
 
 int
@@ -346,6 +450,23 @@ pg_scan_free (struct pg_scan *scan)
 }
 
 void
+pg_vex_clear (struct pg_vex *v)
+{
+  free (v->vuln_id);
+  free (v->status);
+  strv_free (v->digests, v->n_digests);
+  memset (v, 0, sizeof (*v));
+}
+
+void
+pg_vex_free (struct pg_vex *v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    pg_vex_clear (&v[i]);
+  free (v);
+}
+
+void
 pg_image_record_free (struct pg_image_record *rec)
 {
   if (rec == NULL)
@@ -360,6 +481,7 @@ pg_image_record_free (struct pg_image_record *rec)
   free (rec->os_name);
   vulns_free (rec->vulns, rec->n_vulns);
   packages_free (rec->packages, rec->n_packages);
+  pg_vex_free (rec->vex, rec->n_vex);
   memset (rec, 0, sizeof (*rec));
 }
 
@@ -684,6 +806,30 @@ store_add_scan (pg_store *store, const struct pg_scan *scan, int64_t now, pg_err
   return 1;
 }
 
+int
+store_add_vex (pg_store *store, const struct pg_vex *vex, const char *source, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (prepare (store,
+               "INSERT INTO vex (digest, vuln_id, status, issued, source) VALUES (?, ?, ?, ?, ?) "
+               "ON CONFLICT DO UPDATE SET status = excluded.status, issued = excluded.issued, "
+               "source = excluded.source WHERE excluded.issued >= vex.issued",
+               &st, err)
+      < 0)
+    return -1;
+  for (size_t i = 0; i < vex->n_digests; i++)
+    {
+      sqlite3_bind_text (st, 1, vex->digests[i], -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 2, vex->vuln_id, -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 3, vex->status, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (st, 4, vex->issued);
+      bind_text_or_null (st, 5, source);
+      if (step_done (store, st, "adding a VEX statement", err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
 /* ---- reading image records ---- */
 
 static char *
@@ -807,9 +953,13 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
   cleanup_stmt sqlite3_stmt *st = NULL;
   int r;
 
+  /* fix_known_since means something only for a finding with a fix, and
+     each lookup in fixes is a random page: look up only those.  */
   if (prepare (store,
-               "SELECT v.vuln_id, v.pkg, v.installed, v.fixed, v.severity, v.status, f.first_seen "
-               "FROM vulns v LEFT JOIN fixes f ON f.vuln_id = v.vuln_id AND f.pkg = v.pkg WHERE v.scan = ?",
+               "SELECT v.vuln_id, v.pkg, v.installed, v.fixed, v.severity, v.status, "
+               "CASE WHEN v.fixed IS NOT NULL THEN (SELECT f.first_seen FROM fixes f "
+               "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END "
+               "FROM vulns v WHERE v.scan = ?",
                &st, err)
       < 0)
     return -1;
@@ -848,6 +998,12 @@ load_packages (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     {
       struct pg_package *p;
+      const char *name = (const char *) sqlite3_column_text (st, 0);
+      if (store->has_package_filter
+          && (name == NULL
+              || bsearch (&name, store->package_filter, store->n_package_filter, sizeof (char *), compare_strp)
+                     == NULL))
+        continue; /* not one the caller needs (store_set_package_filter) */
       rec->packages = xrealloc (rec->packages, (rec->n_packages + 1) * sizeof (*rec->packages));
       p = &rec->packages[rec->n_packages++];
       p->name = column_strdup (st, 0);
@@ -886,6 +1042,34 @@ load_findings (pg_store *store, int64_t image, struct pg_image_record *rec, pg_e
 }
 
 static int
+load_vex (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  if (prepare (store,
+               "SELECT v.vuln_id, v.status, max(v.issued) FROM vex v JOIN digests d ON d.digest = v.digest "
+               "WHERE d.image = ? GROUP BY v.vuln_id",
+               &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, image);
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      struct pg_vex *v;
+      rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*rec->vex));
+      v = &rec->vex[rec->n_vex++];
+      memset (v, 0, sizeof (*v));
+      v->vuln_id = column_strdup (st, 0);
+      v->status = column_strdup (st, 1);
+      v->issued = sqlite3_column_int64 (st, 2);
+    }
+  if (r != SQLITE_DONE)
+    return sqlite_error (err, store, "reading VEX statements");
+  return 0;
+}
+
+static int
 load_record (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
 {
   int64_t scan_id = 0;
@@ -897,7 +1081,7 @@ load_record (pg_store *store, int64_t image, struct pg_image_record *rec, pg_err
   r = load_newest_scan (store, image, rec, &scan_id, err);
   if (r < 0)
     goto fail;
-  if (r > 0 && load_findings (store, image, rec, err) < 0)
+  if (r > 0 && (load_findings (store, image, rec, err) < 0 || load_vex (store, image, rec, err) < 0))
     goto fail;
   return 1;
 fail:
@@ -923,6 +1107,38 @@ store_lookup_digest (pg_store *store, const char *digest, struct pg_image_record
   if (r <= 0)
     return r;
   return load_record (store, image, rec, err);
+}
+
+int
+store_lookup_diff_ids (pg_store *store, const char *digest, char ***diff_ids, size_t *n_diff_ids, pg_error_t *err)
+{
+  struct pg_image_record rec;
+  char buf[80];
+  int64_t image;
+  int r;
+
+  if (is_hex64 (digest))
+    {
+      snprintf (buf, sizeof (buf), "sha256:%s", digest);
+      digest = buf;
+    }
+  if (!is_sha256_digest (digest))
+    return pg_make_error (err, 0, "`%s` is not a sha256 digest", digest);
+  r = find_image_by_digest (store, digest, &image, err);
+  if (r <= 0)
+    return r;
+  memset (&rec, 0, sizeof (rec));
+  if (load_identity (store, image, &rec, err) < 0)
+    {
+      pg_image_record_free (&rec);
+      return -1;
+    }
+  *diff_ids = rec.diff_ids;
+  *n_diff_ids = rec.n_diff_ids;
+  rec.diff_ids = NULL;
+  rec.n_diff_ids = 0;
+  pg_image_record_free (&rec);
+  return 1;
 }
 
 int
@@ -1013,7 +1229,10 @@ store_set_policy (pg_store *store, const char *json, const char *version, int64_
   sqlite3_bind_text (st, 1, version, -1, SQLITE_STATIC);
   sqlite3_bind_text (st, 2, json, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (st, 3, now);
-  return step_done (store, st, "storing the policy", err);
+  if (step_done (store, st, "storing the policy", err) < 0)
+    return -1;
+  /* And its parsed form, which the hook reads instead of parsing the text.  */
+  return policy_cache_store (store, json, err);
 }
 
 static int

@@ -15,7 +15,7 @@
 #define PG_DEFAULT_DB "/var/lib/patchgate/policy.db"
 /* Bumped whenever the schema changes; store_open migrates older databases
    and refuses newer ones.  */
-#define PG_SCHEMA_VERSION 1
+#define PG_SCHEMA_VERSION 2
 
 enum pg_severity
 {
@@ -39,7 +39,7 @@ struct pg_vuln
   char *fixed;     /* fixed version(s) as "a, b"; NULL when the scanner names none */
   enum pg_severity severity;
   char *status;           /* scanner's status word, may be NULL */
-  int64_t fix_known_since; /* loaded records only: earliest scan that saw a fix */
+  int64_t fix_known_since; /* loaded records, findings with a fix only: earliest scan that saw one */
 };
 
 struct pg_package
@@ -76,6 +76,19 @@ void pg_scan_free (struct pg_scan *scan);
 void pg_scan_add_vuln (struct pg_scan *scan, const struct pg_vuln *v); /* copies */
 void pg_scan_add_package (struct pg_scan *scan, const char *name, const char *version);
 
+/* An OpenVEX statement that clears a vulnerability (not_affected, fixed)
+   for the images it names.  Loaded records carry no digests.  */
+struct pg_vex
+{
+  char *vuln_id;
+  char *status;
+  int64_t issued;
+  char **digests;
+  size_t n_digests;
+};
+void pg_vex_clear (struct pg_vex *v);
+void pg_vex_free (struct pg_vex *v, size_t n);
+
 /* What the evaluator needs to know of one image: its identity, and its
    newest scan.  */
 struct pg_image_record
@@ -101,6 +114,8 @@ struct pg_image_record
   size_t n_vulns;
   struct pg_package *packages;
   size_t n_packages;
+  struct pg_vex *vex; /* statements naming any of its digests */
+  size_t n_vex;
 };
 void pg_image_record_free (struct pg_image_record *rec);
 
@@ -127,10 +142,22 @@ void store_rollback (pg_store *store);
    time) was already there.  Call inside a write transaction.  */
 int store_add_scan (pg_store *store, const struct pg_scan *scan, int64_t now, pg_error_t *err);
 
+/* Record a VEX statement for each digest it names; a newer statement for
+   the same (digest, vulnerability) replaces an older one.  */
+int store_add_vex (pg_store *store, const struct pg_vex *vex, const char *source, pg_error_t *err);
+
 /* Find an image by digest ("sha256:..." image ID, manifest or repo digest,
    or a bare 64-hex image ID).  Returns 1 and fills *rec when found, 0 when
    unknown.  */
 int store_lookup_digest (pg_store *store, const char *digest, struct pg_image_record *rec, pg_error_t *err);
+/* The same lookup for only the image's layer DiffIDs (what a revoked base
+   contributes), without its names, scans and findings.  */
+int store_lookup_diff_ids (pg_store *store, const char *digest, char ***diff_ids, size_t *n_diff_ids,
+                           pg_error_t *err);
+/* Records looked up from now on carry only the packages named in NAMES[0..N)
+   (N may be 0: none); NAMES NULL: all of them (the default).  decide_image
+   sets the policy's floor packages, the only ones evaluation reads.  */
+void store_set_package_filter (pg_store *store, const char *const *names, size_t n);
 /* Find the newest-scanned image carrying REPOSITORY:TAG.  */
 int store_lookup_name (pg_store *store, const char *repository, const char *tag, struct pg_image_record *rec,
                        pg_error_t *err);

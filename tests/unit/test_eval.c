@@ -4,7 +4,8 @@
    extra.json ({"newer": {"digest", "name", "since"}, "bases": [{"digest",
    "diff_ids"}]}) and expected.json ({"decision", "reasons": [codes in
    order], optional "scope", "mode", "waivers_applied", "waivers_expired",
-   "detail_contains": {code: substring}}).  */
+   "detail_contains": {code: substring}}).  image.json may list OpenVEX
+   statements as "vex": [{"id", "status", "issued"}].  */
 #include "suite.h"
 #include "eval.h"
 
@@ -62,6 +63,16 @@ record_from_json (json_t *j, struct pg_image_record *rec)
     v->severity = severity_parse (json_get_string (e, "severity"));
     v->status = xstrdup (json_get_string (e, "status"));
     v->fix_known_since = time_field (e, "fix_known_since");
+  }
+  json_array_foreach (json_object_get (j, "vex"), i, e)
+  {
+    struct pg_vex *x;
+    rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*x));
+    x = &rec->vex[rec->n_vex++];
+    memset (x, 0, sizeof (*x));
+    x->vuln_id = xstrdup (json_get_string (e, "id"));
+    x->status = xstrdup (json_get_string (e, "status"));
+    x->issued = time_field (e, "issued");
   }
   json_array_foreach (json_object_get (scan, "packages"), i, e)
   {
