@@ -11,7 +11,8 @@ DEPS = build-essential pkg-config clang clang-format \
        libjansson-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev \
        libseccomp-dev libcap-dev libcmocka-dev \
        bats runc crun umoci busybox-static rsyslog util-linux procps \
-       jq sqlite3 openssl dpkg rpm python3 python3-rpm
+       jq sqlite3 openssl dpkg rpm python3 python3-rpm \
+       podman skopeo docker.io containerd nginx
 
 CC ?= gcc
 PKGS = jansson sqlite3 libcurl libcrypto libseccomp libcap
@@ -68,8 +69,16 @@ $(LIB): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+# The parsed-policy cache (policy/policy_cache.h) trusts a record only from a
+# build of the same policy sources: their hash is part of its fingerprint.
+POLICY_SRCS = $(sort $(wildcard policy/*.c policy/*.h))
+$(BUILD)/obj/policy/policy_cache.o: $(POLICY_SRCS)
+$(BUILD)/obj/policy/policy_cache.o: CFLAGS += -DPG_POLICY_PARSER_ID='"$(shell cat $(POLICY_SRCS) | sha256sum | cut -c1-32)"'
+
+# The hook links only the libraries it calls (not libcurl, libcrypto, ...):
+# each one mapped and relocated at exec costs it time on every container start.
 $(BUILD)/patchgate-hook: $(HOOK_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 $(BUILD)/patchgate: $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -83,7 +92,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS)
 
 $(BUILD)/bench/%: tests/bench/%.c $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $< $(LIB) $(LIBS)
 
 # Installs what is missing, and only then touches the package lists.
 deps:
@@ -114,6 +123,19 @@ install: all
 	install -D -m 0644 runtime-config/hook.json.example $(DESTDIR)$(PREFIX)/share/patchgate/hook.json.example
 	install -D -m 0644 runtime-config/policy.example.json $(DESTDIR)$(PREFIX)/share/patchgate/policy.example.json
 	install -D -m 0644 runtime-config/rsyslog-patchgate.conf $(DESTDIR)$(PREFIX)/share/patchgate/rsyslog-patchgate.conf
+	install -D -m 0644 runtime-config/patchgate-sync.service $(DESTDIR)$(PREFIX)/share/patchgate/systemd/patchgate-sync.service
+	install -D -m 0644 runtime-config/patchgate-sync.timer $(DESTDIR)$(PREFIX)/share/patchgate/systemd/patchgate-sync.timer
+	install -D -m 0644 runtime-config/nginx-patchgate-bundles.conf $(DESTDIR)$(PREFIX)/share/patchgate/nginx-patchgate-bundles.conf
+	install -D -m 0644 docs/bundles.md $(DESTDIR)$(PREFIX)/share/doc/patchgate/bundles.md
+	# Engine wiring (docs/engines.md); paths inside follow PREFIX.
+	install -D -m 0755 $(BUILD)/patchgate-runtime $(DESTDIR)$(PREFIX)/bin/patchgate-runtime
+	install -d $(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d $(DESTDIR)$(PREFIX)/share/patchgate
+	sed 's|/usr/local/|$(PREFIX)/|g' runtime-config/hooks.d/patchgate.json >$(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d/patchgate.json
+	sed 's|/usr/local/|$(PREFIX)/|g' runtime-config/hooks.d/patchgate-prestart.json.example >$(DESTDIR)$(PREFIX)/share/patchgate/patchgate-prestart.json.example
+	sed 's|/usr/local/|$(PREFIX)/|g' runtime-config/docker-daemon.json >$(DESTDIR)$(PREFIX)/share/patchgate/docker-daemon.json
+	sed 's|/usr/local/|$(PREFIX)/|g' runtime-config/containerd-base-spec.json >$(DESTDIR)$(PREFIX)/share/patchgate/containerd-base-spec.json
+	sed 's|/usr/local/|$(PREFIX)/|g' runtime-config/containerd-config.toml >$(DESTDIR)$(PREFIX)/share/patchgate/containerd-config.toml
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d/patchgate.json $(DESTDIR)$(PREFIX)/share/patchgate/*.json*
 
 format:
 	clang-format -i policy/*.[ch] hook/*.[ch] tests/unit/*.[ch] $(wildcard tests/bench/*.c tests/fuzz/*.c)

@@ -635,9 +635,11 @@ eval_image (const struct pg_policy *policy, const struct pg_image_record *rec, c
   if (rec == NULL || !rec->has_scan)
     {
       cleanup_free char *detail = NULL;
-      xasprintf (&detail, "image %s%s%s%s has never been scanned", image_label (rec, ctx),
-                 ctx->digest ? " (" : "", ctx->digest && strcmp (ctx->digest, image_label (rec, ctx)) ? ctx->digest : "",
-                 ctx->digest ? ")" : "");
+      const char *label = image_label (rec, ctx);
+      if (ctx->digest && strcmp (ctx->digest, label) != 0)
+        xasprintf (&detail, "image %s (%s) has never been scanned", label, ctx->digest);
+      else
+        xasprintf (&detail, "image %s has never been scanned", label);
       add_verdict_reason (out, "UNSCANNED", waived (&ws, "UNSCANNED", NULL, NULL) ? PG_VERDICT_ALLOW : rules.unscanned,
                           detail, "scan it and import the report (patchgate import)");
       goto done;
