@@ -12,7 +12,8 @@ DEPS = build-essential pkg-config clang clang-format \
        libseccomp-dev libcap-dev libcmocka-dev \
        bats runc crun umoci busybox-static rsyslog util-linux procps \
        jq sqlite3 openssl dpkg rpm python3 python3-rpm \
-       podman skopeo docker.io containerd nginx
+       podman skopeo docker.io containerd nginx \
+       strace valgrind libclang-rt-14-dev
 
 CC ?= gcc
 PKGS = jansson sqlite3 libcurl libcrypto libseccomp libcap
@@ -56,7 +57,7 @@ BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 HEADERS = $(wildcard policy/*.h hook/*.h tests/unit/*.h)
 
-.PHONY: all deps check unit integration demo install clean bench fuzz format format-check
+.PHONY: all deps check unit integration demo install clean bench fuzz fuzz-build format format-check
 
 all: $(BUILD)/patchgate-hook $(BUILD)/patchgate $(WRAPPER)
 
@@ -94,6 +95,51 @@ $(BUILD)/bench/%: tests/bench/%.c $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $< $(LIB) $(LIBS)
 
+# The hook for tests/integration/valgrind.bats: hook/main.c built with
+# PG_HOOK_NO_SECCOMP, since valgrind cannot emulate seccomp(2) and the real
+# hook refuses to decide without it.  A test binary: never installed.
+VALGRIND_HOOK = $(BUILD)/tests/patchgate-hook-valgrind
+$(VALGRIND_HOOK): hook/main.c $(LIB) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DPG_HOOK_NO_SECCOMP $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang into
+# build/fuzz/ whatever BUILD is, against the library sources compiled again
+# by clang with -fsanitize=fuzzer-no-link,address,undefined.  `make fuzz
+# FUZZ_TIME=60` runs each for FUZZ_TIME seconds, FUZZ_JOBS at a time, from
+# tests/fuzz/corpus/NAME (new inputs land in build/fuzz/corpus/NAME); a
+# crash fails it and leaves the input in build/fuzz/artifacts/.
+FUZZ_CC = clang
+FUZZ_BUILD = build/fuzz
+FUZZ_TIME ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_CFLAGS = -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Ipolicy -Ihook \
+              -Itests/fuzz $(PKG_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIB = $(FUZZ_BUILD)/libpatchgate-fuzz.a
+
+$(FUZZ_BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/policy/policy_cache.o: $(POLICY_SRCS)
+$(FUZZ_BUILD)/obj/policy/policy_cache.o: FUZZ_CFLAGS += -DPG_POLICY_PARSER_ID='"$(shell cat $(POLICY_SRCS) | sha256sum | cut -c1-32)"'
+
+$(FUZZ_LIB): $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB) $(HEADERS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	$(MAKE) fuzz-build
+	FUZZ_TIME=$(FUZZ_TIME) FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(FUZZ_BINS)
+
 # Installs what is missing, and only then touches the package lists.
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
@@ -106,7 +152,7 @@ deps:
 unit: $(UNIT_BINS)
 
 check: deps
-	$(MAKE) all unit $(BENCH_BINS)
+	$(MAKE) all unit $(BENCH_BINS) $(VALGRIND_HOOK) fuzz-build
 	BUILD=$(BUILD) tests/run-all.sh
 
 demo: deps

@@ -1,4 +1,5 @@
 #include "gate.h"
+#include "deadline.h"
 
 #include <errno.h>
 #include <string.h>
@@ -34,6 +35,31 @@ config_defaults (struct pg_hook_config *cfg)
   cfg->policy_db = xstrdup (PG_DEFAULT_DB);
   cfg->syslog_facility = LOG_AUTHPRIV;
   cfg->policy_stale = PG_VERDICT_DENY;
+  cfg->timeout_ms = PG_DEFAULT_TIMEOUT_MS;
+}
+
+/* `timeout`: the hook's total deadline, a duration ("5s", "1m") or a number
+   of seconds (2.5), more than 0 and at most an hour.  */
+static int
+config_parse_timeout (json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  int64_t secs;
+  double d;
+
+  if (json_is_string (v) && parse_duration (json_string_value (v), &secs) == 0 && secs > 0 && secs <= 3600)
+    {
+      cfg->timeout_ms = secs * 1000;
+      return 0;
+    }
+  d = json_is_number (v) ? json_number_value (v) : -1;
+  if (d > 0 && d <= 3600)
+    {
+      cfg->timeout_ms = (int64_t) (d * 1000);
+      if (cfg->timeout_ms < 1)
+        cfg->timeout_ms = 1;
+      return 0;
+    }
+  return pg_make_error (err, 0, "timeout: must be a duration such as \"5s\" or a number of seconds, at most 1h");
 }
 
 /* trusted_keys, max_policy_age, policy_stale.  Returns 1 when KEY is one of
@@ -150,6 +176,11 @@ config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
           return pg_make_error (err, 0, "syslog_facility: `%s` is not a facility (auth, authpriv, daemon, user, "
                                         "local0..local7)",
                                 s ? s : "?");
+      }
+    else if (strcmp (key, "timeout") == 0)
+      {
+        if (config_parse_timeout (v, cfg, err) < 0)
+          return -1;
       }
     else if (strcmp (key, "annotation_keys") == 0)
       {

@@ -33,6 +33,9 @@ struct pg_hook_config
   char *storage_driver;
   char *docker_root;
   char *runtime_path;
+  /* The hook's total deadline in milliseconds (hook/deadline.h); key
+     `timeout`.  */
+  int64_t timeout_ms;
 };
 
 /* PATH NULL: PATCHGATE_CONFIG, then the default path; a missing default
@@ -76,6 +79,9 @@ int resolve_annotation_keys (const struct pg_hook_config *cfg, const struct pg_o
                              struct pg_identity *id, pg_error_t *err);
 int resolve_docker (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
                     pg_error_t *err);
+/* The Kubernetes namespace, only from the key the identified CRI engine
+   sets itself (hook/resolve_namespace.c); NULL for everyone else.  */
+char *resolve_trusted_namespace (const struct pg_oci_state *st, const struct pg_identity *id);
 
 /* containers/storage (podman, CRI-O): where it lives, from the hook config,
    else storage.conf's [storage] table, else the defaults.  DRIVER NULL:
@@ -111,10 +117,25 @@ struct pg_gate_result
   struct pg_identity identity;
   struct pg_context ctx;
   struct pg_decision decision;
+  pg_store *store; /* opened by gate_prepare, closed by gate_result_free */
 };
 void gate_result_free (struct pg_gate_result *r);
 
+/* gate_prepare then gate_decide_prepared.  */
 int gate_decide (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
                  int64_t now, struct pg_gate_result *res, pg_error_t *err);
+/* Every read of outside input, while the hook still may: parse the state,
+   read config.json, umoci.json and the engine's metadata, identify the
+   image, open the policy database read-only (res->store).  */
+int gate_prepare (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
+                  struct pg_gate_result *res, pg_error_t *err);
+/* gate_prepare's two halves: the state, the bundle and the identity; then
+   the database.  */
+int gate_identify (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
+                   struct pg_gate_result *res, pg_error_t *err);
+int gate_open_store (const struct pg_hook_config *cfg, struct pg_gate_result *res, pg_error_t *err);
+/* The decision, from the open database alone: what the hook runs inside
+   its sandbox (hook/sandbox.h).  */
+int gate_decide_prepared (struct pg_gate_result *res, int64_t now, pg_error_t *err);
 
 #endif

@@ -3,7 +3,11 @@
  * refused unless the config says on_error: allow).
  */
 #include "gate.h"
+#include "deadline.h"
+#include "logsink.h"
+#include "sandbox.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
 #include <syslog.h>
@@ -15,19 +19,20 @@
 static void
 usage (FILE *out)
 {
-  fprintf (out, "Usage: patchgate-hook [--config FILE]\n"
-                "\n"
-                "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
-                "identifies the container's image and decides by the policy database whether it\n"
-                "may start.  Every decision is logged to syslog (ident patchgate-hook).\n"
-                "\n"
-                "  -c, --config FILE  hook config (default $PATCHGATE_CONFIG, then " PG_DEFAULT_HOOK_CONFIG ";\n"
-                "                     a missing default file means built-in defaults)\n"
-                "  -h, --help         show this help\n"
-                "\n"
-                "Environment: PATCHGATE_NOW (RFC 3339) fixes the clock, for tests.\n"
-                "Exit status: 0 allowed (or audited), 1 denied by policy, 2 internal error\n"
-                "(the start is refused unless the config sets \"on_error\": \"allow\").\n");
+  fprintf (out,
+           "Usage: patchgate-hook [--config FILE]\n"
+           "\n"
+           "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
+           "identifies the container's image and decides by the policy database whether it\n"
+           "may start.  Every decision is logged to syslog (ident patchgate-hook).\n"
+           "\n"
+           "  -c, --config FILE  hook config (default $PATCHGATE_CONFIG, then " PG_DEFAULT_HOOK_CONFIG ";\n"
+           "                     a missing default file means built-in defaults)\n"
+           "  -h, --help         show this help\n"
+           "\n"
+           "Environment: PATCHGATE_NOW (RFC 3339) fixes the clock, for tests.\n"
+           "Exit status: 0 allowed (or audited), 1 denied by policy, 2 internal error\n"
+           "(the start is refused unless the config sets \"on_error\": \"allow\").\n");
 }
 
 static int
@@ -36,11 +41,11 @@ log_priority (enum pg_verdict v)
   return v == PG_VERDICT_DENY ? LOG_WARNING : v == PG_VERDICT_AUDIT ? LOG_NOTICE : LOG_INFO;
 }
 
-/* An error still yields one decision line: refused (or allowed, when the
-   admin chose on_error: allow), with the error as its detail and whatever
-   was learnt of the container before it.  */
-static int
-fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, pg_error_t *err)
+/* The decision line of an error: refused (or allowed, when the admin
+   chose on_error: allow), with the error as its detail and whatever was
+   learnt of the container before it.  */
+static char *
+error_line (const struct pg_hook_config *cfg, const struct pg_gate_result *res, const char *msg)
 {
   bool allow = cfg && cfg->on_error_allow;
   const char *container = res && res->container_id ? res->container_id : NULL;
@@ -55,25 +60,70 @@ fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, pg_err
   logfmt_append (&line, "reasons", "POLICY_ERROR");
   if (res && res->identity.engine)
     logfmt_append (&line, "engine", res->identity.engine);
+  if (res && res->identity.conflict)
+    logfmt_append (&line, "conflict", res->identity.conflict);
   logfmt_append (&line, "on_error", allow ? "allow" : "deny");
-  logfmt_append (&line, "error", (*err)->msg);
-  syslog (LOG_ERR, "%s", line);
-  if (!allow)
-    fprintf (stderr, "patchgate: refused container %s: internal error: %s\n", container ? container : "?",
-             (*err)->msg);
+  logfmt_append (&line, "error", msg);
+  return line;
+}
+
+static char *
+error_stderr (const struct pg_hook_config *cfg, const struct pg_gate_result *res, const char *msg)
+{
+  const char *container = res && res->container_id ? res->container_id : "?";
+  char *out = NULL;
+
+  if (cfg && cfg->on_error_allow)
+    xasprintf (&out, "patchgate: warning: allowed container %s despite an error (on_error: allow): %s\n",
+               container, msg);
   else
-    fprintf (stderr, "patchgate: warning: allowed container %s despite an error (on_error: allow): %s\n",
-             container ? container : "?", (*err)->msg);
-  free (line);
+    xasprintf (&out, "patchgate: refused container %s: internal error: %s\n", container, msg);
+  return out;
+}
+
+/* An error still yields one decision line (syslog, else stderr) and the
+   one line on stderr.  */
+static int
+fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, pg_error_t *err)
+{
+  bool allow = cfg && cfg->on_error_allow;
+  cleanup_free char *line = error_line (cfg, res, (*err)->msg);
+  cleanup_free char *out = error_stderr (cfg, res, (*err)->msg);
+
+  pg_log_line (LOG_ERR, line);
+  fputs (out, stderr);
   pg_error_release (err);
   return allow ? EXIT_ALLOW : EXIT_ERROR;
 }
 
+/* What the deadline's signal handler says (hook/deadline.h): prepared now,
+   from what is known so far.  */
+static void
+prepare_deadline (const struct pg_hook_config *cfg, const struct pg_gate_result *res, int64_t timeout_ms)
+{
+  cleanup_free char *msg = NULL;
+  cleanup_free char *line = NULL;
+  cleanup_free char *out = NULL;
+
+  xasprintf (&msg, "the hook's deadline of %lld ms passed before a decision (hook config `timeout`)",
+             (long long) timeout_ms);
+  line = error_line (cfg, res, msg);
+  out = error_stderr (cfg, res, msg);
+  pg_log_prepare_emergency (LOG_ERR, line, out);
+  pg_deadline_set_status (cfg && cfg->on_error_allow ? EXIT_ALLOW : EXIT_ERROR);
+}
+
+/* The order matters, and tests/integration/hardening.bats checks it under
+   strace: the capabilities are cut (hook/sandbox.h) before anything is
+   read; every outside input is read and the database opened
+   (gate_prepare) before every capability is dropped and the seccomp
+   allowlist is loaded; only then is the decision made.  */
 int
 main (int argc, char **argv)
 {
-  static const struct option opts[]
-      = { { "config", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
   struct pg_hook_config cfg;
   struct pg_gate_result res;
   const char *config_path = NULL;
@@ -98,32 +148,73 @@ main (int argc, char **argv)
         return EXIT_ERROR;
       }
 
-  openlog ("patchgate-hook", LOG_PID, LOG_AUTHPRIV);
-  if (hook_config_load (config_path, &cfg, &err) < 0)
-    return fail (NULL, NULL, &err);
-  closelog ();
-  openlog ("patchgate-hook", LOG_PID, cfg.syslog_facility);
-
-  if (pg_now (&now, &err) < 0 || read_all_fd (0, "OCI state (stdin)", PG_MAX_STATE_SIZE, &state, &len, &err) < 0)
-    return fail (&cfg, NULL, &err);
-
-  if (gate_decide (&cfg, state, len, "OCI state (stdin)", now, &res, &err) < 0)
+  prepare_deadline (NULL, NULL, PG_DEFAULT_TIMEOUT_MS);
+  if (pg_deadline_arm (PG_DEFAULT_TIMEOUT_MS) < 0)
     {
-      ret = fail (&cfg, &res, &err);
-      gate_result_free (&res);
+      pg_make_error (&err, errno, "arming the deadline");
+      return fail (NULL, NULL, &err);
+    }
+  if (pg_sandbox_init_caps (&err) < 0)
+    return fail (NULL, NULL, &err);
+  /* Connected now, used inside the sandbox (hook/logsink.h).  */
+  pg_log_open ("patchgate-hook", LOG_AUTHPRIV);
+  prepare_deadline (NULL, NULL, PG_DEFAULT_TIMEOUT_MS);
+  if (hook_config_load (config_path, &cfg, &err) < 0)
+    {
+      hook_config_free (&cfg);
+      return fail (NULL, NULL, &err);
+    }
+  pg_log_set_facility (cfg.syslog_facility);
+  prepare_deadline (&cfg, NULL, cfg.timeout_ms);
+  if (pg_deadline_arm (cfg.timeout_ms) < 0)
+    pg_make_error (&err, errno, "arming the deadline");
+
+  if (err || pg_now (&now, &err) < 0
+      || read_all_fd (0, "OCI state (stdin)", PG_MAX_STATE_SIZE, &state, &len, &err) < 0)
+    {
+      ret = fail (&cfg, NULL, &err);
       hook_config_free (&cfg);
       return ret;
     }
 
+  /* gate_prepare, in its two halves, so that a deadline while the
+     database is locked names the container.  */
+  if (gate_identify (&cfg, state, len, "OCI state (stdin)", &res, &err) < 0)
+    goto error;
+  prepare_deadline (&cfg, &res, cfg.timeout_ms);
+  if (gate_open_store (&cfg, &res, &err) < 0)
+    goto error;
+#ifndef PG_HOOK_NO_SECCOMP
+  if (pg_sandbox_enter (&err) < 0 || gate_decide_prepared (&res, now, &err) < 0)
+    goto error;
+#else
+  /* Only in build/tests/patchgate-hook-valgrind (the Makefile), never in
+     patchgate-hook: valgrind cannot emulate seccomp(2), which the real
+     hook refuses to run without.  */
+  if (pg_sandbox_drop_caps (&err) < 0 || gate_decide_prepared (&res, now, &err) < 0)
+    goto error;
+#endif
+
   line = decision_logfmt (&res.decision, &res.ctx);
-  syslog (log_priority (res.decision.verdict), "%s", line);
+  /* Two engine-set sources disagreed on the image (hook/resolve.c).  */
+  if (res.identity.conflict)
+    logfmt_append (&line, "conflict", res.identity.conflict);
+  pg_log_line (log_priority (res.decision.verdict), line);
   ret = EXIT_ALLOW;
   if (res.decision.verdict == PG_VERDICT_DENY)
     {
       cleanup_free char *why = decision_summary (&res.decision, &res.ctx);
-      fprintf (stderr, "patchgate: refused container %s: %s\n", res.container_id, why);
+      fprintf (stderr, "patchgate: refused container %s: %s%s%s%s\n", res.container_id, why,
+               res.identity.conflict ? " (the engine's sources disagree: " : "",
+               res.identity.conflict ? res.identity.conflict : "", res.identity.conflict ? ")" : "");
       ret = EXIT_DENIED;
     }
+  gate_result_free (&res);
+  hook_config_free (&cfg);
+  return ret;
+
+error:
+  ret = fail (&cfg, &res, &err);
   gate_result_free (&res);
   hook_config_free (&cfg);
   return ret;

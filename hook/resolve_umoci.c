@@ -1,4 +1,5 @@
 #include "gate.h"
+#include "safe_open.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,25 +22,22 @@ int
 resolve_umoci (const struct pg_oci_state *st, struct pg_identity *id, pg_error_t *err)
 {
   cleanup_close int dirfd = -1;
-  cleanup_close int fd = -1;
   cleanup_free char *buf = NULL;
   cleanup_free char *name = NULL;
   cleanup_json json_t *doc = NULL;
   size_t len;
+  int r;
 
   dirfd = open (st->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
     return pg_make_error (err, errno, "bundle %s", st->bundle);
-  fd = openat (dirfd, "umoci.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
-    {
-      if (errno == ENOENT)
-        return 0;
-      return pg_make_error (err, errno, "%s/umoci.json", st->bundle);
-    }
   xasprintf (&name, "%s/umoci.json", st->bundle);
-  if (read_all_fd (fd, name, PG_MAX_METADATA_SIZE, &buf, &len, err) < 0
-      || json_parse_bounded (buf, len, name, &doc, err) < 0)
+  /* Whoever wrote the bundle wrote this file: no symlink, FIFO or mount
+     may point the read elsewhere (hook/safe_open.h).  */
+  r = pg_safe_read_file (dirfd, "umoci.json", PG_RESOLVE_BENEATH, PG_MAX_METADATA_SIZE, name, &buf, &len, err);
+  if (r <= 0)
+    return r;
+  if (json_parse_bounded (buf, len, name, &doc, err) < 0)
     return -1;
   id->source = "umoci";
   /* The layout's ref.name is a local tag, not a repository: the name shown

@@ -1,4 +1,5 @@
 #include "gate.h"
+#include "safe_open.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,26 +14,30 @@ state_bundle (json_t *doc)
 }
 
 /* config.json is the engine's file in the bundle, not the image's: still,
-   refuse a symlink so that nothing redirects the read.  */
+   refuse a symlink, a FIFO or a mount so that nothing redirects or stalls
+   the read (hook/safe_open.h).  */
 static int
 read_bundle_config (const char *bundle, json_t **out, pg_error_t *err)
 {
   cleanup_close int dirfd = -1;
-  cleanup_close int fd = -1;
   cleanup_free char *buf = NULL;
   cleanup_free char *name = NULL;
   size_t len;
+  int r;
 
   xasprintf (&name, "%s/config.json", bundle);
   dirfd = open (bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
     return pg_make_error (err, errno, "bundle %s", bundle);
-  fd = openat (dirfd, "config.json", O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0)
-    return pg_make_error (err, errno, "%s", name);
-  if (read_all_fd (fd, name, PG_MAX_CONFIG_SIZE, &buf, &len, err) < 0)
+  r = pg_safe_read_file (dirfd, "config.json", PG_RESOLVE_BENEATH, PG_MAX_CONFIG_SIZE, name, &buf, &len, err);
+  if (r == 0)
+    return pg_make_error (err, ENOENT, "%s", name);
+  if (r < 0)
     return -1;
-  return json_parse_bounded (buf, len, name, out, err);
+  /* rlimits are unsigned 64-bit (RLIM_INFINITY is 18446744073709551615,
+     what `docker run --ulimit core=-1` writes): only annotations are read
+     here, so numbers may lose precision rather than fail the parse.  */
+  return json_parse_bounded_flags (buf, len, name, JSON_DECODE_INT_AS_REAL, out, err);
 }
 
 static int
@@ -44,6 +49,8 @@ annotations_valid (json_t *ann, const char *where, pg_error_t *err)
     return 0;
   if (!json_is_object (ann))
     return pg_make_error (err, 0, "%s: annotations must be an object", where);
+  if (json_object_size (ann) > PG_MAX_ANNOTATIONS)
+    return pg_make_error (err, 0, "%s: more than %u annotations", where, PG_MAX_ANNOTATIONS);
   json_object_foreach (ann, key, v)
     if (!json_is_string (v))
       return pg_make_error (err, 0, "%s: annotation `%s` must be a string", where, key);

@@ -238,6 +238,10 @@ import_parse_json (const char *buf, size_t len, const char *name, bool stream, j
   /* json_error_t.position is an int.  */
   if (len > (size_t)INT32_MAX)
     return pg_make_error (err, 0, "%s: larger than %d bytes", name, INT32_MAX);
+  /* Bound jansson's memory before it allocates (util.h); a stream is
+     counted once, whole, by its reader (foreach_stdin).  */
+  if (!stream && json_text_count_values (buf, len) > PG_MAX_REPORT_JSON_VALUES)
+    return pg_make_error (err, 0, "%s: JSON with more than %u values", name, PG_MAX_REPORT_JSON_VALUES);
   j = json_loadb (buf, len, flags, &jerr);
   if (j == NULL)
     return pg_make_error (err, 0, "%s: invalid JSON at line %d column %d: %s", name, jerr.line, jerr.column,
@@ -359,6 +363,8 @@ foreach_stdin (import_report_cb cb, void *data, pg_error_t *err)
 
   if (read_all_fd (STDIN_FILENO, "stdin", PG_MAX_REPORT_SIZE, &buf, &len, err) < 0)
     return -1;
+  if (json_text_count_values (buf, len) > PG_MAX_REPORT_JSON_VALUES)
+    return pg_make_error (err, 0, "stdin: JSON with more than %u values", PG_MAX_REPORT_JSON_VALUES);
   for (;;)
     {
       cleanup_json json_t *doc = NULL;

@@ -15,14 +15,14 @@
    encode_policy/decode_policy, then update the size.  (struct pg_rules is
    copied whole: it must hold no pointers.)  */
 #if defined(__x86_64__) && defined(__LP64__)
-_Static_assert (sizeof (struct pg_policy) == 248, "struct pg_policy changed: update policy_cache.c");
-_Static_assert (sizeof (struct pg_rules) == 136, "struct pg_rules changed: update policy_cache.c");
-_Static_assert (sizeof (struct pg_scope) == 160, "struct pg_scope changed: update policy_cache.c");
-_Static_assert (sizeof (struct pg_match) == 16, "struct pg_match changed: update policy_cache.c");
-_Static_assert (sizeof (struct pg_waiver) == 80, "struct pg_waiver changed: update policy_cache.c");
-_Static_assert (sizeof (struct pg_distro) == 16, "struct pg_distro changed: update policy_cache.c");
-_Static_assert (sizeof (struct pg_min_version) == 32, "struct pg_min_version changed: update policy_cache.c");
-_Static_assert (sizeof (struct pg_eol) == 24, "struct pg_eol changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_policy) == 248, "struct pg_policy changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_rules) == 136, "struct pg_rules changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_scope) == 160, "struct pg_scope changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_match) == 16, "struct pg_match changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_waiver) == 80, "struct pg_waiver changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_distro) == 16, "struct pg_distro changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_min_version) == 32, "struct pg_min_version changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_eol) == 24, "struct pg_eol changed: update policy_cache.c");
 #endif
 
 static uint64_t
@@ -42,10 +42,17 @@ build_fingerprint (void)
 {
 #ifdef PG_POLICY_PARSER_ID
   static const char id[] = PG_POLICY_PARSER_ID;
-  const size_t sizes[] = { PG_POLICY_CACHE_FORMAT,         sizeof (struct pg_policy), sizeof (struct pg_rules),
-                           sizeof (struct pg_scope),       sizeof (struct pg_match),  sizeof (struct pg_waiver),
-                           sizeof (struct pg_min_version), sizeof (struct pg_eol),    PG_SEV_COUNT,
-                           sizeof (void *),                0x01020304 };
+  const size_t sizes[] = { PG_POLICY_CACHE_FORMAT,
+                           sizeof (struct pg_policy),
+                           sizeof (struct pg_rules),
+                           sizeof (struct pg_scope),
+                           sizeof (struct pg_match),
+                           sizeof (struct pg_waiver),
+                           sizeof (struct pg_min_version),
+                           sizeof (struct pg_eol),
+                           PG_SEV_COUNT,
+                           sizeof (void *),
+                           0x01020304 };
   uint64_t h = fnv1a (FNV_SEED, id, sizeof (id));
   h = fnv1a (h, sizes, sizeof (sizes));
   return h ? h : 1;
@@ -370,10 +377,11 @@ policy_load_cached (pg_store *store, struct pg_policy **out, pg_error_t *err)
   /* Exactly what policy_load_from_store reads (the body of policy row 1),
      and the record beside it.  */
   if (build_fingerprint () != 0
-      && sqlite3_prepare_v2 (store_db (store),
-                             "SELECT p.body, m.value FROM policy p LEFT JOIN meta m ON m.key = '" PG_POLICY_CACHE_KEY
-                             "' WHERE p.id = 1",
-                             -1, &st, NULL)
+      && sqlite3_prepare_v2 (
+             store_db (store),
+             "SELECT p.body, m.value FROM policy p LEFT JOIN meta m ON m.key = '" PG_POLICY_CACHE_KEY
+             "' WHERE p.id = 1",
+             -1, &st, NULL)
              == SQLITE_OK
       && sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 0) != SQLITE_NULL
       && sqlite3_column_type (st, 1) == SQLITE_BLOB)

@@ -21,7 +21,8 @@
 /* The record for P, parsed from BODY[0..BODY_LEN).  Free with free().  */
 void *policy_cache_encode (const struct pg_policy *p, const char *body, size_t body_len, size_t *len);
 /* 1 and *OUT when BLOB is a usable record for BODY; 0 when it is not.  */
-int policy_cache_decode (const void *blob, size_t len, const char *body, size_t body_len, struct pg_policy **out);
+int policy_cache_decode (const void *blob, size_t len, const char *body, size_t body_len,
+                         struct pg_policy **out);
 
 /* Parse JSON (the text store_set_policy is storing) and store its record,
    in the caller's transaction.  A text that does not parse gets none.  */

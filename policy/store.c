@@ -1000,8 +1000,9 @@ load_packages (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg
       struct pg_package *p;
       const char *name = (const char *) sqlite3_column_text (st, 0);
       if (store->has_package_filter
-          && (name == NULL
-              || bsearch (&name, store->package_filter, store->n_package_filter, sizeof (char *), compare_strp)
+          && (name == NULL || store->n_package_filter == 0
+              || bsearch (&name, store->package_filter, store->n_package_filter, sizeof (char *),
+                          compare_strp)
                      == NULL))
         continue; /* not one the caller needs (store_set_package_filter) */
       rec->packages = xrealloc (rec->packages, (rec->n_packages + 1) * sizeof (*rec->packages));

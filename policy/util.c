@@ -272,16 +272,53 @@ json_text_too_deep (const char *buf, size_t len)
   return false;
 }
 
+size_t
+json_text_count_values (const char *buf, size_t len)
+{
+  /* Every value but the first is preceded by a ',' or opens a container
+     ('[' or '{' counted here, its first member after it): commas plus
+     opening brackets plus one bounds the number of values from above,
+     before jansson allocates anything.  */
+  size_t n = 1;
+  bool in_string = false;
+  for (size_t i = 0; i < len; i++)
+    {
+      char c = buf[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = false;
+          continue;
+        }
+      if (c == '"')
+        in_string = true;
+      else if (c == ',' || c == '[' || c == '{')
+        n++;
+    }
+  return n;
+}
+
 int
 json_parse_bounded (const char *buf, size_t len, const char *name, json_t **out, pg_error_t *err)
+{
+  return json_parse_bounded_flags (buf, len, name, 0, out, err);
+}
+
+int
+json_parse_bounded_flags (const char *buf, size_t len, const char *name, size_t flags, json_t **out,
+                          pg_error_t *err)
 {
   json_error_t jerr;
   json_t *j;
 
   if (json_text_too_deep (buf, len))
     return pg_make_error (err, 0, "%s: JSON nested deeper than %d levels", name, PG_MAX_JSON_DEPTH);
+  if (json_text_count_values (buf, len) > PG_MAX_JSON_VALUES)
+    return pg_make_error (err, 0, "%s: JSON with more than %u values", name, PG_MAX_JSON_VALUES);
   /* JSON_ALLOW_NUL is not passed: a "\u0000" in a string is rejected.  */
-  j = json_loadb (buf, len, JSON_REJECT_DUPLICATES, &jerr);
+  j = json_loadb (buf, len, JSON_REJECT_DUPLICATES | (flags & ~(size_t) JSON_ALLOW_NUL), &jerr);
   if (j == NULL)
     return pg_make_error (err, 0, "%s: invalid JSON at line %d column %d: %s", name, jerr.line, jerr.column,
                           jerr.text);

@@ -56,6 +56,14 @@ void strv_free (char **v, size_t n);
 #define PG_MAX_REPORT_SIZE (512u << 20)
 #define PG_MAX_METADATA_SIZE (64u << 20)
 #define PG_MAX_JSON_DEPTH 64
+/* Values (scalars, arrays, objects) in one JSON document the hook or the
+   policy parser reads: jansson spends some 60 bytes on each, so this bounds
+   its memory to tens of MB whatever the byte size.  Reports, which are
+   larger and come from the admin, have their own cap.  */
+#define PG_MAX_JSON_VALUES 1000000u
+#define PG_MAX_REPORT_JSON_VALUES 40000000u
+/* Annotations in one OCI state or config.json.  */
+#define PG_MAX_ANNOTATIONS 100000u
 
 /* Read a whole file (or fd), refusing more than MAX bytes.  The result is
    NUL-terminated; *len excludes the NUL.  */
@@ -65,7 +73,14 @@ int read_all_file (const char *path, size_t max, char **out, size_t *len, pg_err
 /* Parse JSON from a buffer with patchgate's limits: no NUL bytes in strings,
    nesting at most PG_MAX_JSON_DEPTH.  NAME is used in error messages.  */
 int json_parse_bounded (const char *buf, size_t len, const char *name, json_t **out, pg_error_t *err);
+/* The same with extra jansson decoding FLAGS, e.g. JSON_DECODE_INT_AS_REAL
+   for documents with unsigned 64-bit numbers (OCI rlimits).  */
+int json_parse_bounded_flags (const char *buf, size_t len, const char *name, size_t flags, json_t **out,
+                              pg_error_t *err);
 int json_load_file_bounded (const char *path, size_t max, json_t **out, pg_error_t *err);
+/* An upper bound of the number of JSON values in BUF[0..LEN), from its text
+   (commas and opening brackets outside strings, plus one).  */
+size_t json_text_count_values (const char *buf, size_t len);
 
 /* String field helpers: NULL when absent or not a string.  */
 const char *json_get_string (json_t *obj, const char *key);

@@ -223,7 +223,8 @@ import_ok() {
   run cli check --db "$PG_DB" --bundle "$b1" --at "$later" --json
   [ "$status" -eq 1 ] || pg_fail "stale: exit $status: $output"
   [ "$(json_codes)" = SCAN_STALE ] || pg_fail "codes $(json_codes): $output"
-  b3=$(make_bundle audit 1 io.kubernetes.pod.namespace=audit-ns)
+  # A namespace counts only from a CRI engine's own keys (CRI-O's here).
+  b3=$(make_bundle audit 1 io.kubernetes.pod.namespace=audit-ns "io.kubernetes.cri-o.ImageRef=${PG_CONFIG_1#sha256:}")
   pg_state_json c3 "$b3" >"$BATS_TEST_TMPDIR/state.json"
   run cli check --db "$PG_DB" --state "$BATS_TEST_TMPDIR/state.json" --at "$later" --json
   assert_success

@@ -299,8 +299,12 @@ case_stale_refused() {
 case_audit_scope_runs() {
   pg_policy '.scopes = [{"name": "audit", "match": {"namespace": "audit-ns"}, "mode": "audit"}]' >"$PG_POLICY_FILE"
   pg_db_scanned 12
-  local b cid
-  b=$(make_bundle audit 1 io.kubernetes.pod.namespace=audit-ns)
+  local b cid crio
+  # Namespaces are believed only from a CRI engine's own keys (CRI-O's,
+  # here): a bare bundle's io.kubernetes.pod.namespace is ignored
+  # (hardening.bats).
+  crio=("io.kubernetes.cri-o.ImageRef=${PG_CONFIG_1#sha256:}" "io.kubernetes.cri-o.ImageName=$PG_REPO:1")
+  b=$(make_bundle audit 1 io.kubernetes.pod.namespace=audit-ns "${crio[@]}")
   cid=$(new_cid)
   run rt_run "$cid" "$b"
   assert_success
@@ -311,7 +315,7 @@ case_audit_scope_runs() {
   assert_log mode audit
 
   # The same stale image in another namespace is still refused.
-  b=$(make_bundle enforced 1 io.kubernetes.pod.namespace=prod)
+  b=$(make_bundle enforced 1 io.kubernetes.pod.namespace=prod "${crio[@]}")
   cid=$(new_cid)
   run rt_run "$cid" "$b"
   assert_failure

@@ -1,0 +1,25 @@
+/* patchgate: the hook's total deadline.
+ *
+ * Whatever stalls the hook (a policy database locked by a writer for
+ * longer than SQLite's busy timeout, a stdin that never closes, a slow
+ * disk), it answers before the runtime's own hook timeout kills it
+ * silently: at the deadline a SIGALRM handler logs the prepared refusal
+ * (logsink.h) and exits with the prepared status (2, or 0 under
+ * on_error: allow).  The hook config's `timeout` sets it.
+ */
+#ifndef PATCHGATE_DEADLINE_H
+#define PATCHGATE_DEADLINE_H
+
+#include <stdint.h>
+
+/* Below the 10 s that the shipped hook definitions give the runtime.  */
+#define PG_DEFAULT_TIMEOUT_MS 8000
+
+/* Arm (or re-arm) the deadline at MS milliseconds after the first call.  */
+int pg_deadline_arm (int64_t ms);
+/* The exit status on expiry (default 2).  */
+void pg_deadline_set_status (int status);
+/* Milliseconds left, 0 when passed.  */
+int64_t pg_deadline_left_ms (void);
+
+#endif

@@ -1,0 +1,469 @@
+#!/bin/bash
+# patchgate benchmarks.  `make bench` builds the programs and runs this with
+# BUILD set; it prints a table and rewrites BENCHMARKS.md (the part above the
+# "kept by run.sh" marker; the notes below it are kept).
+#
+# Every measurement is a ratio to a baseline timed in the same run, the
+# commands interleaved round by round (tests/bench/hook_timer.c), because
+# this machine is shared and its speed drifts from minute to minute:
+#   1. hook decision, whole process, vs the floor (tests/bench/floor.c)
+#   2. the same at every database size: lookups must stay flat
+#   3. `runc run` of a busybox container with and without the hook
+#   4. import throughput vs parsing the same reports (tests/bench/parse_floor.c)
+#   5. the hook's peak RSS at every size
+# plus instruction counts (valgrind --tool=callgrind), which the noise does
+# not move, and cold-cache decisions (the database dropped from the page
+# cache before each run).
+#
+# Environment:
+#   BENCH_SIZES           image counts (default "1000 100000 1000000";
+#                         quick: "1000 10000")
+#   BENCH_RUNS            runs of each hook command (default 1000)
+#   BENCH_COLD_RUNS       cold-cache runs per size (default 30)
+#   BENCH_RUNC_RUNS       runs of each runc command (default 200)
+#   BENCH_IMPORT_REPORTS  nginx reports per import run (default 1000)
+#   BENCH_PACKAGES        packages per image (default 200)
+#   BENCH_STEPS           any of "hook cold callgrind runc import" (default all)
+#   BENCH_DATA            where databases are kept (default build/bench-data)
+#   BENCH_OUT             the report (default BENCHMARKS.md; "-": none)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${BUILD:-build}
+case $BUILD in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
+DATA=${BENCH_DATA:-$ROOT/build/bench-data}
+SIZES=${BENCH_SIZES:-1000 100000 1000000}
+RUNS=${BENCH_RUNS:-1000}
+COLD_RUNS=${BENCH_COLD_RUNS:-30}
+RUNC_RUNS=${BENCH_RUNC_RUNS:-200}
+IMPORT_REPORTS=${BENCH_IMPORT_REPORTS:-1000}
+PACKAGES=${BENCH_PACKAGES:-200}
+VULNS=50
+SEED=1
+STEPS=${BENCH_STEPS:-hook cold callgrind runc import}
+OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
+# The clock of every decision: generated scans are relative to it.
+export PATCHGATE_NOW=2026-11-20T12:00:00Z
+NGINX=${BENCH_NGINX_REPORT:-$ROOT/../shared/testdata/reports/trivy/nginx-debian12.json}
+
+HOOK=$B/patchgate-hook
+CLI=$B/patchgate
+GEN=$B/bench/gen_db
+TIMER=$B/bench/hook_timer
+FLOOR=$B/bench/floor
+PARSE=$B/bench/parse_floor
+SQLFLOOR=$B/bench/sqlite_floor
+NOSANDBOX=$B/bench/hook_nosandbox
+RESULTS=$DATA/results
+MARKER='<!-- Everything below this line is kept by tests/bench/run.sh. -->'
+
+log() { echo "bench: $*" >&2; }
+die() {
+  log "$*"
+  exit 1
+}
+want() { [[ " $STEPS " == *" $1 "* ]]; }
+
+for f in "$HOOK" "$CLI" "$GEN" "$TIMER" "$FLOOR" "$PARSE" "$SQLFLOOR" "$NOSANDBOX"; do
+  [ -x "$f" ] || die "$f is missing: run \`make bench\`"
+done
+for c in jq runc busybox valgrind; do
+  command -v "$c" >/dev/null || die "$c is missing: run \`make deps\`"
+done
+mkdir -p "$DATA" "$RESULTS"
+rm -f "$RESULTS"/*
+START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# kv FILE KEY : the value of KEY=... in FILE.
+kv() { sed -n "s/^$2=//p" "$1" | head -1; }
+# field LINE KEY : the value of KEY=... in a hook_timer line.
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+ms() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
+mib() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1024 }'; }
+
+# ---- databases -------------------------------------------------------------
+
+# ensure_db N : build/bench-data/db-N.db, generated once per parameter set.
+ensure_db() {
+  local n=$1 db=$DATA/db-$1.db params
+  params="data_version=$("$GEN" --data-version) images=$n packages=$PACKAGES vulns=$VULNS seed=$SEED now=$PATCHGATE_NOW"
+  if [ -f "$db" ] && [ -f "$db.params" ] && [ "$(cat "$db.params")" = "$params" ] && [ -f "$db.info" ]; then
+    log "reusing $db ($(du -h "$db" | cut -f1))"
+  else
+    log "generating $db: $params"
+    rm -f "$db" "$db.params" "$db.info" "$db.tmp" "$db.tmp-journal"
+    "$GEN" --db "$db.tmp" --images "$n" --packages "$PACKAGES" --vulns "$VULNS" --seed "$SEED" \
+      --now "$PATCHGATE_NOW" >"$db.info.tmp"
+    echo "bytes=$(stat -c %s "$db.tmp")" >>"$db.info.tmp"
+    mv "$db.tmp" "$db"
+    mv "$db.info.tmp" "$db.info"
+    echo "$params" >"$db.params"
+  fi
+  # A kept database gets the current schema (and whatever else the store
+  # derives when it is opened for writing).
+  "$GEN" --db "$db" --upgrade
+}
+
+# ---- bundles ---------------------------------------------------------------
+
+ROOTFS=$DATA/rootfs
+make_rootfs() {
+  [ -x "$ROOTFS/bin/busybox" ] && return 0
+  rm -rf "$ROOTFS"
+  mkdir -p "$ROOTFS/bin" "$ROOTFS/etc" "$ROOTFS/tmp" "$ROOTFS/proc" "$ROOTFS/dev" "$ROOTFS/sys"
+  cp "$(command -v busybox)" "$ROOTFS/bin/busybox"
+  for l in sh true echo; do ln -sf busybox "$ROOTFS/bin/$l"; done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOTFS/etc/passwd"
+}
+
+# make_bundle DIR DIGEST HOOK_CONFIG|""|floor : a runc bundle running
+# /bin/true from the shared busybox rootfs, with umoci.json naming DIGEST (as
+# `umoci unpack` writes it) and, unless HOOK_CONFIG is empty, patchgate-hook
+# at createRuntime ("floor": the floor program as the hook instead).
+make_bundle() {
+  local dir=$1 digest=$2 cfg=$3 hook
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  (cd "$dir" && runc spec)
+  if [ "$cfg" = floor ]; then
+    hook=$(jq -cn --arg path "$FLOOR" '{path: $path, args: ["floor"], timeout: 10}')
+  else
+    hook=$(jq -cn --arg path "$HOOK" --arg cfg "$cfg" --arg now "$PATCHGATE_NOW" \
+      '{path: $path, args: ["patchgate-hook", "--config", $cfg], env: ["PATCHGATE_NOW=\($now)"], timeout: 10}')
+  fi
+  jq --arg root "$ROOTFS" --argjson hook "$hook" --arg cfg "$cfg" '
+      .process.args = ["/bin/true"] | .process.terminal = false
+    | .root = {path: $root, readonly: true}
+    | .annotations = {"org.opencontainers.image.ref.name": "latest"}
+    | if $cfg == "" then . else .hooks = {createRuntime: [$hook]} end' \
+    "$dir/config.json" >"$dir/config.json.new"
+  mv "$dir/config.json.new" "$dir/config.json"
+  jq -n --arg d "$digest" '{
+    from_descriptor_path: {descriptor_walk: [
+      {mediaType: "application/vnd.oci.image.index.v1+json",
+       digest: "sha256:1f5e1a4a3c5b2d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60", size: 256,
+       annotations: {"org.opencontainers.image.ref.name": "latest"}},
+      {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $d, size: 1024}]},
+    map_options: {uid_mappings: null, gid_mappings: null, rootless: false}}' >"$dir/umoci.json"
+}
+
+# make_state FILE BUNDLE ID : the OCI state runc writes on the hook's stdin.
+make_state() {
+  jq -cn --arg b "$2" --arg id "$3" --slurpfile c "$2/config.json" \
+    '{ociVersion: "1.0.2", id: $id, status: "creating", pid: 4242, bundle: $b,
+      annotations: ($c[0].annotations // {})}' >"$1"
+}
+
+LARGEST=
+for n in $SIZES; do
+  ensure_db "$n"
+  LARGEST=$n
+done
+make_rootfs
+for n in $SIZES; do
+  echo "{\"policy_db\": \"$DATA/db-$n.db\", \"on_error\": \"deny\"}" >"$DATA/hook-$n.json"
+  make_bundle "$DATA/bundle-$n" "$(kv "$DATA/db-$n.db.info" target_digest)" "$DATA/hook-$n.json"
+  make_state "$DATA/state-$n.json" "$DATA/bundle-$n" "bench-$n"
+  # The decision must be what the benchmark says it is.
+  "$HOOK" --config "$DATA/hook-$n.json" <"$DATA/state-$n.json" 2>"$RESULTS/check-$n.err" || {
+    cat "$RESULTS/check-$n.err" >&2
+    die "the hook does not allow the benchmark image at $n images"
+  }
+done
+make_bundle "$DATA/bundle-deny" "$(kv "$DATA/db-$LARGEST.db.info" deny_digest)" "$DATA/hook-$LARGEST.json"
+make_state "$DATA/state-deny.json" "$DATA/bundle-deny" "bench-deny"
+make_bundle "$DATA/bundle-plain" "$(kv "$DATA/db-$LARGEST.db.info" target_digest)" ""
+make_bundle "$DATA/bundle-floorhook" "$(kv "$DATA/db-$LARGEST.db.info" target_digest)" floor
+
+# ---- 1, 2, 5: hook decisions -----------------------------------------------
+
+FLOOR_STATE=$DATA/state-$LARGEST.json
+if want hook; then
+  log "hook: $RUNS runs of each, interleaved"
+  args=(--cmd floor 0 "$FLOOR_STATE" "$FLOOR")
+  args+=(--cmd "sqlite-floor-$LARGEST" 0 "$FLOOR_STATE" "$SQLFLOOR" "$DATA/db-$LARGEST.db"
+    "$(kv "$DATA/db-$LARGEST.db.info" target_digest)")
+  for n in $SIZES; do
+    args+=(--cmd "hook-$n" 0 "$DATA/state-$n.json" "$HOOK" --config "$DATA/hook-$n.json")
+  done
+  args+=(--cmd "deny-$LARGEST" 1 "$DATA/state-deny.json" "$HOOK" --config "$DATA/hook-$LARGEST.json")
+  args+=(--cmd "nosandbox-$LARGEST" 0 "$DATA/state-$LARGEST.json" "$NOSANDBOX" --config "$DATA/hook-$LARGEST.json")
+  "$TIMER" -n "$RUNS" -w 20 "${args[@]}" | tee "$RESULTS/hook.txt"
+fi
+
+if want cold; then
+  for n in $SIZES; do
+    log "cold cache, $n images: $COLD_RUNS runs, the database evicted before each"
+    "$TIMER" -n "$COLD_RUNS" -w 2 -e "$DATA/db-$n.db" --cmd floor 0 "$FLOOR_STATE" "$FLOOR" \
+      --cmd "cold-$n" 0 "$DATA/state-$n.json" "$HOOK" --config "$DATA/hook-$n.json" | tee -a "$RESULTS/cold.txt"
+  done
+fi
+
+if want callgrind; then
+  # valgrind cannot run a process that loads a seccomp filter: the hook
+  # is counted without its sandbox (tests/bench/hook_nosandbox.c).
+  log "instruction counts (callgrind)"
+  ir() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 | sed -n 's/.*Collected : *//p'; }
+  echo "floor $(ir "$FLOOR" <"$FLOOR_STATE")" | tee "$RESULTS/callgrind.txt"
+  echo "sqlite-floor-$LARGEST $(ir "$SQLFLOOR" "$DATA/db-$LARGEST.db" "$(kv "$DATA/db-$LARGEST.db.info" target_digest)" <"$FLOOR_STATE")" |
+    tee -a "$RESULTS/callgrind.txt"
+  for n in $SIZES; do
+    echo "hook-$n $(ir "$NOSANDBOX" --config "$DATA/hook-$n.json" <"$DATA/state-$n.json")" | tee -a "$RESULTS/callgrind.txt"
+  done
+fi
+
+# ---- 3: runc ---------------------------------------------------------------
+
+if want runc; then
+  log "runc run: $RUNC_RUNS runs without a hook, with the floor as hook, with patchgate-hook ($LARGEST images)"
+  # Its own mount namespace, so that nothing runc mounts outlives the run.
+  runc=$(command -v runc)
+  unshare -m --propagation private "$TIMER" -n "$RUNC_RUNS" -w 5 \
+    --cmd runc-plain 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-plain" bench-plain \
+    --cmd runc-floorhook 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-floorhook" bench-floor \
+    --cmd runc-hook 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-$LARGEST" bench-hook |
+    tee "$RESULTS/runc.txt"
+fi
+
+# ---- 4: import -------------------------------------------------------------
+
+if want import; then
+  stream=$DATA/nginx-$IMPORT_REPORTS.json
+  if [ ! -s "$stream" ]; then
+    log "writing $IMPORT_REPORTS copies of $(basename "$NGINX") under new digests"
+    # Image ID and repo digest: 64 decimal digits (valid hex), one per copy.
+    jq --argjson n "$IMPORT_REPORTS" '. as $r | range($n) | tostring as $s
+      | ("0" * (64 - ($s | length))) as $pad
+      | $r | .Metadata.ImageID = "sha256:" + $pad + $s
+      | .Metadata.RepoDigests = ["nginx@sha256:f" + $pad[1:] + $s]
+      | .ArtifactName = "nginx@sha256:f" + $pad[1:] + $s' "$NGINX" >"$stream.tmp"
+    mv "$stream.tmp" "$stream"
+  fi
+  log "import: $IMPORT_REPORTS reports into a new database, 5 runs"
+  "$TIMER" -n 5 -w 1 --cmd parse 0 "$stream" "$PARSE" \
+    --cmd import 0 "$stream" /bin/sh -c "rm -f '$DATA/import.db'; exec '$CLI' import --db '$DATA/import.db' -" |
+    tee "$RESULTS/import.txt"
+  "$CLI" status --db "$DATA/import.db" >"$RESULTS/import-status.txt" 2>&1 || true
+  rm -f "$DATA/import.db"
+  # The last run's database must hold every report, each a new image.
+  [ "$(awk '$1 == "images:" { print $2 }' "$RESULTS/import-status.txt")" = "$IMPORT_REPORTS" ] ||
+    die "the import did not record $IMPORT_REPORTS images: $(cat "$RESULTS/import-status.txt")"
+fi
+
+END_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- the report ------------------------------------------------------------
+
+line() { grep "^$1 " "$2" 2>/dev/null | head -1; }
+pass() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "met" : "MISSED" }'; }
+
+report() {
+  local f h n r cold cf
+  echo "## Results"
+  echo
+  if [ -s "$RESULTS/hook.txt" ]; then
+    f=$(line floor "$RESULTS/hook.txt")
+    echo "### Hook decision, whole process (measurements 1, 2, 5)"
+    echo
+    echo "\`patchgate-hook --config <cfg>\` with runc's OCI state on stdin; the bundle's umoci.json names an"
+    echo "image in the database; $RUNS runs of each command, interleaved with the floor."
+    echo
+    echo "| command | images | median | p99 | median / floor | p99 / floor | CPU median / floor | max RSS |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| floor (reads stdin, exits) | | $(ms "$(field "$f" median_us)") ms | $(ms "$(field "$f" p99_us)") ms | 1.00 | 1.00 | 1.00 | $(mib "$(field "$f" maxrss_kb)") MiB |"
+    for n in sqlite-$LARGEST $SIZES deny-$LARGEST nosandbox-$LARGEST; do
+      case $n in
+      nosandbox-*) h=$(line "$n" "$RESULTS/hook.txt") r="hook without its sandbox (bench build)" n=$LARGEST ;;
+      sqlite-*) h=$(line "sqlite-floor-$LARGEST" "$RESULTS/hook.txt") r="SQLite floor (open, one lookup)" n=$LARGEST ;;
+      deny-*) h=$(line "$n" "$RESULTS/hook.txt") r="hook, denied image" n=$LARGEST ;;
+      *) h=$(line "hook-$n" "$RESULTS/hook.txt") r="hook, allowed image" ;;
+      esac
+      echo "| $r | $n | $(ms "$(field "$h" median_us)") ms | $(ms "$(field "$h" p99_us)") ms | $(ratio "$(field "$h" median_us)" "$(field "$f" median_us)") | $(ratio "$(field "$h" p99_us)" "$(field "$f" p99_us)") | $(ratio "$(field "$h" cpu_median_us)" "$(field "$f" cpu_median_us)") | $(mib "$(field "$h" maxrss_kb)") MiB |"
+    done
+    echo
+    local first last hf hl
+    first=${SIZES%% *}
+    hf=$(line "hook-$first" "$RESULTS/hook.txt")
+    echo "Size ratios (median, same run):"
+    for n in $SIZES; do
+      [ "$n" = "$first" ] && continue
+      hl=$(line "hook-$n" "$RESULTS/hook.txt")
+      echo "hook at $n images / at $first images = **$(ratio "$(field "$hl" median_us)" "$(field "$hf" median_us)")** (p99: $(ratio "$(field "$hl" p99_us)" "$(field "$hf" p99_us)"));"
+    done
+    echo
+    echo "Max RSS is the peak of any run (wait4's ru_maxrss; a spawned child's figure includes the timer's"
+    echo "own ~1.3 MiB at exec, as the floor's line shows).  The SQLite floor (tests/bench/sqlite_floor.c)"
+    echo "opens the $LARGEST-image database and runs one indexed lookup: what any SQLite-backed hook pays."
+    echo "The hook links: $(ldd "$HOOK" | awk '$1 ~ /^lib/ { printf "%s ", $1 }')"
+    echo
+  fi
+  if [ -s "$RESULTS/callgrind.txt" ]; then
+    cf=$(awk '$1 == "floor" { print $2 }' "$RESULTS/callgrind.txt")
+    echo "### Instructions (valgrind --tool=callgrind, one run, including the dynamic loader)"
+    echo
+    echo "The hook is counted without its seccomp/capability sandbox, which valgrind cannot run"
+    echo "(tests/bench/hook_nosandbox.c: same main, same library)."
+    echo
+    echo "| command | instructions | / floor |"
+    echo "| --- | ---: | ---: |"
+    while read -r n c; do
+      echo "| $n | $(printf "%'d" "${c//,/}") | $(ratio "${c//,/}" "${cf//,/}") |"
+    done <"$RESULTS/callgrind.txt"
+    echo
+  fi
+  if [ -s "$RESULTS/cold.txt" ]; then
+    echo "### Cold page cache (the database file evicted before every run, $COLD_RUNS runs)"
+    echo
+    echo "| images | hook median | p99 | floor median (same run) | median / floor |"
+    echo "| ---: | ---: | ---: | ---: | ---: |"
+    for n in $SIZES; do
+      cold=$(line "cold-$n" "$RESULTS/cold.txt")
+      f=$(grep -B1 "^cold-$n " "$RESULTS/cold.txt" | grep '^floor ' || grep -A1 "^cold-$n " "$RESULTS/cold.txt" | grep '^floor ')
+      [ -n "$cold" ] || continue
+      echo "| $n | $(ms "$(field "$cold" median_us)") ms | $(ms "$(field "$cold" p99_us)") ms | $(ms "$(field "$f" median_us)") ms | $(ratio "$(field "$cold" median_us)" "$(field "$f" median_us)") |"
+    done
+    echo
+  fi
+  if [ -s "$RESULTS/runc.txt" ]; then
+    local p k fh
+    p=$(line runc-plain "$RESULTS/runc.txt")
+    fh=$(line runc-floorhook "$RESULTS/runc.txt")
+    k=$(line runc-hook "$RESULTS/runc.txt")
+    pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }'; }
+    echo "### Container start under runc (measurement 3)"
+    echo
+    echo "\`runc run\` of busybox \`/bin/true\` (runc $(runc --version | sed -n 's/^runc version //p')), $RUNC_RUNS runs each, interleaved: no hook; the"
+    echo "floor program as the createRuntime hook (what any hook costs runc: a fork, an exec, a sync with its"
+    echo "child); patchgate-hook deciding against the $LARGEST-image database."
+    echo
+    echo "| command | median | p99 | median vs no hook | CPU median (runc and its children) | CPU vs no hook |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| runc run, no hook | $(ms "$(field "$p" median_us)") ms | $(ms "$(field "$p" p99_us)") ms | | $(ms "$(field "$p" cpu_median_us)") ms | |"
+    echo "| runc run, floor as hook | $(ms "$(field "$fh" median_us)") ms | $(ms "$(field "$fh" p99_us)") ms | $(pct "$(field "$fh" median_us)" "$(field "$p" median_us)") | $(ms "$(field "$fh" cpu_median_us)") ms | $(pct "$(field "$fh" cpu_median_us)" "$(field "$p" cpu_median_us)") |"
+    echo "| runc run, patchgate-hook | $(ms "$(field "$k" median_us)") ms | $(ms "$(field "$k" p99_us)") ms | $(pct "$(field "$k" median_us)" "$(field "$p" median_us)") | $(ms "$(field "$k" cpu_median_us)") ms | $(pct "$(field "$k" cpu_median_us)" "$(field "$p" cpu_median_us)") |"
+    echo
+    echo "Overhead of patchgate-hook: **$(pct "$(field "$k" median_us)" "$(field "$p" median_us)")** wall (median; p99 $(pct "$(field "$k" p99_us)" "$(field "$p" p99_us)")),"
+    echo "$(pct "$(field "$k" cpu_median_us)" "$(field "$p" cpu_median_us)") CPU; of which the decision itself (vs the floor as hook):"
+    echo "$(pct "$(field "$k" median_us)" "$(field "$fh" median_us)") wall, $(pct "$(field "$k" cpu_median_us)" "$(field "$fh" cpu_median_us)") CPU."
+    echo
+  fi
+  if [ -s "$RESULTS/import.txt" ]; then
+    local pa im
+    pa=$(line parse "$RESULTS/import.txt")
+    im=$(line import "$RESULTS/import.txt")
+    echo "### Import (measurement 4)"
+    echo
+    echo "\`patchgate import --db NEW -\` of $IMPORT_REPORTS copies of the Trivy nginx report"
+    echo "($(du -k "$NGINX" | cut -f1) KB, 45 findings; Metadata.ImageID and RepoDigests rewritten per copy), 5 runs;"
+    echo "baseline: parsing the same stream with jansson and nothing else (parse_floor)."
+    echo
+    rate() { awk -v n="$IMPORT_REPORTS" -v t="$1" 'BEGIN { printf "%.0f", n / t * 1e6 }'; }
+    echo "| command | median | reports/s | / parse only | CPU median | reports per CPU-second |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| parse only | $(ms "$(field "$pa" median_us)") ms | $(rate "$(field "$pa" median_us)") | 1.00 | $(ms "$(field "$pa" cpu_median_us)") ms | $(rate "$(field "$pa" cpu_median_us)") |"
+    echo "| patchgate import | $(ms "$(field "$im" median_us)") ms | $(rate "$(field "$im" median_us)") | $(ratio "$(field "$im" median_us)" "$(field "$pa" median_us)") | $(ms "$(field "$im" cpu_median_us)") ms | $(rate "$(field "$im" cpu_median_us)") |"
+    echo
+  fi
+}
+
+targets() {
+  local f hl hf p k im r c
+  echo "## Targets"
+  echo
+  echo "| target | measured | |"
+  echo "| --- | ---: | --- |"
+  if [ -s "$RESULTS/hook.txt" ]; then
+    f=$(line floor "$RESULTS/hook.txt")
+    hl=$(line "hook-$LARGEST" "$RESULTS/hook.txt")
+    hf=$(line "hook-${SIZES%% *}" "$RESULTS/hook.txt")
+    r=$(ratio "$(field "$hl" median_us)" "$(field "$f" median_us)")
+    c=$(ratio "$(field "$hl" cpu_median_us)" "$(field "$f" cpu_median_us)")
+    echo "| hook median <= 1.5x floor at $LARGEST images | $r x wall ($c x CPU) | $(pass "$r" 1.5) |"
+    r=$(ratio "$(field "$hl" median_us)" "$(field "$hf" median_us)")
+    c=$(ratio "$(field "$hl" cpu_median_us)" "$(field "$hf" cpu_median_us)")
+    echo "| hook at $LARGEST images <= 1.2x at ${SIZES%% *} | $r x wall ($c x CPU) | $(pass "$r" 1.2) |"
+    local maxkb=0
+    for n in $SIZES; do
+      k=$(field "$(line "hook-$n" "$RESULTS/hook.txt")" maxrss_kb)
+      [ "$k" -gt "$maxkb" ] && maxkb=$k
+    done
+    echo "| hook max RSS <= 8 MiB at every size | $(mib "$maxkb") MiB | $(pass "$maxkb" 8192) |"
+  fi
+  if [ -s "$RESULTS/runc.txt" ]; then
+    p=$(line runc-plain "$RESULTS/runc.txt")
+    k=$(line runc-hook "$RESULTS/runc.txt")
+    r=$(awk -v a="$(field "$k" median_us)" -v b="$(field "$p" median_us)" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
+    c=$(awk -v a="$(field "$k" cpu_median_us)" -v b="$(field "$p" cpu_median_us)" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
+    echo "| runc start overhead <= 3% | $r % wall ($c % CPU) | $(pass "$r" 3) |"
+  fi
+  if [ -s "$RESULTS/import.txt" ]; then
+    im=$(line import "$RESULTS/import.txt")
+    r=$(awk -v n="$IMPORT_REPORTS" -v t="$(field "$im" median_us)" 'BEGIN { printf "%.0f", n / t * 1e6 }')
+    c=$(awk -v n="$IMPORT_REPORTS" -v t="$(field "$im" cpu_median_us)" 'BEGIN { printf "%.0f", n / t * 1e6 }')
+    echo "| import >= 200 reports/s | $r /s wall ($c per CPU-second) | $(awk -v r="$r" 'BEGIN { print (r >= 200) ? "met" : "MISSED" }') |"
+  fi
+  echo
+}
+
+databases() {
+  local n i
+  echo "## Databases"
+  echo
+  echo "Generated by tests/bench/gen_db.c (seed $SEED, clock $PATCHGATE_NOW) through the store API, one"
+  echo "transaction per 10,000 images; kept in build/bench-data/ and reused while the parameters match."
+  echo "Each image: one Trivy scan with $PACKAGES OS packages and $VULNS findings (mixed severity and fix"
+  echo "state), one repository:tag out of 5 tags x 4 builds per repository; the policy has 24 scopes, 36"
+  echo "floors over four distros, 25 revoked digests, 2 revoked bases, an end-of-life table and 40 waivers."
+  echo
+  echo "| images | file size | generation, wall | generation, CPU |"
+  echo "| ---: | ---: | ---: | ---: |"
+  for n in $SIZES; do
+    i=$DATA/db-$n.db.info
+    echo "| $n | $(awk -v b="$(stat -c %s "$DATA/db-$n.db")" 'BEGIN { printf "%.2f GB", b / 1e9 }') | $(kv "$i" seconds) s | $(c=$(kv "$i" cpu_seconds); echo "${c:-n/a} s") |"
+  done
+  echo
+}
+
+machine() {
+  echo "## Machine"
+  echo
+  echo "- CPU: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores (shared with other builds while measuring)"
+  echo "- memory: $(free -h | awk '/^Mem:/ { print $2 }') ($(free -m | awk '/^Mem:/ { print $2 }') MiB)"
+  echo "- $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r); SQLite $(sqlite3 --version | cut -d' ' -f1), jansson $(dpkg-query -W -f='${Version}' libjansson4 2>/dev/null)"
+  echo "- load average at start: $START_LOAD; at end: $END_LOAD"
+  echo
+}
+
+{
+  echo "# patchgate benchmarks"
+  echo
+  echo "Measured $(date -u +%Y-%m-%dT%H:%M:%SZ) by \`make bench\` (tests/bench/run.sh; sizes: $SIZES)."
+  echo "Reproduce with \`make bench\`; a quick run: \`make bench BENCH_SIZES=\"1000 10000\"\`."
+  echo "All times are medians and 99th percentiles of whole processes (wall clock, spawn to reaped), each"
+  echo "compared with a baseline timed in the same run, interleaved."
+  echo
+  machine
+  targets
+  report
+  databases
+} >"$RESULTS/report.md"
+
+echo
+cat "$RESULTS/report.md"
+if [ "$OUT" != - ]; then
+  {
+    cat "$RESULTS/report.md"
+    echo "$MARKER"
+    if [ -f "$OUT" ] && grep -qF "$MARKER" "$OUT"; then
+      sed "1,/^$(sed 's/[]\/$*.^[]/\\&/g' <<<"$MARKER")\$/d" "$OUT"
+    else
+      echo
+      echo "## Notes"
+      echo
+      echo "(profile and optimization notes go here; run.sh keeps this part)"
+    fi
+  } >"$OUT.new"
+  mv "$OUT.new" "$OUT"
+  log "wrote $OUT"
+fi

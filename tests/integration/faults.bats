@@ -1,0 +1,369 @@
+#!/usr/bin/env bats
+# Faults: the hook keeps deciding, fails closed and loses nothing.  A bad
+# database, a locked one, one replaced under it, a policy newer than the
+# binary, syslog gone or full, a missing or broken config, its own
+# deadline, a full disk during import, and 200 hooks racing 50 policy
+# changes.  Everything that mounts does so in this file's private mount
+# namespace (tests/run-all.sh).
+
+load helpers
+
+setup_file() {
+  pg_setup_file syslog || return 1
+}
+
+teardown_file() {
+  pg_teardown_file
+}
+
+setup() {
+  pg_setup
+}
+
+teardown() {
+  pg_teardown
+}
+
+# hook STATE [CONFIG] : the hook, stdout and stderr in $output, its run
+# time in $elapsed_ms.
+hook() {
+  local t0 t1
+  t0=$(date +%s%N)
+  run timeout 30 env PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" --config "${2:-$PG_HOOK_CONFIG}" <"$1"
+  t1=$(date +%s%N)
+  elapsed_ms=$(((t1 - t0) / 1000000))
+}
+
+# ok_state : a bundle of the scanned image 1 and its state; prints the path.
+ok_state() {
+  local b
+  b=$(make_bundle "${1:-ok}" 1) || return 1
+  pg_state_json "${1:-ok}" "$b" >"$BATS_TEST_TMPDIR/state-${1:-ok}.json"
+  echo "$BATS_TEST_TMPDIR/state-${1:-ok}.json"
+}
+
+# with_db DB : a hook config using DB; prints its path.
+with_db() {
+  pg_hook_config "$1" "${2:-.}" >"$BATS_TEST_TMPDIR/hook-$(basename "$1").json"
+  echo "$BATS_TEST_TMPDIR/hook-$(basename "$1").json"
+}
+
+@test "faults: a missing, empty, truncated or corrupt database, or a schema newer than the binary, refuses (exit 2)" {
+  pg_db_scanned 1
+  local state d size
+  state=$(ok_state)
+  hook "$state"
+  [ "$status" -eq 0 ] || pg_fail "control: exit $status: $output"
+  d=$BATS_TEST_TMPDIR/dbs
+  mkdir -p "$d"
+  size=$(stat -c %s "$PG_DB")
+  : >"$d/empty.db"
+  head -c $((size / 2)) "$PG_DB" >"$d/truncated.db"
+  head -c 4096 "$PG_DB" >"$d/onepage.db"
+  cp "$PG_DB" "$d/header.db"
+  printf 'not-sqlite-at-all' | dd of="$d/header.db" bs=1 conv=notrunc status=none
+  cp "$PG_DB" "$d/pages.db"
+  head -c $((size - 4096)) /dev/urandom | dd of="$d/pages.db" bs=4096 seek=1 conv=notrunc status=none
+  cp "$PG_DB" "$d/newer.db"
+  sqlite3 "$d/newer.db" 'PRAGMA user_version = 99'
+
+  local -A want=(
+    [missing.db]="policy database .*missing.db"
+    [empty.db]="not a patchgate database"
+    [truncated.db]="malformed"
+    [onepage.db]="malformed"
+    [header.db]="not a database"
+    [pages.db]="malformed|not a database"
+    [newer.db]="schema version 99 is newer than this patchgate supports"
+  )
+  local db
+  for db in "${!want[@]}"; do
+    hook "$state" "$(with_db "$d/$db")"
+    [ "$status" -eq 2 ] || pg_fail "$db: exit $status: $output" || return 1
+    [[ $output =~ ${want[$db]} ]] || pg_fail "$db: no /${want[$db]}/ in: $output" || return 1
+    assert_output_contains "patchgate: refused container ok: internal error"
+  done
+  # The hook never wrote to any of them (read-only opens).
+  [ ! -e "$d/missing.db" ] || pg_fail "the hook created missing.db"
+  [ "$(stat -c %s "$d/empty.db")" -eq 0 ] || pg_fail "the hook wrote to empty.db"
+}
+
+# lock_db DB SECONDS : a writer holding an exclusive lock on DB; waits until
+# it holds it.  Sets lock_pid.
+lock_db() {
+  python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))' "$1" "$2" >"$BATS_TEST_TMPDIR/lock.out" 2>&1 3>&- &
+  lock_pid=$!
+  local i
+  for i in $(seq 50); do
+    grep -q locked "$BATS_TEST_TMPDIR/lock.out" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  pg_fail "the writer never took the lock: $(cat "$BATS_TEST_TMPDIR/lock.out")"
+}
+
+@test "faults: a database locked past SQLite's busy timeout refuses (exit 2) within the hook's deadline" {
+  pg_db_scanned 1
+  local state
+  state=$(ok_state)
+
+  # The hook's own deadline (config timeout 1s) comes first.
+  lock_db "$PG_DB" 20
+  hook "$state" "$(with_db "$PG_DB" '.timeout = "1s"')"
+  [ "$status" -eq 2 ] || pg_fail "timeout 1s: exit $status: $output"
+  assert_output_contains "deadline of 1000 ms passed"
+  assert_output_contains "patchgate: refused container ok"
+  [ "$elapsed_ms" -lt 3000 ] || pg_fail "timeout 1s: took $elapsed_ms ms"
+  wait_decision ok
+  assert_log decision deny
+  assert_log reasons POLICY_ERROR
+  assert_log on_error deny
+
+  # on_error allow is honoured at the deadline too (the admin's choice).
+  hook "$state" "$(with_db "$PG_DB" '.timeout = 1 | .on_error = "allow"')"
+  [ "$status" -eq 0 ] || pg_fail "on_error allow at the deadline: exit $status: $output"
+  assert_output_contains "despite an error (on_error: allow)"
+
+  # With the default deadline (8 s) SQLite's busy timeout (5 s) ends it.
+  hook "$state"
+  [ "$status" -eq 2 ] || pg_fail "default: exit $status: $output"
+  assert_output_contains "database is locked"
+  [ "$elapsed_ms" -lt 8000 ] || pg_fail "default: took $elapsed_ms ms"
+  kill "$lock_pid" 2>/dev/null
+  wait "$lock_pid" 2>/dev/null || true
+
+  # Unlocked, the same hook decides.
+  hook "$state"
+  [ "$status" -eq 0 ] || pg_fail "unlocked: exit $status: $output"
+}
+
+@test "faults: the deadline covers a runtime that never closes stdin" {
+  pg_db_scanned 1
+  local t0 t1
+  t0=$(date +%s%N)
+  run bash -c 'sleep 30 | env PATCHGATE_NOW="$1" timeout 20 "$2" --config "$3"' _ "$PG_NOW" "$PG_HOOK_BIN" \
+    "$(with_db "$PG_DB" '.timeout = "1s"')"
+  t1=$(date +%s%N)
+  [ "$status" -eq 2 ] || pg_fail "exit $status: $output"
+  assert_output_contains "deadline of 1000 ms passed"
+  [ $(((t1 - t0) / 1000000)) -lt 4000 ] || pg_fail "took $(((t1 - t0) / 1000000)) ms"
+}
+
+@test "faults: the database renamed over while hooks read it: every run decides, none errs" {
+  pg_db_scanned 1
+  local state i rc bad=0
+  state=$(ok_state)
+  cp "$PG_DB" "$BATS_TEST_TMPDIR/copy.db"
+  (
+    for i in $(seq 100); do
+      cp "$BATS_TEST_TMPDIR/copy.db" "$PG_DB.new.$i" && mv -f "$PG_DB.new.$i" "$PG_DB"
+    done
+  ) &
+  local mover=$!
+  for i in $(seq 60); do
+    env PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" --config "$PG_HOOK_CONFIG" <"$state" >/dev/null 2>"$BATS_TEST_TMPDIR/err"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+      bad=$((bad + 1))
+      echo "run $i: exit $rc: $(cat "$BATS_TEST_TMPDIR/err")" >&2
+    fi
+  done
+  wait "$mover"
+  [ "$bad" -eq 0 ] || pg_fail "$bad of 60 runs did not allow while the database was replaced"
+}
+
+@test "faults: syslog absent: the decision still happens and its line goes to stderr" {
+  pg_in_private_mount_ns || pg_fail "needs a private mount namespace" || return 1
+  pg_db_scanned 1
+  local state bad
+  state=$(ok_state)
+  bad=$(make_bundle nolog-bad 2)
+  pg_state_json nolog-bad "$bad" >"$BATS_TEST_TMPDIR/state-bad.json"
+  # Not a socket any more: connect fails.
+  : >"$BATS_TEST_TMPDIR/not-a-socket"
+  mount --bind "$BATS_TEST_TMPDIR/not-a-socket" /dev/log
+  hook "$state"
+  local s1=$status o1=$output
+  hook "$BATS_TEST_TMPDIR/state-bad.json"
+  umount /dev/log
+  [ "$s1" -eq 0 ] || pg_fail "allow without syslog: exit $s1: $o1"
+  [[ $o1 == *"syslog unavailable"*"decision=allow container=ok "* ]] || pg_fail "no decision line on stderr: $o1"
+  [ "$status" -eq 1 ] || pg_fail "deny without syslog: exit $status: $output"
+  assert_output_contains "decision=deny container=nolog-bad"
+  assert_output_contains "patchgate: refused container nolog-bad"
+}
+
+@test "faults: syslog full: the hook does not wait, and the line goes to stderr" {
+  pg_in_private_mount_ns || pg_fail "needs a private mount namespace" || return 1
+  pg_db_scanned 1
+  local state sock=$BATS_TEST_TMPDIR/full.sock
+  state=$(ok_state)
+  # A receiver that never reads, its queue filled to the brim.
+  python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+c = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+c.setblocking(False)
+n = 0
+try:
+    while True:
+        c.sendto(b"x" * 64, sys.argv[1])
+        n += 1
+except BlockingIOError:
+    pass
+print("full", n, flush=True)
+time.sleep(60)' "$sock" >"$BATS_TEST_TMPDIR/full.out" 2>&1 3>&- &
+  local pypid=$! i
+  for i in $(seq 50); do
+    grep -q full "$BATS_TEST_TMPDIR/full.out" 2>/dev/null && break
+    sleep 0.1
+  done
+  mount --bind "$sock" /dev/log
+  hook "$state"
+  umount /dev/log
+  kill "$pypid" 2>/dev/null
+  wait "$pypid" 2>/dev/null || true
+  [ "$status" -eq 0 ] || pg_fail "exit $status: $output"
+  [ "$elapsed_ms" -lt 3000 ] || pg_fail "the hook waited $elapsed_ms ms on a full syslog"
+  assert_output_contains "syslog unavailable (Resource temporarily unavailable)"
+  assert_output_contains "decision=allow container=ok"
+}
+
+@test "faults: hook config missing (built-in defaults) or invalid (refused, exit 2)" {
+  pg_in_private_mount_ns || pg_fail "needs a private mount namespace" || return 1
+  pg_db_scanned 1
+  local state c=$BATS_TEST_TMPDIR/configs
+  state=$(ok_state)
+  mkdir -p "$c"
+  echo 'this is not json' >"$c/garbage.json"
+  echo '{"policy_db": "relative/policy.db"}' >"$c/relative.json"
+  echo '{"policy_db": "/x.db", "unknown_key": 1}' >"$c/unknown.json"
+  echo '{"on_error": "maybe"}' >"$c/on_error.json"
+  echo '{"timeout": "forever"}' >"$c/timeout.json"
+  echo '{"syslog_facility": "kern"}' >"$c/facility.json"
+  mkdir -p "$c/dir.json"
+  local f
+  for f in garbage relative unknown on_error timeout facility dir missing; do
+    hook "$state" "$c/$f.json"
+    [ "$status" -eq 2 ] || pg_fail "config $f: exit $status: $output" || return 1
+    assert_output_contains "hook config"
+    assert_output_contains "patchgate: refused container ?: internal error"
+  done
+
+  # No --config, no PATCHGATE_CONFIG, no /etc/patchgate/hook.json: the
+  # built-in defaults, i.e. /var/lib/patchgate/policy.db.  Both paths are
+  # replaced in this mount namespace only.
+  if [ -e /etc/patchgate/hook.json ]; then
+    mount -t tmpfs patchgate-etc /etc/patchgate
+  fi
+  if [ -d /var/lib/patchgate ]; then
+    mount -t tmpfs patchgate-var /var/lib/patchgate
+  else
+    mkdir -p "$BATS_TEST_TMPDIR/varlib/upper" "$BATS_TEST_TMPDIR/varlib/work"
+    mount -t overlay patchgate-var \
+      -o "lowerdir=/var/lib,upperdir=$BATS_TEST_TMPDIR/varlib/upper,workdir=$BATS_TEST_TMPDIR/varlib/work" /var/lib
+    mkdir -p /var/lib/patchgate
+  fi
+  run env -u PATCHGATE_CONFIG PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" <"$state"
+  local s1=$status o1=$output
+  cp "$PG_DB" /var/lib/patchgate/policy.db
+  run env -u PATCHGATE_CONFIG PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" <"$state"
+  umount /var/lib/patchgate 2>/dev/null || umount /var/lib
+  if mountpoint -q /etc/patchgate 2>/dev/null; then umount /etc/patchgate; fi
+  [ "$s1" -eq 2 ] || pg_fail "defaults, no database: exit $s1: $o1"
+  [[ $o1 == *"/var/lib/patchgate/policy.db"* ]] || pg_fail "defaults: not the default database: $o1"
+  [ "$status" -eq 0 ] || pg_fail "defaults with the database in place: exit $status: $output"
+}
+
+@test "faults: a full disk during import leaves the database unchanged, and the hook still decides from it" {
+  pg_in_private_mount_ns || pg_fail "needs a private mount namespace" || return 1
+  pg_db_scanned 1
+  local dir=$BATS_TEST_TMPDIR/small size before after state
+  state=$(ok_state)
+  size=$(stat -c %s "$PG_DB")
+  mkdir -p "$dir"
+  # Room for the database and 16 KiB more: not for the reports below.
+  mount -t tmpfs -o size=$(((size / 4096 + 4) * 4))k patchgate-small "$dir"
+  cp "$PG_DB" "$dir/policy.db"
+  before=$(sha256sum <"$dir/policy.db")
+  run "$PG_CLI" import --db "$dir/policy.db" "$PG_SRC/../shared/testdata/reports/grype/nginx-debian12.json" \
+    "$PG_SRC/../shared/testdata/reports/trivy/nginx-debian12.json"
+  local s1=$status o1=$output
+  after=$(sha256sum <"$dir/policy.db")
+  ls -la "$dir" >&2
+  hook "$state" "$(with_db "$dir/policy.db")"
+  umount "$dir"
+  [ "$s1" -eq 2 ] || pg_fail "import on a full disk: exit $s1: $o1"
+  [[ $o1 == *"database or disk is full"* ]] || pg_fail "import: no 'disk is full' in: $o1"
+  [ "$before" = "$after" ] || pg_fail "the database changed: $before -> $after"
+  [ "$status" -eq 0 ] || pg_fail "the hook after the failed import: exit $status: $output"
+}
+
+# 200 hook runs, 16 at a time, while `patchgate policy set` swaps 50 times
+# between two policies that decide the same image differently.  Every run
+# must decide (exit 0 or 1, never 2), and every decision's (policy,
+# verdict) pair must be one policy's, never a mix.
+@test "concurrency: 200 hooks while the policy is replaced 50 times: no error, no mixed decision" {
+  make_trivy_report 1 "$(pg_days_ago 1)" >"$BATS_TEST_TMPDIR/report.json"
+  pg_policy '.version = "conc-A"' >"$BATS_TEST_TMPDIR/A.json"
+  pg_policy '.version = "conc-B" | .defaults.max_scan_age = "12h"' >"$BATS_TEST_TMPDIR/B.json"
+  pg_make_db "$PG_DB" "$BATS_TEST_TMPDIR/A.json" "$BATS_TEST_TMPDIR/report.json"
+  local b i dir=$BATS_TEST_TMPDIR/conc
+  mkdir -p "$dir"
+  b=$(make_bundle conc 1)
+  pg_state_json conc-ID "$b" >"$dir/template.json"
+  for i in $(seq 200); do
+    sed "s/conc-ID/conc-$i-$$/" "$dir/template.json" >"$dir/state-$i.json"
+  done
+  cat >"$dir/one.sh" <<EOF
+#!/bin/bash
+PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" --config "$PG_HOOK_CONFIG" <"$dir/state-\$1.json" >/dev/null 2>"$dir/err-\$1"
+echo "\$1 \$?" >>"$dir/results"
+EOF
+  chmod +x "$dir/one.sh"
+  : >"$dir/results"
+  (seq 200 | xargs -P 16 -n 1 "$dir/one.sh") &
+  local hooks=$! sets_failed=0 p
+  for i in $(seq 50); do
+    p=A
+    [ $((i % 2)) -eq 1 ] && p=B
+    "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/$p.json" >/dev/null 2>"$dir/set-err" ||
+      { sets_failed=$((sets_failed + 1)); cat "$dir/set-err" >&2; }
+    sleep 0.02
+  done
+  wait "$hooks"
+  [ "$sets_failed" -eq 0 ] || pg_fail "$sets_failed policy set(s) failed"
+  [ "$(wc -l <"$dir/results")" -eq 200 ] || pg_fail "$(wc -l <"$dir/results") results, expected 200"
+  local errors
+  errors=$(awk '$2 != 0 && $2 != 1' "$dir/results")
+  [ -z "$errors" ] || pg_fail "runs that did not decide: $errors; first error: $(cat "$dir"/err-* | head -n 3)"
+
+  # Every decision line: policy conc-A allows, conc-B denies, and the exit
+  # code agrees.
+  for i in $(seq 100); do
+    [ "$(grep -c "container=conc-[0-9]*-$$ " "$PG_SYSLOG_FILE")" -ge 200 ] && break
+    sleep 0.1
+  done
+  local n rc line pol dec a=0 bb=0 mixed=0
+  while read -r n rc; do
+    line=$(grep -E "container=conc-$n-$$ " "$PG_SYSLOG_FILE" | tail -n 1)
+    pol=$(logfmt_field "$line" policy) || pol=
+    dec=$(logfmt_field "$line" decision) || dec=
+    case "$pol/$dec/$rc" in
+    conc-A/allow/0) a=$((a + 1)) ;;
+    conc-B/deny/1) bb=$((bb + 1)) ;;
+    *)
+      mixed=$((mixed + 1))
+      echo "run $n: exit $rc, line: $line" >&2
+      ;;
+    esac
+  done <"$dir/results"
+  echo "policy A decisions: $a, policy B decisions: $bb"
+  [ "$mixed" -eq 0 ] || pg_fail "$mixed decisions matched neither policy"
+  [ $((a + bb)) -eq 200 ] || pg_fail "only $((a + bb)) decisions logged"
+}

@@ -1,0 +1,344 @@
+/* The hook's sandbox (hook/sandbox.h), from the same code the hook runs:
+   each case forks, the child enters the sandbox and does one thing, and the
+   parent checks how the child ended.  A forbidden syscall must kill it with
+   SIGSYS; what the decision and the logging need must work.  The production
+   hook has no test switch: this binary is the test.  */
+#include "suite.h"
+#include "sandbox.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/capability.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+typedef int (*child_fn) (void *data);
+
+/* Run FN in a child; returns its wait status.  */
+static int
+in_child (child_fn fn, void *data)
+{
+  int status = 0;
+  pid_t pid;
+
+  fflush (NULL);
+  pid = fork ();
+  if (pid < 0)
+    fail_msg ("fork: %s", strerror (errno));
+  if (pid == 0)
+    _exit (fn (data));
+  if (waitpid (pid, &status, 0) < 0)
+    fail_msg ("waitpid: %s", strerror (errno));
+  return status;
+}
+
+static int
+enter (void)
+{
+  pg_error_t err = NULL;
+  if (pg_sandbox_init_caps (&err) < 0 || pg_sandbox_enter (&err) < 0)
+    {
+      fprintf (stderr, "sandbox: %s\n", err->msg);
+      _exit (90);
+    }
+  return 0;
+}
+
+static void
+expect_sigsys (const char *what, int status)
+{
+  if (!WIFSIGNALED (status) || WTERMSIG (status) != SIGSYS)
+    fail_msg ("%s: expected death by SIGSYS, got %s %d", what, WIFSIGNALED (status) ? "signal" : "exit",
+              WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
+}
+
+static void
+expect_exit0 (const char *what, int status)
+{
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    fail_msg ("%s: expected exit 0, got %s %d", what, WIFSIGNALED (status) ? "signal" : "exit",
+              WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status));
+}
+
+/* ---- forbidden: each must die by SIGSYS ---- */
+
+static int
+do_execve (void *data)
+{
+  char *argv[] = { (char *) "true", NULL };
+  enter ();
+  execve ("/bin/true", argv, environ);
+  return 1;
+}
+
+static int
+do_socket_inet (void *data)
+{
+  enter ();
+  return socket (AF_INET, SOCK_STREAM, 0) >= 0 ? 1 : 2;
+}
+
+static int
+do_unshare (void *data)
+{
+  enter ();
+  unshare (CLONE_NEWNS);
+  return 1;
+}
+
+static int
+do_setuid (void *data)
+{
+  enter ();
+  return setuid (65534) == 0 ? 1 : 2;
+}
+
+static int
+do_mount (void *data)
+{
+  enter ();
+  mount ("none", "/tmp", "tmpfs", 0, NULL);
+  return 1;
+}
+
+static int
+do_openat2 (void *data)
+{
+  enter ();
+  syscall (SYS_openat2, AT_FDCWD, "/etc/hostname", NULL, 0);
+  return 1;
+}
+
+static int
+do_open_write (void *data)
+{
+  enter ();
+  open ("/tmp/patchgate-sandbox-must-not-exist", O_WRONLY | O_CREAT, 0600);
+  return 1;
+}
+
+static int
+do_open_rdwr (void *data)
+{
+  enter ();
+  open ("/etc/hostname", O_RDWR);
+  return 1;
+}
+
+static int
+do_mmap_exec (void *data)
+{
+  enter ();
+  mmap (NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return 1;
+}
+
+static int
+do_ptrace (void *data)
+{
+  enter ();
+  ptrace (PTRACE_TRACEME, 0, NULL, NULL);
+  return 1;
+}
+
+static int
+do_kill_other (void *data)
+{
+  enter ();
+  syscall (SYS_tgkill, 1, 1, 0);
+  return 1;
+}
+
+static void
+test_forbidden_syscalls_kill (void **state)
+{
+  static const struct
+  {
+    const char *what;
+    child_fn fn;
+    bool also_sanitized; /* the SANITIZE=1 allowlist is wider */
+  } cases[] = {
+    { "execve", do_execve, true },
+    { "socket(AF_INET)", do_socket_inet, true },
+    { "unshare", do_unshare, true },
+    { "setuid", do_setuid, true },
+    { "mount", do_mount, true },
+    { "openat2", do_openat2, true },
+    { "tgkill(another process)", do_kill_other, true },
+    { "open(O_WRONLY|O_CREAT)", do_open_write, false },
+    { "open(O_RDWR)", do_open_rdwr, false },
+    { "mmap(PROT_EXEC)", do_mmap_exec, false },
+    { "ptrace", do_ptrace, false },
+  };
+
+  for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
+    {
+      if (SANITIZED && !cases[i].also_sanitized)
+        continue;
+      expect_sigsys (cases[i].what, in_child (cases[i].fn, NULL));
+    }
+  if (!SANITIZED)
+    assert_int_equal (access ("/tmp/patchgate-sandbox-must-not-exist", F_OK), -1);
+}
+
+/* ---- allowed: what the decision and the log need ---- */
+
+static char db_path[] = "/tmp/patchgate-sandbox-XXXXXX";
+
+static int
+do_decision_work (void *data)
+{
+  pg_store *store = NULL;
+  pg_error_t err = NULL;
+  struct pg_store_status st;
+  char buf[16];
+  int fd, s;
+  void *big;
+
+  /* Opened before the sandbox, as gate_prepare does.  */
+  if (store_open (db_path, PG_STORE_READONLY, &store, &err) < 0)
+    return 10;
+  fd = open ("/etc/hostname", O_RDONLY | O_CLOEXEC);
+  enter ();
+  /* SQLite reads in a read transaction (locks, journal checks).  */
+  if (store_begin (store, false, &err) < 0 || store_status (store, &st, &err) < 0)
+    return 11;
+  store_rollback (store);
+  if (fd >= 0 && read (fd, buf, sizeof (buf)) < 0)
+    return 12;
+  /* A read-only open (SQLite's journal check), memory, time, a unix
+     socket for syslog, stderr.  */
+  s = open ("/etc/hostname", O_RDONLY | O_CLOEXEC);
+  if (s < 0 && errno != ENOENT)
+    return 13;
+  big = malloc (64 << 20);
+  if (big == NULL)
+    return 14;
+  memset (big, 1, 64 << 20);
+  free (big);
+  s = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return 15;
+  close (s);
+  if (write (STDERR_FILENO, "", 0) < 0)
+    return 16;
+  store_close (store);
+  return getpid () > 0 ? 0 : 17;
+}
+
+static void
+test_decision_work_allowed (void **state)
+{
+  pg_store *store = NULL;
+  pg_error_t err = NULL;
+  int fd = mkstemp (db_path);
+
+  assert_true (fd >= 0);
+  close (fd);
+  unlink (db_path);
+  if (store_open (db_path, PG_STORE_CREATE, &store, &err) < 0)
+    fail_msg ("%s", err->msg);
+  store_close (store);
+  expect_exit0 ("SQLite reads, logging, memory", in_child (do_decision_work, NULL));
+  unlink (db_path);
+}
+
+/* ---- capabilities ---- */
+
+static char secret_path[] = "/tmp/patchgate-secret-XXXXXX";
+
+static bool
+has_cap (cap_t c, cap_value_t v, cap_flag_t flag)
+{
+  cap_flag_value_t f = CAP_CLEAR;
+  return cap_get_flag (c, v, flag, &f) == 0 && f == CAP_SET;
+}
+
+static int
+do_caps (void *data)
+{
+  pg_error_t err = NULL;
+  cap_t c;
+  int fd;
+
+  if (pg_sandbox_init_caps (&err) < 0)
+    return 20;
+  if (prctl (PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+    return 21;
+  c = cap_get_proc ();
+  /* Only CAP_DAC_READ_SEARCH is left.  */
+  for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++)
+    if (v != CAP_DAC_READ_SEARCH && (has_cap (c, v, CAP_EFFECTIVE) || has_cap (c, v, CAP_PERMITTED)))
+      return 22;
+  if (!has_cap (c, CAP_DAC_READ_SEARCH, CAP_EFFECTIVE))
+    return 23;
+  cap_free (c);
+  if (prctl (PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) != 0)
+    return 24;
+  /* It reads a file of another user's, mode 0600 ...  */
+  fd = open (secret_path, O_RDONLY);
+  if (fd < 0)
+    return 25;
+  close (fd);
+  /* ... and no longer once every capability is gone.  */
+  if (pg_sandbox_drop_caps (&err) < 0)
+    return 26;
+  c = cap_get_proc ();
+  if (has_cap (c, CAP_DAC_READ_SEARCH, CAP_EFFECTIVE) || has_cap (c, CAP_DAC_READ_SEARCH, CAP_PERMITTED))
+    return 27;
+  cap_free (c);
+  fd = open (secret_path, O_RDONLY);
+  if (fd >= 0 || errno != EACCES)
+    return 28;
+  /* Root's CAP_DAC_OVERRIDE was never kept: no write either.  */
+  return 0;
+}
+
+static void
+test_capabilities (void **state)
+{
+  int fd, status;
+
+  if (geteuid () != 0)
+    skip (); /* make check runs as root */
+  fd = mkstemp (secret_path);
+  assert_true (fd >= 0);
+  assert_int_equal (write (fd, "secret\n", 7), 7);
+  close (fd);
+  assert_int_equal (chown (secret_path, 65534, 65534), 0);
+  assert_int_equal (chmod (secret_path, 0600), 0);
+  status = in_child (do_caps, NULL);
+  unlink (secret_path);
+  expect_exit0 ("capabilities", status);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_forbidden_syscalls_kill),
+    cmocka_unit_test (test_decision_work_allowed),
+    cmocka_unit_test (test_capabilities),
+  };
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
