@@ -173,7 +173,7 @@ install: all
 	install -D -m 0644 runtime-config/patchgate-sync.timer $(DESTDIR)$(PREFIX)/share/patchgate/systemd/patchgate-sync.timer
 	install -D -m 0644 runtime-config/nginx-patchgate-bundles.conf $(DESTDIR)$(PREFIX)/share/patchgate/nginx-patchgate-bundles.conf
 	install -D -m 0644 docs/bundles.md $(DESTDIR)$(PREFIX)/share/doc/patchgate/bundles.md
-	# Engine wiring (docs/engines.md); paths inside follow PREFIX.
+	# Engine wiring (README, "Wiring it into every engine"); paths inside follow PREFIX.
 	install -D -m 0755 $(BUILD)/patchgate-runtime $(DESTDIR)$(PREFIX)/bin/patchgate-runtime
 	install -d $(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d $(DESTDIR)$(PREFIX)/share/patchgate
 	sed 's|/usr/local/|$(PREFIX)/|g' runtime-config/hooks.d/patchgate.json >$(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d/patchgate.json
