@@ -246,8 +246,10 @@ bundle_read_signature (const char *path, unsigned char sig[PG_ED25519_SIG_SIZE],
   return 0;
 }
 
+/* Read an Ed25519 key from PEM: the private one to sign, the public one to
+   verify.  Private key bytes are wiped from memory once parsed.  */
 static int
-load_public_key (const char *path, EVP_PKEY **out, pg_error_t *err)
+load_ed25519_key (const char *path, bool private_key, EVP_PKEY **out, pg_error_t *err)
 {
   cleanup_free char *pem = NULL;
   size_t len = 0;
@@ -257,17 +259,21 @@ load_public_key (const char *path, EVP_PKEY **out, pg_error_t *err)
 
   if (read_all_file (path, PG_MAX_KEY_SIZE, &pem, &len, err) < 0)
     return -1;
-  bio = BIO_new_mem_buf (pem, (int)len);
+  bio = BIO_new_mem_buf (pem, (int) len);
   if (bio == NULL)
     return pg_make_error (err, 0, "%s: out of memory", path);
-  k = PEM_read_bio_PUBKEY (bio, NULL, NULL, NULL);
+  k = private_key ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : PEM_read_bio_PUBKEY (bio, NULL, NULL, NULL);
   BIO_free (bio);
+  if (private_key)
+    OPENSSL_cleanse (pem, len);
   if (k == NULL)
-    return pg_make_error (err, 0, "%s: not a PEM public key: %s", path, ssl_error (ebuf, sizeof (ebuf)));
+    return pg_make_error (err, 0, "%s: not a PEM %s key: %s", path, private_key ? "private" : "public",
+                          ssl_error (ebuf, sizeof (ebuf)));
   if (EVP_PKEY_get_id (k) != EVP_PKEY_ED25519)
     {
       EVP_PKEY_free (k);
-      return pg_make_error (err, 0, "%s: not an Ed25519 key", path);
+      return pg_make_error (err, 0, "%s: not an Ed25519 key (make one with openssl genpkey -algorithm ed25519)",
+                            path);
     }
   *out = k;
   return 0;
@@ -285,7 +291,7 @@ verify_with_key (const char *key_path, const unsigned char *data, size_t len, co
 
   if (ctx == NULL)
     return pg_make_error (err, 0, "out of memory");
-  if (load_public_key (key_path, &key, err) < 0)
+  if (load_ed25519_key (key_path, false, &key, err) < 0)
     return -1;
   if (EVP_DigestVerifyInit (ctx, NULL, NULL, NULL, key) != 1)
     return pg_make_error (err, 0, "%s: %s", key_path, ssl_error (ebuf, sizeof (ebuf)));
@@ -543,35 +549,6 @@ out:
 
 /* ---- signing ---- */
 
-static int
-load_private_key (const char *path, EVP_PKEY **out, pg_error_t *err)
-{
-  cleanup_free char *pem = NULL;
-  size_t len = 0;
-  BIO *bio;
-  EVP_PKEY *k;
-  char ebuf[256];
-
-  if (read_all_file (path, PG_MAX_KEY_SIZE, &pem, &len, err) < 0)
-    return -1;
-  bio = BIO_new_mem_buf (pem, (int)len);
-  if (bio == NULL)
-    return pg_make_error (err, 0, "%s: out of memory", path);
-  k = PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL);
-  BIO_free (bio);
-  OPENSSL_cleanse (pem, len);
-  if (k == NULL)
-    return pg_make_error (err, 0, "%s: not a PEM private key: %s", path, ssl_error (ebuf, sizeof (ebuf)));
-  if (EVP_PKEY_get_id (k) != EVP_PKEY_ED25519)
-    {
-      EVP_PKEY_free (k);
-      return pg_make_error (
-          err, 0, "%s: not an Ed25519 key (make one with openssl genpkey -algorithm ed25519)", path);
-    }
-  *out = k;
-  return 0;
-}
-
 int
 pg_write_file_atomic (const char *path, const void *data, size_t len, pg_error_t *err)
 {
@@ -606,7 +583,7 @@ bundle_sign_file (const char *key_pem, const char *file, const char *sig_out, pg
 
   if (ctx == NULL)
     return pg_make_error (err, 0, "out of memory");
-  if (load_private_key (key_pem, &key, err) < 0)
+  if (load_ed25519_key (key_pem, true, &key, err) < 0)
     return -1;
   if (bundle_map (file, PG_MAX_BUNDLE_SIZE, &b, err) < 0)
     return -1;

@@ -1090,12 +1090,12 @@ fail:
   return -1;
 }
 
-int
-store_lookup_digest (pg_store *store, const char *digest, struct pg_image_record *rec, pg_error_t *err)
+/* A digest as users and engines write it ("sha256:<hex>" or a bare image
+   ID) to the image's row.  */
+static int
+find_image (pg_store *store, const char *digest, int64_t *image, pg_error_t *err)
 {
   char buf[80];
-  int64_t image;
-  int r;
 
   if (is_hex64 (digest))
     {
@@ -1104,7 +1104,14 @@ store_lookup_digest (pg_store *store, const char *digest, struct pg_image_record
     }
   if (!is_sha256_digest (digest))
     return pg_make_error (err, 0, "`%s` is not a sha256 digest", digest);
-  r = find_image_by_digest (store, digest, &image, err);
+  return find_image_by_digest (store, digest, image, err);
+}
+
+int
+store_lookup_digest (pg_store *store, const char *digest, struct pg_image_record *rec, pg_error_t *err)
+{
+  int64_t image;
+  int r = find_image (store, digest, &image, err);
   if (r <= 0)
     return r;
   return load_record (store, image, rec, err);
@@ -1114,18 +1121,9 @@ int
 store_lookup_diff_ids (pg_store *store, const char *digest, char ***diff_ids, size_t *n_diff_ids, pg_error_t *err)
 {
   struct pg_image_record rec;
-  char buf[80];
   int64_t image;
-  int r;
+  int r = find_image (store, digest, &image, err);
 
-  if (is_hex64 (digest))
-    {
-      snprintf (buf, sizeof (buf), "sha256:%s", digest);
-      digest = buf;
-    }
-  if (!is_sha256_digest (digest))
-    return pg_make_error (err, 0, "`%s` is not a sha256 digest", digest);
-  r = find_image_by_digest (store, digest, &image, err);
   if (r <= 0)
     return r;
   memset (&rec, 0, sizeof (rec));
