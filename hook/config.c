@@ -59,7 +59,8 @@ config_parse_timeout (json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
         cfg->timeout_ms = 1;
       return 0;
     }
-  return pg_make_error (err, 0, "timeout: must be a duration such as \"5s\" or a number of seconds, at most 1h");
+  return pg_make_error (err, 0,
+                        "timeout: must be a duration such as \"5s\" or a number of seconds, at most 1h");
 }
 
 /* trusted_keys, max_policy_age, policy_stale.  Returns 1 when KEY is one of
@@ -125,8 +126,8 @@ config_set_driver (json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
 static int
 config_parse_engine_field (const char *key, json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
 {
-  static const char *const paths[] = { "storage_conf", "storage_graphroot", "storage_runroot", "docker_root",
-                                       "runtime_path" };
+  static const char *const paths[]
+      = { "storage_conf", "storage_graphroot", "storage_runroot", "docker_root", "runtime_path" };
   char **fields[] = { &cfg->storage_conf, &cfg->storage_graphroot, &cfg->storage_runroot, &cfg->docker_root,
                       &cfg->runtime_path };
 
@@ -173,8 +174,9 @@ config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
       {
         const char *s = json_string_value (v);
         if (s == NULL || parse_facility (s, &cfg->syslog_facility) < 0)
-          return pg_make_error (err, 0, "syslog_facility: `%s` is not a facility (auth, authpriv, daemon, user, "
-                                        "local0..local7)",
+          return pg_make_error (err, 0,
+                                "syslog_facility: `%s` is not a facility (auth, authpriv, daemon, user, "
+                                "local0..local7)",
                                 s ? s : "?");
       }
     else if (strcmp (key, "timeout") == 0)

@@ -14,6 +14,7 @@ static struct timespec start;
 static bool started;
 static int64_t deadline_ms;
 static volatile sig_atomic_t expiry_status = 2;
+static volatile sig_atomic_t settled;
 
 static int64_t
 elapsed_ms (void)
@@ -27,7 +28,8 @@ static void
 on_alarm (int sig)
 {
   (void) sig;
-  pg_log_emergency ();
+  if (!settled)
+    pg_log_emergency ();
   _exit (expiry_status);
 }
 
@@ -35,6 +37,13 @@ void
 pg_deadline_set_status (int status)
 {
   expiry_status = status;
+}
+
+void
+pg_deadline_settle (int status)
+{
+  expiry_status = status;
+  settled = 1;
 }
 
 int64_t

@@ -19,6 +19,9 @@
 int pg_deadline_arm (int64_t ms);
 /* The exit status on expiry (default 2).  */
 void pg_deadline_set_status (int status);
+/* The decision is made and logged: from now on expiry exits with STATUS,
+   silently (freeing memory is all that is left to do).  */
+void pg_deadline_settle (int status);
 /* Milliseconds left, 0 when passed.  */
 int64_t pg_deadline_left_ms (void);
 

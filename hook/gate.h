@@ -50,7 +50,8 @@ struct pg_oci_state
   char *bundle;
   json_t *annotations; /* from <bundle>/config.json, else the state's */
 };
-int oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_state *st, pg_error_t *err);
+int oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_state *st,
+                     pg_error_t *err);
 void oci_state_free (struct pg_oci_state *st);
 
 /* Who the image is, and which engine started the container.  */
@@ -127,12 +128,12 @@ int gate_decide (const struct pg_hook_config *cfg, const char *state_text, size_
 /* Every read of outside input, while the hook still may: parse the state,
    read config.json, umoci.json and the engine's metadata, identify the
    image, open the policy database read-only (res->store).  */
-int gate_prepare (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
-                  struct pg_gate_result *res, pg_error_t *err);
+int gate_prepare (const struct pg_hook_config *cfg, const char *state_text, size_t len,
+                  const char *state_name, struct pg_gate_result *res, pg_error_t *err);
 /* gate_prepare's two halves: the state, the bundle and the identity; then
    the database.  */
-int gate_identify (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
-                   struct pg_gate_result *res, pg_error_t *err);
+int gate_identify (const struct pg_hook_config *cfg, const char *state_text, size_t len,
+                   const char *state_name, struct pg_gate_result *res, pg_error_t *err);
 int gate_open_store (const struct pg_hook_config *cfg, struct pg_gate_result *res, pg_error_t *err);
 /* The decision, from the open database alone: what the hook runs inside
    its sandbox (hook/sandbox.h).  */

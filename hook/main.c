@@ -92,6 +92,7 @@ fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, pg_err
 
   pg_log_line (LOG_ERR, line);
   fputs (out, stderr);
+  pg_deadline_settle (allow ? EXIT_ALLOW : EXIT_ERROR);
   pg_error_release (err);
   return allow ? EXIT_ALLOW : EXIT_ERROR;
 }
@@ -209,6 +210,7 @@ main (int argc, char **argv)
                res.identity.conflict ? res.identity.conflict : "", res.identity.conflict ? ")" : "");
       ret = EXIT_DENIED;
     }
+  pg_deadline_settle (ret);
   gate_result_free (&res);
   hook_config_free (&cfg);
   return ret;

@@ -6,8 +6,8 @@
    mutator, a wrapper) list its key in the hook config; the admin vouches for
    it.  The first configured key that holds a digest wins.  */
 int
-resolve_annotation_keys (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
-                         pg_error_t *err)
+resolve_annotation_keys (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
+                         struct pg_identity *id, pg_error_t *err)
 {
   for (size_t i = 0; i < cfg->n_annotation_keys; i++)
     {

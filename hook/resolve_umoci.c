@@ -34,7 +34,8 @@ resolve_umoci (const struct pg_oci_state *st, struct pg_identity *id, pg_error_t
   xasprintf (&name, "%s/umoci.json", st->bundle);
   /* Whoever wrote the bundle wrote this file: no symlink, FIFO or mount
      may point the read elsewhere (hook/safe_open.h).  */
-  r = pg_safe_read_file (dirfd, "umoci.json", PG_RESOLVE_BENEATH, PG_MAX_METADATA_SIZE, name, &buf, &len, err);
+  r = pg_safe_read_file (dirfd, "umoci.json", PG_RESOLVE_BENEATH, PG_MAX_METADATA_SIZE, name, &buf, &len,
+                         err);
   if (r <= 0)
     return r;
   if (json_parse_bounded (buf, len, name, &doc, err) < 0)

@@ -43,7 +43,7 @@ option_name (const char *arg, size_t *len, const char **value)
 {
   const char *name = arg + (arg[1] == '-' ? 2 : 1);
   const char *eq = strchr (name, '=');
-  *len = eq ? (size_t)(eq - name) : strlen (name);
+  *len = eq ? (size_t) (eq - name) : strlen (name);
   *value = eq ? eq + 1 : NULL;
   return name;
 }
@@ -521,7 +521,7 @@ write_all (int fd, const char *buf, size_t len, const char *name, pg_error_t *er
       if (w < 0)
         return pg_make_error (err, errno, "%s: write", name);
       buf += w;
-      len -= (size_t)w;
+      len -= (size_t) w;
     }
   return 0;
 }
@@ -628,9 +628,9 @@ runtime_select (const struct pg_hook_config *cfg, const char *self, char **runti
 int
 runtime_exec (const char *runtime, int argc, char *const *argv, pg_error_t *err)
 {
-  cleanup_free char **args = xmalloc0 ((size_t)(argc + 1) * sizeof (char *));
+  cleanup_free char **args = xmalloc0 ((size_t) (argc + 1) * sizeof (char *));
 
-  args[0] = (char *)runtime;
+  args[0] = (char *) runtime;
   for (int i = 1; i < argc; i++)
     args[i] = argv[i];
   if (strchr (runtime, '/'))

@@ -40,8 +40,8 @@ int pg_safe_openat (int dirfd, const char *path, int flags, enum pg_resolve how)
    it or a directory on the way does not exist (ENOENT), <0 with
    ERR on anything else: a refused symlink, not a regular file (a FIFO is
    never waited on: it is opened non-blocking and refused), too large.  */
-int pg_safe_read_file (int dirfd, const char *path, enum pg_resolve how, size_t max, const char *name, char **out,
-                       size_t *len, pg_error_t *err);
+int pg_safe_read_file (int dirfd, const char *path, enum pg_resolve how, size_t max, const char *name,
+                       char **out, size_t *len, pg_error_t *err);
 
 /* For the unit tests: force (true) or stop forcing the fallback walk.  */
 void pg_safe_open_force_fallback (bool force);

@@ -51,9 +51,8 @@ annotations_valid (json_t *ann, const char *where, pg_error_t *err)
     return pg_make_error (err, 0, "%s: annotations must be an object", where);
   if (json_object_size (ann) > PG_MAX_ANNOTATIONS)
     return pg_make_error (err, 0, "%s: more than %u annotations", where, PG_MAX_ANNOTATIONS);
-  json_object_foreach (ann, key, v)
-    if (!json_is_string (v))
-      return pg_make_error (err, 0, "%s: annotation `%s` must be a string", where, key);
+  json_object_foreach (ann, key, v) if (!json_is_string (v)) return pg_make_error (
+      err, 0, "%s: annotation `%s` must be a string", where, key);
   return 0;
 }
 

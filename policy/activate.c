@@ -140,7 +140,7 @@ static int
 set_meta_int (pg_store *store, const char *key, int64_t v, pg_error_t *err)
 {
   char buf[32];
-  snprintf (buf, sizeof (buf), "%lld", (long long)v);
+  snprintf (buf, sizeof (buf), "%lld", (long long) v);
   return set_meta (store, key, buf, err);
 }
 
@@ -149,7 +149,7 @@ stamp_meta (pg_store *store, const struct pg_activate_opts *o, const struct pg_b
             const char *key, pg_error_t *err)
 {
   char result[64];
-  snprintf (result, sizeof (result), "activated serial %lld", (long long)m->serial);
+  snprintf (result, sizeof (result), "activated serial %lld", (long long) m->serial);
   if (store_begin (store, true, err) < 0)
     return -1;
   if (set_meta_int (store, "bundle_serial", m->serial, err) < 0
@@ -281,7 +281,7 @@ bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, cons
     {
       pg_make_error (err, 0,
                      "bundle %s: serial %lld is lower than the active serial %lld: refusing a rollback",
-                     bundle_path, (long long)b.manifest.serial, (long long)res->previous_serial);
+                     bundle_path, (long long) b.manifest.serial, (long long) res->previous_serial);
       goto out;
     }
   if (b.manifest.schema_version > PG_SCHEMA_VERSION)

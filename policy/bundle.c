@@ -40,7 +40,7 @@ pg_write_all (int fd, const void *buf, size_t len, const char *name, pg_error_t 
           return pg_make_error (err, errno, "%s: write", name);
         }
       p += n;
-      len -= (size_t)n;
+      len -= (size_t) n;
     }
   return 0;
 }
@@ -134,10 +134,10 @@ manifest_to_json (const struct pg_bundle_manifest *m)
   char created[32];
   format_rfc3339 (m->created, created, sizeof (created));
   return json_pack ("{s:s, s:i, s:I, s:s, s:I, s:s, s:i, s:I, s:I, s:s}", "format", "patchgate-bundle",
-                    "format_version", PG_BUNDLE_FORMAT_VERSION, "serial", (json_int_t)m->serial, "created",
-                    created, "created_unix", (json_int_t)m->created, "policy_version", m->policy_version,
-                    "schema_version", m->schema_version, "images", (json_int_t)m->images, "payload_size",
-                    (json_int_t)m->payload_size, "payload_sha256", m->payload_sha256);
+                    "format_version", PG_BUNDLE_FORMAT_VERSION, "serial", (json_int_t) m->serial, "created",
+                    created, "created_unix", (json_int_t) m->created, "policy_version", m->policy_version,
+                    "schema_version", m->schema_version, "images", (json_int_t) m->images, "payload_size",
+                    (json_int_t) m->payload_size, "payload_sha256", m->payload_sha256);
 }
 
 static int
@@ -145,7 +145,7 @@ manifest_int (json_t *doc, const char *key, int64_t min, int64_t *out, pg_error_
 {
   json_t *v = json_object_get (doc, key);
   if (!json_is_integer (v) || json_integer_value (v) < min)
-    return pg_make_error (err, 0, "manifest: `%s` must be an integer >= %lld", key, (long long)min);
+    return pg_make_error (err, 0, "manifest: `%s` must be an integer >= %lld", key, (long long) min);
   *out = json_integer_value (v);
   return 0;
 }
@@ -167,15 +167,15 @@ manifest_parse (const char *text, size_t len, struct pg_bundle_manifest *m, pg_e
     return -1;
   if (fv != PG_BUNDLE_FORMAT_VERSION)
     return pg_make_error (err, 0, "manifest: format_version %lld is not supported (this patchgate reads %d)",
-                          (long long)fv, PG_BUNDLE_FORMAT_VERSION);
+                          (long long) fv, PG_BUNDLE_FORMAT_VERSION);
   if (manifest_int (doc, "serial", 1, &m->serial, err) < 0
       || manifest_int (doc, "created_unix", 0, &m->created, err) < 0
       || manifest_int (doc, "schema_version", 1, &schema, err) < 0
       || manifest_int (doc, "images", 0, &m->images, err) < 0
       || manifest_int (doc, "payload_size", 1, &size, err) < 0)
     return -1;
-  m->schema_version = schema > 1000000 ? 1000000 : (int)schema;
-  m->payload_size = (uint64_t)size;
+  m->schema_version = schema > 1000000 ? 1000000 : (int) schema;
+  m->payload_size = (uint64_t) size;
   sha = json_get_string (doc, "payload_sha256");
   if (!is_hex64 (sha))
     return pg_make_error (err, 0, "manifest: `payload_sha256` must be 64 lowercase hex digits");
@@ -217,14 +217,14 @@ bundle_map (const char *path, uint64_t max, struct pg_bundle *b, pg_error_t *err
     return pg_make_error (err, 0, "bundle %s: not a regular file", path);
   if (st.st_size == 0)
     return pg_make_error (err, 0, "bundle %s: empty file", path);
-  if ((uint64_t)st.st_size > max)
+  if ((uint64_t) st.st_size > max)
     return pg_make_error (err, 0, "bundle %s: %lld bytes is larger than the limit of %llu bytes", path,
-                          (long long)st.st_size, (unsigned long long)max);
-  p = mmap (NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+                          (long long) st.st_size, (unsigned long long) max);
+  p = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
   if (p == MAP_FAILED)
     return pg_make_error (err, errno, "bundle %s: mmap", path);
   b->data = p;
-  b->size = (size_t)st.st_size;
+  b->size = (size_t) st.st_size;
   b->path = xstrdup (path);
   return 0;
 }
@@ -262,7 +262,8 @@ load_ed25519_key (const char *path, bool private_key, EVP_PKEY **out, pg_error_t
   bio = BIO_new_mem_buf (pem, (int) len);
   if (bio == NULL)
     return pg_make_error (err, 0, "%s: out of memory", path);
-  k = private_key ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : PEM_read_bio_PUBKEY (bio, NULL, NULL, NULL);
+  k = private_key ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL)
+                  : PEM_read_bio_PUBKEY (bio, NULL, NULL, NULL);
   BIO_free (bio);
   if (private_key)
     OPENSSL_cleanse (pem, len);
@@ -272,8 +273,8 @@ load_ed25519_key (const char *path, bool private_key, EVP_PKEY **out, pg_error_t
   if (EVP_PKEY_get_id (k) != EVP_PKEY_ED25519)
     {
       EVP_PKEY_free (k);
-      return pg_make_error (err, 0, "%s: not an Ed25519 key (make one with openssl genpkey -algorithm ed25519)",
-                            path);
+      return pg_make_error (
+          err, 0, "%s: not an Ed25519 key (make one with openssl genpkey -algorithm ed25519)", path);
     }
   *out = k;
   return 0;
@@ -355,12 +356,12 @@ bundle_check_payload (struct pg_bundle *b, pg_error_t *err)
   if (nl == NULL)
     return pg_make_error (err, 0, "bundle %s: truncated: the manifest line does not end within %zu bytes",
                           b->path, limit);
-  if (manifest_parse ((const char *)start, (size_t)(nl - start), &b->manifest, err) < 0)
+  if (manifest_parse ((const char *) start, (size_t) (nl - start), &b->manifest, err) < 0)
     return pg_error_wrap (err, "bundle %s", b->path);
-  b->payload_off = (size_t)(nl + 1 - b->data);
+  b->payload_off = (size_t) (nl + 1 - b->data);
   if (b->manifest.payload_size != b->size - b->payload_off)
     return pg_make_error (err, 0, "bundle %s: the payload is %zu bytes, the manifest says %llu (truncated?)",
-                          b->path, b->size - b->payload_off, (unsigned long long)b->manifest.payload_size);
+                          b->path, b->size - b->payload_off, (unsigned long long) b->manifest.payload_size);
   sha256_hex (b->data + b->payload_off, b->size - b->payload_off, sha);
   if (strcmp (sha, b->manifest.payload_sha256) != 0)
     return pg_make_error (err, 0, "bundle %s: the payload's SHA-256 is %s, the manifest says %s", b->path,
@@ -446,11 +447,11 @@ hash_file (int fd, const char *name, uint64_t *size, char out[65], pg_error_t *e
         return pg_make_error (err, errno, "%s: read", name);
       if (n == 0)
         break;
-      *size += (uint64_t)n;
+      *size += (uint64_t) n;
       if (*size > PG_MAX_BUNDLE_SIZE)
         return pg_make_error (err, 0, "%s: the database is larger than the bundle limit of %llu bytes", name,
-                              (unsigned long long)PG_MAX_BUNDLE_SIZE);
-      EVP_DigestUpdate (ctx, buf, (size_t)n);
+                              (unsigned long long) PG_MAX_BUNDLE_SIZE);
+      EVP_DigestUpdate (ctx, buf, (size_t) n);
     }
   EVP_DigestFinal_ex (ctx, md, &mdlen);
   hex_encode (md, 32, out);
@@ -470,7 +471,7 @@ copy_fd (int in, int out, const char *name, pg_error_t *err)
         return pg_make_error (err, errno, "%s: read", name);
       if (n == 0)
         return 0;
-      if (pg_write_all (out, buf, (size_t)n, name, err) < 0)
+      if (pg_write_all (out, buf, (size_t) n, name, err) < 0)
         return -1;
     }
 }

@@ -28,7 +28,7 @@
 #define PG_BUNDLE_MAGIC "PATCHGATE-BUNDLE/1"
 #define PG_BUNDLE_FORMAT_VERSION 1
 #define PG_MAX_BUNDLE_HEADER (64u << 10)
-#define PG_MAX_BUNDLE_SIZE ((uint64_t)1 << 30)
+#define PG_MAX_BUNDLE_SIZE ((uint64_t) 1 << 30)
 #define PG_MAX_KEY_SIZE (64u << 10)
 #define PG_ED25519_SIG_SIZE 64
 

@@ -27,7 +27,7 @@ meta_text (pg_store *store, const char *key)
     return NULL;
   sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
   if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_text (st, 0))
-    v = xstrdup ((const char *)sqlite3_column_text (st, 0));
+    v = xstrdup ((const char *) sqlite3_column_text (st, 0));
   sqlite3_finalize (st);
   return v;
 }
@@ -83,7 +83,7 @@ bundle_info_print (const struct pg_bundle_info *bi, int64_t now, FILE *out)
   if (bi->from_bundle)
     {
       time_and_age (bi->created, now, buf, sizeof (buf));
-      fprintf (out, "bundle serial:   %lld\n", (long long)bi->serial);
+      fprintf (out, "bundle serial:   %lld\n", (long long) bi->serial);
       fprintf (out, "bundle created:  %s\n", buf);
       fprintf (out, "bundle source:   %s\n", bi->source ? bi->source : "?");
     }
@@ -105,8 +105,8 @@ bundle_info_to_json (const struct pg_bundle_info *bi, int64_t now, json_t *obj)
     {
       format_rfc3339 (bi->created, buf, sizeof (buf));
       json_object_set_new (obj, "bundle",
-                           json_pack ("{s:I, s:s, s:I, s:s?, s:s?}", "serial", (json_int_t)bi->serial,
-                                      "created", buf, "age_seconds", (json_int_t)(now - bi->created),
+                           json_pack ("{s:I, s:s, s:I, s:s?, s:s?}", "serial", (json_int_t) bi->serial,
+                                      "created", buf, "age_seconds", (json_int_t) (now - bi->created),
                                       "source", bi->source, "policy_version", bi->policy_version));
     }
   if (bi->has_sync)

@@ -134,7 +134,7 @@ bundle_build_main (int argc, char **argv)
   if (pg_now (&now, &err) < 0 || bundle_build (db, out, serial, now, &m, &err) < 0)
     return cli_fail (&err);
   printf ("wrote %s: serial %lld, policy %s, %lld images, payload %llu bytes, sha256 %s\n", out,
-          (long long)m.serial, m.policy_version, (long long)m.images, (unsigned long long)m.payload_size,
+          (long long) m.serial, m.policy_version, (long long) m.images, (unsigned long long) m.payload_size,
           m.payload_sha256);
   bundle_manifest_free (&m);
   return 0;
@@ -189,9 +189,9 @@ manifest_json (const struct pg_bundle_manifest *m, const char *key)
 {
   char created[32];
   format_rfc3339 (m->created, created, sizeof (created));
-  return json_pack ("{s:I, s:s, s:s, s:i, s:I, s:I, s:s, s:s}", "serial", (json_int_t)m->serial, "created",
+  return json_pack ("{s:I, s:s, s:s, s:i, s:I, s:I, s:s, s:s}", "serial", (json_int_t) m->serial, "created",
                     created, "policy_version", m->policy_version, "schema_version", m->schema_version,
-                    "images", (json_int_t)m->images, "payload_size", (json_int_t)m->payload_size,
+                    "images", (json_int_t) m->images, "payload_size", (json_int_t) m->payload_size,
                     "payload_sha256", m->payload_sha256, "verified_with", key);
 }
 

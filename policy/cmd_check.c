@@ -50,13 +50,14 @@ print_decision (const struct pg_decision *d, const struct pg_context *ctx, bool 
       putchar ('\n');
       return;
     }
-  printf ("decision: %s (mode %s, scope %s, policy %s)\n", verdict_name (d->verdict), mode_name (d->mode), d->scope,
-          d->policy_version);
+  printf ("decision: %s (mode %s, scope %s, policy %s)\n", verdict_name (d->verdict), mode_name (d->mode),
+          d->scope, d->policy_version);
   printf ("image:    %s\n", ctx->image_ref ? ctx->image_ref : (d->image_name ? d->image_name : "(no name)"));
   printf ("digest:   %s\n", ctx->digest ? ctx->digest : "(unidentified)");
   for (size_t i = 0; i < d->n_reasons; i++)
     {
-      printf ("%s%s: %s\n", d->reasons[i].code, d->reasons[i].deny ? "" : " (audit only)", d->reasons[i].detail);
+      printf ("%s%s: %s\n", d->reasons[i].code, d->reasons[i].deny ? "" : " (audit only)",
+              d->reasons[i].detail);
       printf ("  to pass: %s\n", d->reasons[i].remedy);
     }
   for (size_t i = 0; i < d->n_waivers_applied; i++)
@@ -102,8 +103,8 @@ check_state (const struct check_opts *o, const char *text, size_t len, const cha
 static int
 check_bundle (const struct check_opts *o)
 {
-  cleanup_json json_t *state = json_pack ("{s:s, s:s, s:s, s:s}", "ociVersion", "1.0.2", "id", "patchgate-check",
-                                          "status", "creating", "bundle", o->bundle);
+  cleanup_json json_t *state = json_pack ("{s:s, s:s, s:s, s:s}", "ociVersion", "1.0.2", "id",
+                                          "patchgate-check", "status", "creating", "bundle", o->bundle);
   cleanup_free char *text = NULL;
 
   if (o->bundle[0] != '/')
@@ -167,7 +168,8 @@ check_image (const struct check_opts *o)
             return cli_fail (&err);
           if (r == 0)
             {
-              pg_make_error (&err, 0, "no scanned image is named %s:%s (an unscanned image is checked by --digest)",
+              pg_make_error (&err, 0,
+                             "no scanned image is named %s:%s (an unscanned image is checked by --digest)",
                              repo, tag ? tag : "latest");
               return cli_fail (&err);
             }
@@ -188,11 +190,16 @@ int
 cmd_check (int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "db", required_argument, NULL, 'd' },     { "digest", required_argument, NULL, 'D' },
-    { "image", required_argument, NULL, 'i' },  { "bundle", required_argument, NULL, 'b' },
-    { "state", required_argument, NULL, 's' },  { "namespace", required_argument, NULL, 'n' },
-    { "at", required_argument, NULL, 'a' },     { "json", no_argument, NULL, 'j' },
-    { "config", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+    { "db", required_argument, NULL, 'd' },
+    { "digest", required_argument, NULL, 'D' },
+    { "image", required_argument, NULL, 'i' },
+    { "bundle", required_argument, NULL, 'b' },
+    { "state", required_argument, NULL, 's' },
+    { "namespace", required_argument, NULL, 'n' },
+    { "at", required_argument, NULL, 'a' },
+    { "json", no_argument, NULL, 'j' },
+    { "config", required_argument, NULL, 'c' },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   struct check_opts o = { 0 };

@@ -70,7 +70,7 @@ cmd_import (int argc, char **argv)
       return cli_fail (&err);
     }
   if (pg_now (&now, &err) < 0 || store_open (db, PG_STORE_CREATE, &store, &err) < 0
-      || import_paths (store, argv + optind, (size_t)(argc - optind), now, &stats, &err) < 0)
+      || import_paths (store, argv + optind, (size_t) (argc - optind), now, &stats, &err) < 0)
     return cli_fail (&err);
   printf ("imported %zu %s: %zu new %s, %zu already present, %zu %s\n", stats.reports,
           plural (stats.reports, "report", "reports"), stats.scans_added,

@@ -87,12 +87,12 @@ cmd_status (int argc, char **argv)
   format_rfc3339 (sb.st_mtime, modified, sizeof (modified));
   if (json)
     {
-      cleanup_json json_t *j = json_pack ("{s:s, s:s?, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:i}", "database", db,
-                                          "policy_version", version, "policy_set_at", policy_at, "images",
-                                          (json_int_t) st.images, "scans", (json_int_t) st.scans, "vulnerabilities",
-                                          (json_int_t) st.vulns, "newest_scan", newest, "last_import", imported,
-                                          "modified", modified, "age_seconds", (json_int_t) (now - sb.st_mtime),
-                                          "schema_version", st.schema_version);
+      cleanup_json json_t *j = json_pack (
+          "{s:s, s:s?, s:s, s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:i}", "database", db, "policy_version",
+          version, "policy_set_at", policy_at, "images", (json_int_t) st.images, "scans",
+          (json_int_t) st.scans, "vulnerabilities", (json_int_t) st.vulns, "newest_scan", newest,
+          "last_import", imported, "modified", modified, "age_seconds", (json_int_t) (now - sb.st_mtime),
+          "schema_version", st.schema_version);
       bundle_info_to_json (&bi, now, j);
       json_dumpf (j, stdout, JSON_INDENT (2));
       putchar ('\n');

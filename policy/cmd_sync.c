@@ -84,7 +84,7 @@ static int
 fail (const char *action, const char *target, int64_t active_serial, pg_error_t *err)
 {
   char serial[32];
-  snprintf (serial, sizeof (serial), "%lld", (long long)active_serial);
+  snprintf (serial, sizeof (serial), "%lld", (long long) active_serial);
   {
     cleanup_free char *line = NULL;
     logfmt_append (&line, "action", action);
@@ -105,7 +105,7 @@ report_activation (const char *action, const char *target, const struct pg_activ
                    const struct pg_activate_result *r)
 {
   char serial[32], created[32];
-  snprintf (serial, sizeof (serial), "%lld", (long long)r->manifest.serial);
+  snprintf (serial, sizeof (serial), "%lld", (long long) r->manifest.serial);
   format_rfc3339 (r->manifest.created, created, sizeof (created));
   if (!r->activated)
     {
@@ -114,11 +114,11 @@ report_activation (const char *action, const char *target, const struct pg_activ
       return;
     }
   printf ("activated bundle serial %s (policy %s, created %s, was serial %lld) into %s\n", serial,
-          r->manifest.policy_version, created, (long long)r->previous_serial, ao->policy_db);
+          r->manifest.policy_version, created, (long long) r->previous_serial, ao->policy_db);
   {
     cleanup_free char *line = NULL;
     char prev[32];
-    snprintf (prev, sizeof (prev), "%lld", (long long)r->previous_serial);
+    snprintf (prev, sizeof (prev), "%lld", (long long) r->previous_serial);
     logfmt_append (&line, "action", action);
     logfmt_append (&line, "result", "activated");
     logfmt_append (&line, strcmp (action, "sync") == 0 ? "url" : "file", target);
@@ -187,14 +187,14 @@ parse_size (const char *s, uint64_t *out)
   unsigned long long v;
   uint64_t mult = 1;
 
-  if (!isdigit ((unsigned char)s[0]))
+  if (!isdigit ((unsigned char) s[0]))
     return -1;
   errno = 0;
   v = strtoull (s, &end, 10);
   if (errno || end == s)
     return -1;
   if (*end && end[1] == '\0')
-    switch (toupper ((unsigned char)*end))
+    switch (toupper ((unsigned char) *end))
       {
       case 'K':
         mult = 1ull << 10;
@@ -285,7 +285,7 @@ parse_sync_args (int argc, char **argv, struct sync_args *a, pg_error_t *err)
         if (parse_long (optarg, 0, PG_SYNC_MAX_RETRIES, &v) < 0)
           return pg_make_error (err, 0, "--retries: `%s` is not a number from 0 to %d", optarg,
                                 PG_SYNC_MAX_RETRIES);
-        a->o.retries = (int)v;
+        a->o.retries = (int) v;
         break;
       case 'h':
         usage_sync (stdout);
@@ -333,7 +333,7 @@ cmd_sync (int argc, char **argv)
   else if (r.not_modified)
     {
       char serial[32];
-      snprintf (serial, sizeof (serial), "%lld", (long long)r.active_serial);
+      snprintf (serial, sizeof (serial), "%lld", (long long) r.active_serial);
       printf ("not modified (HTTP %ld): serial %s stays active in %s\n", r.http_code, serial,
               env.cfg.policy_db);
       log_line (LOG_INFO, "sync", "not-modified", a.o.url, "serial", serial);

@@ -84,7 +84,7 @@ run_batch (enum pg_version_scheme scheme)
       char *a, *b;
       int r;
 
-      if ((size_t)len > VERCMP_MAX_LINE)
+      if ((size_t) len > VERCMP_MAX_LINE)
         {
           printf ("error: line longer than %u bytes\n", VERCMP_MAX_LINE);
           malformed = true;

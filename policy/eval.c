@@ -327,23 +327,24 @@ check_scan_age (const struct pg_rules *rules, const struct pg_image_record *rec,
   format_duration (age, ago, sizeof (ago));
   format_duration (rules->max_scan_age, max, sizeof (max));
   r = add_reason (d, "SCAN_STALE", true);
-  xasprintf (&r->detail, "image %s was last scanned %s ago (%s), policy allows %s", image_label (rec, ctx), ago,
-             when, max);
+  xasprintf (&r->detail, "image %s was last scanned %s ago (%s), policy allows %s", image_label (rec, ctx),
+             ago, when, max);
   xasprintf (&r->remedy, "rescan it and import the report (patchgate import), or rebuild it");
   logfmt_append (&r->log_fields, "scanned_at", when);
   logfmt_append (&r->log_fields, "max_scan_age", max);
 }
 
 static void
-check_image_age (const struct pg_rules *rules, const struct pg_image_record *rec, const struct pg_context *ctx,
-                 int64_t now, struct waiver_state *ws, struct pg_decision *d)
+check_image_age (const struct pg_rules *rules, const struct pg_image_record *rec,
+                 const struct pg_context *ctx, int64_t now, struct waiver_state *ws, struct pg_decision *d)
 {
   bool reproducible = rec->created < PG_MEANINGFUL_BUILD_TIME;
   int64_t born = reproducible ? rec->first_seen : rec->created;
   char when[32], age[32], max[32];
   struct pg_reason *r;
 
-  if (rules->max_image_age < 0 || now - born <= rules->max_image_age || waived (ws, "IMAGE_TOO_OLD", NULL, NULL))
+  if (rules->max_image_age < 0 || now - born <= rules->max_image_age
+      || waived (ws, "IMAGE_TOO_OLD", NULL, NULL))
     return;
   format_rfc3339 (born, when, sizeof (when));
   format_duration (now - born, age, sizeof (age));
@@ -361,8 +362,9 @@ check_image_age (const struct pg_rules *rules, const struct pg_image_record *rec
 static bool
 status_blocks_fix (const char *status)
 {
-  static const char *const words[] = { "will_not_fix", "wont-fix", "wont_fix", "not-fixed", "not_fixed",
-                                       "fix_deferred", "not_affected", "end_of_life", NULL };
+  static const char *const words[]
+      = { "will_not_fix", "wont-fix",     "wont_fix",    "not-fixed", "not_fixed",
+          "fix_deferred", "not_affected", "end_of_life", NULL };
   for (size_t i = 0; status && words[i]; i++)
     if (strcasecmp (status, words[i]) == 0)
       return true;
@@ -372,8 +374,8 @@ status_blocks_fix (const char *status)
 /* A supplier's OpenVEX statement clears a finding for vex_max_age after it
    was issued; after that it is reported as expired, like a waiver.  */
 static bool
-cleared_by_vex (const struct pg_rules *rules, const struct pg_image_record *rec, const char *vuln, int64_t now,
-                struct pg_decision *d)
+cleared_by_vex (const struct pg_rules *rules, const struct pg_image_record *rec, const char *vuln,
+                int64_t now, struct pg_decision *d)
 {
   for (size_t i = 0; i < rec->n_vex; i++)
     {
@@ -457,8 +459,9 @@ check_fixable (const struct pg_rules *rules, const struct pg_image_record *rec, 
       format_duration (rules->grace[sev], grace, sizeof (grace));
       format_rfc3339 (oldest, since, sizeof (since));
       r = add_reason (d, code, true);
-      xasprintf (&r->detail, "%zu %s vulnerabilit%s fixable for longer than %s (oldest fix known since %s), e.g. %s",
-                 count, severity_name ((enum pg_severity) sev), count == 1 ? "y" : "ies", grace, since, example);
+      xasprintf (
+          &r->detail, "%zu %s vulnerabilit%s fixable for longer than %s (oldest fix known since %s), e.g. %s",
+          count, severity_name ((enum pg_severity) sev), count == 1 ? "y" : "ies", grace, since, example);
       xasprintf (&r->remedy, "rebuild the image with %s%s", upgrades, n_upgrades > 4 ? " and more" : "");
       {
         char key[32];
@@ -493,8 +496,8 @@ check_one_floor (const struct pg_min_version *m, enum pg_version_scheme scheme, 
     xasprintf (&r->detail, "%s %s cannot be compared with the minimum %s: %s", pkg, installed, m->version,
                verr->msg);
   else
-    xasprintf (&r->detail, "%s %s is below the minimum %s for %s%s%s", pkg, installed, m->version, m->distro.family,
-               m->distro.release ? " " : "", m->distro.release ? m->distro.release : "");
+    xasprintf (&r->detail, "%s %s is below the minimum %s for %s%s%s", pkg, installed, m->version,
+               m->distro.family, m->distro.release ? " " : "", m->distro.release ? m->distro.release : "");
   xasprintf (&r->remedy, "rebuild on a base with %s >= %s", pkg, m->version);
   logfmt_append (&r->log_fields, "package", pkg);
   logfmt_append (&r->log_fields, "installed", installed);
@@ -526,8 +529,9 @@ check_min_versions (const struct pg_policy *p, const struct pg_image_record *rec
 }
 
 static void
-check_superseded (const struct pg_rules *rules, const struct pg_eval_extra *x, const struct pg_image_record *rec,
-                  const struct pg_context *ctx, int64_t now, struct waiver_state *ws, struct pg_decision *d)
+check_superseded (const struct pg_rules *rules, const struct pg_eval_extra *x,
+                  const struct pg_image_record *rec, const struct pg_context *ctx, int64_t now,
+                  struct waiver_state *ws, struct pg_decision *d)
 {
   char grace[32], since[32];
   struct pg_reason *r;
@@ -572,8 +576,8 @@ check_eol (const struct pg_policy *p, const struct pg_image_record *rec, int64_t
         if (waived (ws, "EOL_OS", NULL, NULL))
           return;
         format_rfc3339 (p->eol[i].date, when, sizeof (when));
-        xasprintf (&why, "the policy's end of life for %s %s is %s", p->eol[i].distro.family, p->eol[i].distro.release,
-                   when);
+        xasprintf (&why, "the policy's end of life for %s %s is %s", p->eol[i].distro.family,
+                   p->eol[i].distro.release, when);
         add_eol_reason (rec, why, d);
         return;
       }
@@ -606,8 +610,9 @@ add_verdict_reason (struct pg_decision *d, const char *code, enum pg_verdict v, 
 }
 
 int
-eval_image (const struct pg_policy *policy, const struct pg_image_record *rec, const struct pg_eval_extra *extra,
-            const struct pg_context *ctx, int64_t now, struct pg_decision *out, pg_error_t *err)
+eval_image (const struct pg_policy *policy, const struct pg_image_record *rec,
+            const struct pg_eval_extra *extra, const struct pg_context *ctx, int64_t now,
+            struct pg_decision *out, pg_error_t *err)
 {
   struct pg_rules rules;
   const struct pg_scope *scope;
@@ -640,8 +645,9 @@ eval_image (const struct pg_policy *policy, const struct pg_image_record *rec, c
         xasprintf (&detail, "image %s (%s) has never been scanned", label, ctx->digest);
       else
         xasprintf (&detail, "image %s has never been scanned", label);
-      add_verdict_reason (out, "UNSCANNED", waived (&ws, "UNSCANNED", NULL, NULL) ? PG_VERDICT_ALLOW : rules.unscanned,
-                          detail, "scan it and import the report (patchgate import)");
+      add_verdict_reason (out, "UNSCANNED",
+                          waived (&ws, "UNSCANNED", NULL, NULL) ? PG_VERDICT_ALLOW : rules.unscanned, detail,
+                          "scan it and import the report (patchgate import)");
       goto done;
     }
   check_revoked_bases (extra, rec, out);
@@ -681,7 +687,8 @@ load_revoked_bases (pg_store *store, const struct pg_policy *policy, struct pg_e
 }
 
 int
-decide_image (pg_store *store, const struct pg_context *ctx, int64_t now, struct pg_decision *out, pg_error_t *err)
+decide_image (pg_store *store, const struct pg_context *ctx, int64_t now, struct pg_decision *out,
+              pg_error_t *err)
 {
   cleanup_policy struct pg_policy *policy = NULL;
   struct pg_image_record rec;
@@ -709,7 +716,8 @@ decide_image (pg_store *store, const struct pg_context *ctx, int64_t now, struct
     }
   if (found && rec.has_scan)
     {
-      int r = store_find_newer_build (store, &rec, &extra.newer_digest, &extra.newer_name, &extra.newer_since, err);
+      int r = store_find_newer_build (store, &rec, &extra.newer_digest, &extra.newer_name, &extra.newer_since,
+                                      err);
       if (r < 0 || load_revoked_bases (store, policy, &extra, err) < 0)
         goto out;
     }
@@ -823,10 +831,11 @@ decision_to_json (const struct pg_decision *d, const struct pg_context *ctx)
                                                d->reasons[i].detail ? d->reasons[i].detail : "", "remedy",
                                                d->reasons[i].remedy ? d->reasons[i].remedy : "", "enforced",
                                                d->reasons[i].deny));
-  return json_pack ("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:o, s:o, s:o}", "decision", verdict_name (d->verdict),
-                    "mode", mode_name (d->mode), "scope", d->scope ? d->scope : "defaults", "policy",
-                    d->policy_version ? d->policy_version : "", "image", ctx->image_ref ? ctx->image_ref : d->image_name,
-                    "digest", ctx->digest, "image_id", d->image_id, "reasons", reasons, "waivers_applied",
+  return json_pack ("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:o, s:o, s:o}", "decision",
+                    verdict_name (d->verdict), "mode", mode_name (d->mode), "scope",
+                    d->scope ? d->scope : "defaults", "policy", d->policy_version ? d->policy_version : "",
+                    "image", ctx->image_ref ? ctx->image_ref : d->image_name, "digest", ctx->digest,
+                    "image_id", d->image_id, "reasons", reasons, "waivers_applied",
                     strv_to_json (d->waivers_applied, d->n_waivers_applied), "waivers_expired",
                     strv_to_json (d->waivers_expired, d->n_waivers_expired));
 }

@@ -11,10 +11,10 @@
 struct pg_context
 {
   const char *container_id;
-  const char *namespace;  /* io.kubernetes.pod.namespace, or NULL */
-  const char *image_ref;  /* the engine's name for the image, or NULL */
-  const char *digest;     /* the digest the image was identified by, or NULL */
-  const char *engine;     /* crio|podman|containerd|docker|runc */
+  const char *namespace; /* io.kubernetes.pod.namespace, or NULL */
+  const char *image_ref; /* the engine's name for the image, or NULL */
+  const char *digest;    /* the digest the image was identified by, or NULL */
+  const char *engine;    /* crio|podman|containerd|docker|runc */
   /* From the hook config: how old an activated policy bundle may be
      (<= 0: no limit), and what a staler one yields (POLICY_STALE).  */
   int64_t max_policy_age;
@@ -68,7 +68,7 @@ struct pg_eval_extra
     char *digest;
     char **diff_ids;
     size_t n_diff_ids;
-  } *bases; /* revoked bases that the database knows */
+  } * bases; /* revoked bases that the database knows */
   size_t n_bases;
 };
 void pg_eval_extra_free (struct pg_eval_extra *x);
@@ -76,8 +76,9 @@ void pg_eval_extra_free (struct pg_eval_extra *x);
 /* Pure evaluation.  REC is NULL when the image is not in the database (the
    context's digest is then unscanned), or when it is unidentified (no
    digest at all).  */
-int eval_image (const struct pg_policy *policy, const struct pg_image_record *rec, const struct pg_eval_extra *extra,
-                const struct pg_context *ctx, int64_t now, struct pg_decision *out, pg_error_t *err);
+int eval_image (const struct pg_policy *policy, const struct pg_image_record *rec,
+                const struct pg_eval_extra *extra, const struct pg_context *ctx, int64_t now,
+                struct pg_decision *out, pg_error_t *err);
 
 /* Look the image up and evaluate it, reading policy and image in one read
    transaction.  */

@@ -40,7 +40,7 @@ pg_meta_int (sqlite3 *db, const char *name, const char *key, int64_t *out, pg_er
   r = sqlite3_step (st);
   if (r == SQLITE_ROW)
     {
-      if (parse_int64 ((const char *)sqlite3_column_text (st, 0), out) < 0)
+      if (parse_int64 ((const char *) sqlite3_column_text (st, 0), out) < 0)
         ret = pg_make_error (err, 0, "%s: meta.%s is not an integer", name, key);
       else
         ret = 1;
@@ -109,11 +109,11 @@ policy_freshness_check (pg_store *store, const struct pg_context *ctx, int64_t n
   format_duration (age, agebuf, sizeof (agebuf));
   format_duration (ctx->max_policy_age, maxbuf, sizeof (maxbuf));
   format_rfc3339 (created, createdbuf, sizeof (createdbuf));
-  snprintf (serialbuf, sizeof (serialbuf), "%lld", (long long)serial);
+  snprintf (serialbuf, sizeof (serialbuf), "%lld", (long long) serial);
   xasprintf (&detail,
              "the policy bundle (serial %lld, created %s) is %s old; the hook config allows %s "
              "(max_policy_age)",
-             (long long)serial, createdbuf, agebuf, maxbuf);
+             (long long) serial, createdbuf, agebuf, maxbuf);
   logfmt_append (&fields, "policy_stale", verdict_name (ctx->policy_stale));
   logfmt_append (&fields, "policy_created", createdbuf);
   logfmt_append (&fields, "policy_serial", serialbuf);

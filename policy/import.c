@@ -47,7 +47,7 @@ import_is_repo_digest (const char *s)
      and lowercase path components.  Anything else ("REDACTED", a bare
      digest, whitespace) cannot be looked up later anyway.  */
   for (const char *p = s; p < at; p++)
-    if (!isalnum ((unsigned char)*p) && strchr ("._-/:", *p) == NULL)
+    if (!isalnum ((unsigned char) *p) && strchr ("._-/:", *p) == NULL)
       return false;
   return true;
 }
@@ -78,7 +78,7 @@ import_fixed_versions (const char *const *versions, size_t n)
             e--;
           if (e > b)
             {
-              size_t add = (size_t)(e - b);
+              size_t add = (size_t) (e - b);
               out = xrealloc (out, len + add + 3);
               if (len)
                 {
@@ -110,7 +110,7 @@ import_os_family (const char *family)
     return NULL;
   s = xstrdup (family);
   for (char *p = s; *p; p++)
-    *p = (char)tolower ((unsigned char)*p);
+    *p = (char) tolower ((unsigned char) *p);
   for (size_t i = 0; i < sizeof (aliases) / sizeof (aliases[0]); i++)
     if (strcmp (s, aliases[i][0]) == 0)
       {
@@ -181,7 +181,7 @@ import_add_vuln (struct pg_scan *scan, struct import_seen *seen, const struct pg
       return;
     }
   pg_scan_add_vuln (scan, v);
-  if (json_object_setn_new (seen->vulns, key, len, json_integer ((json_int_t)scan->n_vulns - 1)) < 0)
+  if (json_object_setn_new (seen->vulns, key, len, json_integer ((json_int_t) scan->n_vulns - 1)) < 0)
     abort ();
 }
 
@@ -236,7 +236,7 @@ import_parse_json (const char *buf, size_t len, const char *name, bool stream, j
   json_t *j;
 
   /* json_error_t.position is an int.  */
-  if (len > (size_t)INT32_MAX)
+  if (len > (size_t) INT32_MAX)
     return pg_make_error (err, 0, "%s: larger than %d bytes", name, INT32_MAX);
   /* Bound jansson's memory before it allocates (util.h); a stream is
      counted once, whole, by its reader (foreach_stdin).  */
@@ -253,7 +253,7 @@ import_parse_json (const char *buf, size_t len, const char *name, bool stream, j
       return pg_make_error (err, 0, "%s: JSON nested deeper than %d levels", name, PG_MAX_JSON_DEPTH);
     }
   if (used)
-    *used = jerr.position >= 0 ? (size_t)jerr.position : len;
+    *used = jerr.position >= 0 ? (size_t) jerr.position : len;
   *out = j;
   return 0;
 }
@@ -401,7 +401,7 @@ has_json_suffix (const char *name)
 static int
 compare_names (const void *a, const void *b)
 {
-  return strcmp (*(char *const *)a, *(char *const *)b);
+  return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
 static void

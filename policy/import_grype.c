@@ -49,7 +49,7 @@ base64_decode (const char *text, size_t len, unsigned char **out, size_t *out_le
   if (len == 0 || len % 4 != 0 || len > INT32_MAX)
     return -1;
   buf = xmalloc0 (len / 4 * 3 + 1);
-  n = EVP_DecodeBlock (buf, (const unsigned char *)text, (int)len);
+  n = EVP_DecodeBlock (buf, (const unsigned char *) text, (int) len);
   if (n < 0)
     {
       free (buf);
@@ -58,7 +58,7 @@ base64_decode (const char *text, size_t len, unsigned char **out, size_t *out_le
   /* EVP_DecodeBlock counts the padding as decoded zero bytes.  */
   while (pad < 2 && text[len - 1 - pad] == '=')
     pad++;
-  *out_len = (size_t)n - pad;
+  *out_len = (size_t) n - pad;
   buf[*out_len] = '\0';
   *out = buf;
   return 0;
@@ -96,7 +96,7 @@ grype_config (json_t *target, json_t **config, char digest[7 + 64 + 1], pg_error
       || base64_decode (json_string_value (jc), json_string_length (jc), &raw, &raw_len) < 0)
     return pg_make_error (err, 0, "Grype source.target.config is not valid base64");
   sha256_digest (raw, raw_len, digest);
-  if (json_parse_bounded ((const char *)raw, raw_len, "Grype source.target.config", config, err) < 0)
+  if (json_parse_bounded ((const char *) raw, raw_len, "Grype source.target.config", config, err) < 0)
     return -1;
   return 0;
 }
@@ -240,8 +240,8 @@ grype_matches (json_t *doc, struct pg_scan *out, pg_error_t *err)
     cleanup_free char *fixed = grype_fixed (fix);
     struct pg_vuln v = { 0 };
 
-    v.id = (char *)import_str (vuln, "id");
-    v.pkg = (char *)import_str (artifact, "name");
+    v.id = (char *) import_str (vuln, "id");
+    v.pkg = (char *) import_str (artifact, "name");
     if (v.id == NULL || v.pkg == NULL)
       {
         ret = pg_make_error (err, 0, "Grype matches[%zu] has no vulnerability.id or artifact.name", i);
@@ -249,10 +249,10 @@ grype_matches (json_t *doc, struct pg_scan *out, pg_error_t *err)
       }
     /* Versions Grype reads out of binaries may hold a NUL and junk after
        it; what precedes the NUL is the version.  */
-    v.installed = (char *)import_str (artifact, "version");
+    v.installed = (char *) import_str (artifact, "version");
     v.fixed = fixed;
     v.severity = severity_parse (import_str (vuln, "severity"));
-    v.status = (char *)import_str (fix, "state");
+    v.status = (char *) import_str (fix, "state");
     import_add_vuln (out, &seen, &v);
     if (v.installed && is_os_package_type (import_str (artifact, "type")))
       import_add_package (out, &seen, v.pkg, v.installed);

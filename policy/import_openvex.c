@@ -65,7 +65,8 @@ statement_vulnerability (json_t *st)
 }
 
 static int
-parse_statement (json_t *st, size_t index, int64_t doc_time, const char *source, struct pg_vex *out, pg_error_t *err)
+parse_statement (json_t *st, size_t index, int64_t doc_time, const char *source, struct pg_vex *out,
+                 pg_error_t *err)
 {
   const char *vuln = statement_vulnerability (st);
   const char *status = json_get_string (st, "status");
@@ -80,7 +81,8 @@ parse_statement (json_t *st, size_t index, int64_t doc_time, const char *source,
     return pg_make_error (err, 0, "%s: statements[%zu]: missing status", source, index);
   out->issued = doc_time;
   if (ts && parse_rfc3339 (ts, &out->issued) < 0)
-    return pg_make_error (err, 0, "%s: statements[%zu].timestamp: `%s` is not an RFC 3339 time", source, index, ts);
+    return pg_make_error (err, 0, "%s: statements[%zu].timestamp: `%s` is not an RFC 3339 time", source,
+                          index, ts);
   if (!json_is_array (products) || json_array_size (products) == 0)
     return pg_make_error (err, 0, "%s: statements[%zu]: no products", source, index);
   json_array_foreach (products, i, p) product_digests (p, &out->digests, &out->n_digests);

@@ -112,15 +112,15 @@ trivy_vuln (json_t *jv, size_t r, size_t i, struct pg_scan *out, struct import_s
 
   if (!json_is_object (jv))
     return pg_make_error (err, 0, "Trivy Results[%zu].Vulnerabilities[%zu] is not an object", r, i);
-  v.id = (char *)import_str (jv, "VulnerabilityID");
-  v.pkg = (char *)import_str (jv, "PkgName");
+  v.id = (char *) import_str (jv, "VulnerabilityID");
+  v.pkg = (char *) import_str (jv, "PkgName");
   if (v.id == NULL || v.pkg == NULL)
     return pg_make_error (err, 0, "Trivy Results[%zu].Vulnerabilities[%zu] has no VulnerabilityID or PkgName",
                           r, i);
-  v.installed = (char *)import_str (jv, "InstalledVersion");
+  v.installed = (char *) import_str (jv, "InstalledVersion");
   v.fixed = fixed_list;
   v.severity = severity_parse (import_str (jv, "Severity"));
-  v.status = (char *)import_str (jv, "Status");
+  v.status = (char *) import_str (jv, "Status");
   import_add_vuln (out, seen, &v);
   return 0;
 }
@@ -140,7 +140,7 @@ trivy_package (json_t *jp, struct pg_scan *out, struct import_seen *seen)
   if (name == NULL || version == NULL)
     return;
   if (json_is_integer (epoch) && json_integer_value (epoch) > 0)
-    xasprintf (&full, "%lld:%s%s%s", (long long)json_integer_value (epoch), version, release ? "-" : "",
+    xasprintf (&full, "%lld:%s%s%s", (long long) json_integer_value (epoch), version, release ? "-" : "",
                release ? release : "");
   else
     xasprintf (&full, "%s%s%s", version, release ? "-" : "", release ? release : "");
@@ -211,7 +211,7 @@ import_trivy (json_t *doc, struct pg_scan *out, pg_error_t *err)
     return pg_make_error (err, 0, "Trivy SchemaVersion is not a number");
   if (json_integer_value (schema) != 2)
     return pg_make_error (err, 0, "unsupported Trivy SchemaVersion %lld (only 2 is supported)",
-                          (long long)json_integer_value (schema));
+                          (long long) json_integer_value (schema));
   if (type && strcmp (type, "container_image") != 0)
     return pg_make_error (err, 0,
                           "Trivy report is of a %s, not a container image: it has no image digest to "

@@ -34,7 +34,9 @@ usage (FILE *out)
   for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
     fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].help);
   fprintf (out, "\nEvery command that reads or writes the database takes --db FILE\n"
-                "(default " "/var/lib/patchgate/policy.db" ").  `patchgate COMMAND --help` for details.\n"
+                "(default "
+                "/var/lib/patchgate/policy.db"
+                ").  `patchgate COMMAND --help` for details.\n"
                 "Exit status: 0 success (check: allow or audit), 1 denied (check), 2 error.\n");
 }
 

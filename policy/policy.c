@@ -100,14 +100,16 @@ get_duration (json_t *obj, const char *key, const char *where, bool *has, int64_
   if (strcmp (s, "none") == 0)
     *out = -1;
   else if (parse_duration (s, out) < 0)
-    return pg_make_error (err, 0, "%s.%s: `%s` is not a duration (e.g. \"7d\", \"12h\", \"1d12h\", or \"none\")",
+    return pg_make_error (err, 0,
+                          "%s.%s: `%s` is not a duration (e.g. \"7d\", \"12h\", \"1d12h\", or \"none\")",
                           where, key, s);
   *has = true;
   return 0;
 }
 
 static int
-get_verdict (json_t *obj, const char *key, const char *where, bool *has, enum pg_verdict *out, pg_error_t *err)
+get_verdict (json_t *obj, const char *key, const char *where, bool *has, enum pg_verdict *out,
+             pg_error_t *err)
 {
   const char *s;
   if (get_string (obj, key, where, false, &s, err) < 0)
@@ -164,7 +166,8 @@ get_grace (json_t *obj, const char *where, struct pg_rules *r, pg_error_t *err)
   {
     enum pg_severity s = severity_parse (key);
     if (s == PG_SEV_UNKNOWN && strcasecmp (key, "UNKNOWN") != 0)
-      return pg_make_error (err, 0, "%s.%s: unknown severity (use CRITICAL, HIGH, MEDIUM, LOW, NEGLIGIBLE, UNKNOWN)",
+      return pg_make_error (err, 0,
+                            "%s.%s: unknown severity (use CRITICAL, HIGH, MEDIUM, LOW, NEGLIGIBLE, UNKNOWN)",
                             path, key);
     if (get_duration (g, key, path, &r->has_grace[s], &r->grace[s], err) < 0)
       return -1;
@@ -178,11 +181,13 @@ static const char *const rule_keys[] = { "mode",          "unscanned",        "m
 static int
 parse_rules (json_t *obj, const char *where, struct pg_rules *r, pg_error_t *err)
 {
-  if (get_mode (obj, where, r, err) < 0 || get_verdict (obj, "unscanned", where, &r->has_unscanned, &r->unscanned, err) < 0
+  if (get_mode (obj, where, r, err) < 0
+      || get_verdict (obj, "unscanned", where, &r->has_unscanned, &r->unscanned, err) < 0
       || get_duration (obj, "max_scan_age", where, &r->has_max_scan_age, &r->max_scan_age, err) < 0
       || get_duration (obj, "max_image_age", where, &r->has_max_image_age, &r->max_image_age, err) < 0
       || get_grace (obj, where, r, err) < 0
-      || get_duration (obj, "superseded_grace", where, &r->has_superseded_grace, &r->superseded_grace, err) < 0
+      || get_duration (obj, "superseded_grace", where, &r->has_superseded_grace, &r->superseded_grace, err)
+             < 0
       || get_duration (obj, "vex_max_age", where, &r->has_vex_max_age, &r->vex_max_age, err) < 0)
     return -1;
   return 0;
@@ -205,7 +210,8 @@ parse_match (json_t *obj, const char *where, bool required, bool strict, struct 
     }
   if (!json_is_object (match))
     return pg_make_error (err, 0, "%s: must be an object", path);
-  if ((strict && check_keys (match, path, keys, err) < 0) || get_string (match, "namespace", path, false, &ns, err) < 0
+  if ((strict && check_keys (match, path, keys, err) < 0)
+      || get_string (match, "namespace", path, false, &ns, err) < 0
       || get_string (match, "repository", path, false, &repo, err) < 0)
     return -1;
   if (required && ns == NULL && repo == NULL)
@@ -246,7 +252,8 @@ parse_scopes (json_t *doc, struct pg_policy *p, pg_error_t *err)
     p->n_scopes++;
     policy_builtin_rules (&sc->rules);
     if (check_keys (s, where, keys, err) < 0 || get_string (s, "name", where, false, &name, err) < 0
-        || parse_match (s, where, true, true, &sc->match, err) < 0 || parse_rules (s, where, &sc->rules, err) < 0)
+        || parse_match (s, where, true, true, &sc->match, err) < 0
+        || parse_rules (s, where, &sc->rules, err) < 0)
       return -1;
     sc->name = name ? xstrdup (name) : xstrdup (where);
   }
@@ -327,17 +334,19 @@ parse_waiver (json_t *w, const char *where, struct pg_waiver *wv, pg_error_t *er
   snprintf (mwhere, sizeof (mwhere), "%s.match", where);
   if (!json_is_object (m))
     return pg_make_error (err, 0, "%s: missing (required) or not an object", mwhere);
-  if (check_keys (m, mwhere, match_keys, err) < 0 || parse_match (w, where, false, false, &wv->match, err) < 0)
+  if (check_keys (m, mwhere, match_keys, err) < 0
+      || parse_match (w, where, false, false, &wv->match, err) < 0)
     return -1;
-  if (get_string (m, "digest", mwhere, false, &digest, err) < 0 || get_string (m, "cve", mwhere, false, &cve, err) < 0
+  if (get_string (m, "digest", mwhere, false, &digest, err) < 0
+      || get_string (m, "cve", mwhere, false, &cve, err) < 0
       || get_string (m, "package", mwhere, false, &package, err) < 0
       || get_string (m, "reason_code", mwhere, false, &code, err) < 0)
     return -1;
   if (digest && !is_sha256_digest (digest))
     return pg_make_error (err, 0, "%s.digest: `%s` is not a digest", mwhere, digest);
   if (code && !is_reason_code (code))
-    return pg_make_error (err, 0, "%s.reason_code: `%s` cannot be waived (use a reason code such as SCAN_STALE)",
-                          mwhere, code);
+    return pg_make_error (
+        err, 0, "%s.reason_code: `%s` cannot be waived (use a reason code such as SCAN_STALE)", mwhere, code);
   if (!cve && !package && !code)
     return pg_make_error (err, 0, "%s: must name what it waives: cve, package or reason_code", mwhere);
   if (!digest && !wv->match.repository && !wv->match.namespace)
@@ -378,7 +387,8 @@ parse_waivers (json_t *doc, struct pg_policy *p, pg_error_t *err)
   return 0;
 }
 
-static const char *const rhel_likes[] = { "rhel", "redhat", "centos", "rocky", "alma", "almalinux", "oracle", "ol", NULL };
+static const char *const rhel_likes[]
+    = { "rhel", "redhat", "centos", "rocky", "alma", "almalinux", "oracle", "ol", NULL };
 
 bool
 distro_matches (const struct pg_distro *d, const char *os_family, const char *os_name)
@@ -509,11 +519,17 @@ parse_eol (json_t *doc, struct pg_policy *p, pg_error_t *err)
 int
 policy_parse_json (json_t *doc, const char *name, struct pg_policy **out, pg_error_t *err)
 {
-  static const char *const keys[]
-      = { "version", "defaults", "scopes", "min_versions", "eol", "revoked", "waivers", "$schema", "description", NULL };
-  static const char *const default_keys[] = { "mode",          "unscanned",        "on_unidentified",
-                                              "max_scan_age",  "max_image_age",    "fixable_grace",
-                                              "superseded_grace", "vex_max_age", NULL };
+  static const char *const keys[] = { "version", "defaults", "scopes",  "min_versions", "eol",
+                                      "revoked", "waivers",  "$schema", "description",  NULL };
+  static const char *const default_keys[] = { "mode",
+                                              "unscanned",
+                                              "on_unidentified",
+                                              "max_scan_age",
+                                              "max_image_age",
+                                              "fixable_grace",
+                                              "superseded_grace",
+                                              "vex_max_age",
+                                              NULL };
   struct pg_policy *p;
   json_t *defaults;
   const char *version;

@@ -613,7 +613,8 @@ upsert_image (pg_store *store, const struct pg_scan *scan, int64_t now, int64_t 
   size_t dlen = 0;
 
   if (n == 0)
-    return pg_make_error (err, 0, "%s: the report names no image digest", scan->source ? scan->source : "report");
+    return pg_make_error (err, 0, "%s: the report names no image digest",
+                          scan->source ? scan->source : "report");
 
   for (size_t i = 0; i < n; i++)
     {
@@ -632,7 +633,8 @@ upsert_image (pg_store *store, const struct pg_scan *scan, int64_t now, int64_t 
       strcat (diff_ids, scan->diff_ids[i]);
       strcat (diff_ids, "\n");
     }
-  if (prepare (store, "INSERT INTO images (image_id, created, first_seen, diff_ids) VALUES (?, ?, ?, ?)", &ins, err)
+  if (prepare (store, "INSERT INTO images (image_id, created, first_seen, diff_ids) VALUES (?, ?, ?, ?)",
+               &ins, err)
       < 0)
     return -1;
   bind_text_or_null (ins, 1, scan->image_id);
@@ -649,7 +651,8 @@ have_image:
   {
     cleanup_stmt sqlite3_stmt *dig = NULL;
     cleanup_stmt sqlite3_stmt *upd = NULL;
-    if (prepare (store, "INSERT OR IGNORE INTO digests (digest, image, kind) VALUES (?, ?, ?)", &dig, err) < 0)
+    if (prepare (store, "INSERT OR IGNORE INTO digests (digest, image, kind) VALUES (?, ?, ?)", &dig, err)
+        < 0)
       return -1;
     for (size_t i = 0; i < n; i++)
       {
@@ -779,12 +782,14 @@ store_add_scan (pg_store *store, const struct pg_scan *scan, int64_t now, pg_err
   cleanup_stmt sqlite3_stmt *st = NULL;
   int64_t image, scan_id;
 
-  if (upsert_image (store, scan, now, &image, err) < 0 || add_names (store, scan, image, scan->scanned_at, err) < 0)
+  if (upsert_image (store, scan, now, &image, err) < 0
+      || add_names (store, scan, image, scan->scanned_at, err) < 0)
     return -1;
-  if (prepare (store,
-               "INSERT OR IGNORE INTO scans (image, scanned_at, scanner, scanner_version, os_family, os_name, "
-               "eosl, source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-               &st, err)
+  if (prepare (
+          store,
+          "INSERT OR IGNORE INTO scans (image, scanned_at, scanner, scanner_version, os_family, os_name, "
+          "eosl, source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          &st, err)
       < 0)
     return -1;
   sqlite3_bind_int64 (st, 1, image);
@@ -845,7 +850,8 @@ load_identity (pg_store *store, int64_t image, struct pg_image_record *rec, pg_e
   cleanup_stmt sqlite3_stmt *st = NULL;
   const char *p;
 
-  if (prepare (store, "SELECT image_id, created, first_seen, diff_ids FROM images WHERE id = ?", &st, err) < 0)
+  if (prepare (store, "SELECT image_id, created, first_seen, diff_ids FROM images WHERE id = ?", &st, err)
+      < 0)
     return -1;
   sqlite3_bind_int64 (st, 1, image);
   if (sqlite3_step (st) != SQLITE_ROW)
@@ -874,7 +880,8 @@ load_names (pg_store *store, int64_t image, struct pg_image_record *rec, pg_erro
   cleanup_stmt sqlite3_stmt *dg = NULL;
   int r;
 
-  if (prepare (store, "SELECT repository, tag FROM names WHERE image = ? ORDER BY repository, tag", &st, err) < 0)
+  if (prepare (store, "SELECT repository, tag FROM names WHERE image = ? ORDER BY repository, tag", &st, err)
+      < 0)
     return -1;
   sqlite3_bind_int64 (st, 1, image);
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
@@ -1118,7 +1125,8 @@ store_lookup_digest (pg_store *store, const char *digest, struct pg_image_record
 }
 
 int
-store_lookup_diff_ids (pg_store *store, const char *digest, char ***diff_ids, size_t *n_diff_ids, pg_error_t *err)
+store_lookup_diff_ids (pg_store *store, const char *digest, char ***diff_ids, size_t *n_diff_ids,
+                       pg_error_t *err)
 {
   struct pg_image_record rec;
   int64_t image;
@@ -1222,7 +1230,8 @@ int
 store_set_policy (pg_store *store, const char *json, const char *version, int64_t now, pg_error_t *err)
 {
   cleanup_stmt sqlite3_stmt *st = NULL;
-  if (prepare (store, "INSERT OR REPLACE INTO policy (id, version, body, set_at) VALUES (1, ?, ?, ?)", &st, err)
+  if (prepare (store, "INSERT OR REPLACE INTO policy (id, version, body, set_at) VALUES (1, ?, ?, ?)", &st,
+               err)
       < 0)
     return -1;
   sqlite3_bind_text (st, 1, version, -1, SQLITE_STATIC);

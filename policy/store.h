@@ -38,7 +38,7 @@ struct pg_vuln
   char *installed; /* installed version */
   char *fixed;     /* fixed version(s) as "a, b"; NULL when the scanner names none */
   enum pg_severity severity;
-  char *status;           /* scanner's status word, may be NULL */
+  char *status;            /* scanner's status word, may be NULL */
   int64_t fix_known_since; /* loaded records, findings with a fix only: earliest scan that saw one */
 };
 
@@ -169,7 +169,7 @@ int store_find_newer_build (pg_store *store, const struct pg_image_record *rec, 
                             int64_t *since, pg_error_t *err);
 
 /* Policy body (JSON text as the admin wrote it, validated).  Returns 0 and
-   *json = NULL when no policy has been set.  */
+ *json = NULL when no policy has been set.  */
 int store_get_policy (pg_store *store, char **json, char **version, int64_t *set_at, pg_error_t *err);
 int store_set_policy (pg_store *store, const char *json, const char *version, int64_t now, pg_error_t *err);
 

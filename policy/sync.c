@@ -69,9 +69,9 @@ int
 sync_state_save (const char *path, const struct pg_sync_state *s, pg_error_t *err)
 {
   cleanup_json json_t *doc = json_pack ("{s:s?, s:s?, s:I, s:I, s:I, s:b, s:s?, s:I}", "url", s->url, "etag",
-                                        s->etag, "last_modified", (json_int_t)s->last_modified, "serial",
-                                        (json_int_t)s->serial, "time", (json_int_t)s->time, "ok", s->ok,
-                                        "result", s->result, "last_success", (json_int_t)s->last_success);
+                                        s->etag, "last_modified", (json_int_t) s->last_modified, "serial",
+                                        (json_int_t) s->serial, "time", (json_int_t) s->time, "ok", s->ok,
+                                        "result", s->result, "last_success", (json_int_t) s->last_success);
   cleanup_free char *text = doc ? json_dumps (doc, JSON_INDENT (2) | JSON_SORT_KEYS) : NULL;
   cleanup_free char *line = NULL;
 
@@ -232,7 +232,7 @@ set_options (CURL *h, const struct pg_sync_opts *o, const struct fetch_req *rq, 
   curl_easy_setopt (h, CURLOPT_CONNECTTIMEOUT, o->connect_timeout);
   curl_easy_setopt (h, CURLOPT_TIMEOUT, o->timeout);
   curl_easy_setopt (h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt (h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)rq->max);
+  curl_easy_setopt (h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) rq->max);
   curl_easy_setopt (h, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt (h, CURLOPT_USERAGENT, "patchgate-sync/1");
   curl_easy_setopt (h, CURLOPT_FILETIME, 1L);
@@ -248,8 +248,8 @@ set_options (CURL *h, const struct pg_sync_opts *o, const struct fetch_req *rq, 
     }
   if (rq->last_modified > 0)
     {
-      curl_easy_setopt (h, CURLOPT_TIMECONDITION, (long)CURL_TIMECOND_IFMODSINCE);
-      curl_easy_setopt (h, CURLOPT_TIMEVALUE_LARGE, (curl_off_t)rq->last_modified);
+      curl_easy_setopt (h, CURLOPT_TIMECONDITION, (long) CURL_TIMECOND_IFMODSINCE);
+      curl_easy_setopt (h, CURLOPT_TIMEVALUE_LARGE, (curl_off_t) rq->last_modified);
     }
 }
 
@@ -263,7 +263,7 @@ read_response (CURL *h, struct fetch_resp *rs)
   curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &rs->code);
   curl_easy_getinfo (h, CURLINFO_CONDITION_UNMET, &unmet);
   if (curl_easy_getinfo (h, CURLINFO_FILETIME_T, &filetime) == CURLE_OK && filetime > 0)
-    rs->last_modified = (int64_t)filetime;
+    rs->last_modified = (int64_t) filetime;
   if (curl_easy_header (h, "ETag", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK && hdr && hdr->value
       && strlen (hdr->value) < 1024)
     rs->etag = xstrdup (hdr->value);
@@ -286,7 +286,7 @@ fetch_once (const struct pg_sync_opts *o, const struct fetch_req *rq, struct fet
   c = curl_easy_perform (h);
   if (rs->too_big || c == CURLE_FILESIZE_EXCEEDED)
     return pg_make_error (err, 0, "%s: larger than the limit of %llu bytes (--max-size)", rq->url,
-                          (unsigned long long)rq->max);
+                          (unsigned long long) rq->max);
   if (rs->write_errno)
     return pg_make_error (err, rs->write_errno, "%s: writing %s", rq->url, rq->name);
   if (c != CURLE_OK)
@@ -329,7 +329,7 @@ backoff_ms (const struct pg_sync_opts *o, int attempt)
   if (delay > 30000)
     delay = 30000;
   if (getrandom (&r, sizeof (r), GRND_NONBLOCK) != sizeof (r))
-    r = (unsigned)time (NULL) ^ (unsigned)getpid ();
+    r = (unsigned) time (NULL) ^ (unsigned) getpid ();
   /* Jitter: between the delay and twice it, so that hosts whose timers
      fired together do not retry together.  */
   return delay + r % (delay + 1);
@@ -338,7 +338,7 @@ backoff_ms (const struct pg_sync_opts *o, int attempt)
 static void
 sleep_ms (unsigned ms)
 {
-  struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+  struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
   while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
     ;
 }
@@ -478,7 +478,7 @@ sync_run (const struct pg_sync_opts *o, struct pg_sync_result *r, pg_error_t *er
     {
       free (s.result);
       xasprintf (&s.result, "not modified (HTTP %ld): serial %lld stays active", r->http_code,
-                 (long long)r->active_serial);
+                 (long long) r->active_serial);
     }
   else
     {
@@ -492,10 +492,10 @@ sync_run (const struct pg_sync_opts *o, struct pg_sync_result *r, pg_error_t *er
       s.last_modified = bundle.last_modified;
       s.serial = r->act.manifest.serial;
       if (r->act.activated)
-        xasprintf (&s.result, "activated serial %lld (was %lld)", (long long)r->act.manifest.serial,
-                   (long long)r->act.previous_serial);
+        xasprintf (&s.result, "activated serial %lld (was %lld)", (long long) r->act.manifest.serial,
+                   (long long) r->act.previous_serial);
       else
-        xasprintf (&s.result, "serial %lld is already active", (long long)r->act.manifest.serial);
+        xasprintf (&s.result, "serial %lld is already active", (long long) r->act.manifest.serial);
     }
   s.time = o->activate.now;
   s.ok = true;

@@ -71,11 +71,11 @@ quote (const char *s, char *buf, size_t size)
 
   for (; *s && shown < max_shown && used + 5 < size; s++, shown++)
     {
-      unsigned char c = (unsigned char)*s;
+      unsigned char c = (unsigned char) *s;
       if (c >= 0x20 && c < 0x7f && c != '\\')
-        buf[used++] = (char)c;
+        buf[used++] = (char) c;
       else
-        used += (size_t)snprintf (buf + used, size - used, "\\x%02x", c);
+        used += (size_t) snprintf (buf + used, size - used, "\\x%02x", c);
     }
   if (*s && used + 4 < size)
     {
@@ -88,7 +88,7 @@ quote (const char *s, char *buf, size_t size)
 static const struct scheme_ops *
 lookup (enum pg_version_scheme scheme)
 {
-  if ((unsigned)scheme >= N_SCHEMES || schemes[scheme].name == NULL)
+  if ((unsigned) scheme >= N_SCHEMES || schemes[scheme].name == NULL)
     return NULL;
   return &schemes[scheme];
 }
@@ -113,7 +113,7 @@ version_compare (enum pg_version_scheme scheme, const char *a, const char *b, in
   int r;
 
   if (ops == NULL)
-    return pg_make_error (err, 0, "unknown version scheme %d", (int)scheme);
+    return pg_make_error (err, 0, "unknown version scheme %d", (int) scheme);
   if (a == NULL || b == NULL)
     return pg_make_error (err, 0, "invalid %s version: missing", ops->name);
   if (check_one (ops, a, err) < 0 || check_one (ops, b, err) < 0)
@@ -134,7 +134,7 @@ version_scheme_parse (const char *name, enum pg_version_scheme *out, pg_error_t 
     for (i = 0; i < N_SCHEMES; i++)
       if (schemes[i].name && strcmp (schemes[i].name, name) == 0)
         {
-          *out = (enum pg_version_scheme)i;
+          *out = (enum pg_version_scheme) i;
           return 0;
         }
   quote (name ? name : "", shown, sizeof (shown));

@@ -14,7 +14,8 @@ enum pg_version_scheme
 };
 
 /* *result is <0, 0 or >0 as A is older than, equal to or newer than B.  */
-int version_compare (enum pg_version_scheme scheme, const char *a, const char *b, int *result, pg_error_t *err);
+int version_compare (enum pg_version_scheme scheme, const char *a, const char *b, int *result,
+                     pg_error_t *err);
 /* "dpkg" | "rpm" | "apk" */
 int version_scheme_parse (const char *name, enum pg_version_scheme *out, pg_error_t *err);
 const char *version_scheme_name (enum pg_version_scheme scheme);

@@ -103,7 +103,7 @@ span (const char *p, bool (*accept) (int))
 {
   size_t n = 0;
 
-  while (p[n] && accept ((unsigned char)p[n]))
+  while (p[n] && accept ((unsigned char) p[n]))
     n++;
   return n;
 }
@@ -115,7 +115,7 @@ suffix_lookup (const char *s, size_t len)
 
   for (i = 0; i < sizeof (suffix_names) / sizeof (suffix_names[0]); i++)
     if (suffix_names[i] && strlen (suffix_names[i]) == len && memcmp (suffix_names[i], s, len) == 0)
-      return (enum apk_suffix)i;
+      return (enum apk_suffix) i;
   return SUFFIX_INVALID;
 }
 
@@ -252,8 +252,8 @@ version_apk_check (const char *v, char *why, size_t why_size)
 
   if (why && why_size)
     {
-      size_t off = (size_t)(at - v);
-      unsigned char ch = (unsigned char)*at;
+      size_t off = (size_t) (at - v);
+      unsigned char ch = (unsigned char) *at;
 
       if (*v == '\0')
         snprintf (why, why_size, "version string is empty");

@@ -103,7 +103,7 @@ parse_epoch (const char *s, size_t len, unsigned long *out, char *why, size_t wh
   if (significant > 10)
     return fail (why, why_size, negative ? "epoch in version is negative" : "epoch in version is too big");
   for (; digits < len; digits++)
-    value = value * 10 + (unsigned long)(s[digits] - '0');
+    value = value * 10 + (unsigned long) (s[digits] - '0');
   if (negative && value != 0)
     return fail (why, why_size, "epoch in version is negative");
   if (value > INT_MAX)
@@ -119,7 +119,7 @@ check_chars (const char *s, size_t len, const char *allowed, const char *where, 
 
   for (i = 0; i < len; i++)
     {
-      unsigned char c = (unsigned char)s[i];
+      unsigned char c = (unsigned char) s[i];
       if (!is_digit (c) && !is_alpha (c) && (c == '\0' || strchr (allowed, c) == NULL))
         return fail_char (why, why_size, where, c);
     }
@@ -144,10 +144,10 @@ parse (const char *v, struct deb_version *out, char *why, size_t why_size)
       return fail (why, why_size, "version string has embedded spaces");
 
   out->epoch = 0;
-  colon = memchr (start, ':', (size_t)(end - start));
+  colon = memchr (start, ':', (size_t) (end - start));
   if (colon)
     {
-      if (parse_epoch (start, (size_t)(colon - start), &out->epoch, why, why_size) < 0)
+      if (parse_epoch (start, (size_t) (colon - start), &out->epoch, why, why_size) < 0)
         return -1;
       if (colon + 1 == end)
         return fail (why, why_size, "nothing after colon in version number");
@@ -159,9 +159,9 @@ parse (const char *v, struct deb_version *out, char *why, size_t why_size)
     if (*p == '-')
       hyphen = p;
   out->upstream = start;
-  out->upstream_len = (size_t)((hyphen ? hyphen : end) - start);
+  out->upstream_len = (size_t) ((hyphen ? hyphen : end) - start);
   out->revision = hyphen ? hyphen + 1 : "";
-  out->revision_len = hyphen ? (size_t)(end - hyphen - 1) : 0;
+  out->revision_len = hyphen ? (size_t) (end - hyphen - 1) : 0;
   if (hyphen && out->revision_len == 0)
     return fail (why, why_size, "revision number is empty");
   if (out->upstream_len == 0)
@@ -190,7 +190,7 @@ char_order (int c)
 static int
 at (const char *s, size_t len, size_t i)
 {
-  return i < len ? (unsigned char)s[i] : '\0';
+  return i < len ? (unsigned char) s[i] : '\0';
 }
 
 /* dpkg's verrevcmp on bounded strings (the upstream part is not

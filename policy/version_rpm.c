@@ -78,7 +78,7 @@ split (const char *v, struct rpm_evr *out, bool *has_epoch)
   *has_epoch = *p == ':';
   if (*has_epoch)
     {
-      out->epoch = (struct slice){ v, (size_t)(p - v) };
+      out->epoch = (struct slice){ v, (size_t) (p - v) };
       p++;
     }
   else
@@ -87,10 +87,10 @@ split (const char *v, struct rpm_evr *out, bool *has_epoch)
       p = v;
     }
   end = p + strlen (p);
-  hyphen = memrchr (p, '-', (size_t)(end - p));
-  out->version = (struct slice){ p, (size_t)((hyphen ? hyphen : end) - p) };
+  hyphen = memrchr (p, '-', (size_t) (end - p));
+  out->version = (struct slice){ p, (size_t) ((hyphen ? hyphen : end) - p) };
   out->has_release = hyphen != NULL;
-  out->release = hyphen ? (struct slice){ hyphen + 1, (size_t)(end - hyphen - 1) } : (struct slice){ "", 0 };
+  out->release = hyphen ? (struct slice){ hyphen + 1, (size_t) (end - hyphen - 1) } : (struct slice){ "", 0 };
 }
 
 int
@@ -108,7 +108,7 @@ version_rpm_check (const char *v, char *why, size_t why_size)
 
   for (p = evr.version.p; *p; p++)
     {
-      unsigned char c = (unsigned char)*p;
+      unsigned char c = (unsigned char) *p;
       if (is_alnum (c) || strchr ("._+~^-", c) != NULL)
         continue;
       if (why && why_size)
@@ -132,7 +132,7 @@ version_rpm_check (const char *v, char *why, size_t why_size)
 static int
 at (struct slice s, size_t i)
 {
-  return i < s.len ? (unsigned char)s.p[i] : '\0';
+  return i < s.len ? (unsigned char) s.p[i] : '\0';
 }
 
 /* rpmvercmp, on bounded strings.  */

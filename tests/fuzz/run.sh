@@ -3,13 +3,14 @@
 # each (default 60), FUZZ_JOBS at a time (default 2).  Each starts from its
 # seed corpus tests/fuzz/corpus/NAME (never written) plus
 # build/fuzz/corpus/NAME (new inputs), logs to build/fuzz/logs/NAME.log and
-# leaves crashing inputs in build/fuzz/artifacts/.  Prints one line per
+# leaves crashing inputs in build/fuzz/artifacts/ (FUZZ_OUT moves all three
+# from build/fuzz).  Prints one line per
 # harness (executions, coverage, features, exit) and fails if any crashed.
 set -u
 cd "$(dirname "$0")/../.."
 FUZZ_TIME=${FUZZ_TIME:-60}
 FUZZ_JOBS=${FUZZ_JOBS:-2}
-out=build/fuzz
+out=${FUZZ_OUT:-build/fuzz}
 mkdir -p "$out/logs" "$out/artifacts" "$out/corpus"
 
 one() {

@@ -145,7 +145,7 @@ time.sleep(float(sys.argv[2]))' "$1" "$2" >"$BATS_TEST_TMPDIR/lock.out" 2>&1 3>&
   pg_db_scanned 1
   local t0 t1
   t0=$(date +%s%N)
-  run bash -c 'sleep 30 | env PATCHGATE_NOW="$1" timeout 20 "$2" --config "$3"' _ "$PG_NOW" "$PG_HOOK_BIN" \
+  run bash -c 'env PATCHGATE_NOW="$1" timeout 20 "$2" --config "$3" < <(exec sleep 30 2>/dev/null 3>&-)' _ "$PG_NOW" "$PG_HOOK_BIN" \
     "$(with_db "$PG_DB" '.timeout = "1s"')"
   t1=$(date +%s%N)
   [ "$status" -eq 2 ] || pg_fail "exit $status: $output"

@@ -370,7 +370,7 @@ corrupt_manifest_sha (struct fixture *f, const char *path)
   p[0] = p[0] == '0' ? '1' : '0';
   fd = open (path, O_WRONLY | O_TRUNC);
   assert_true (fd >= 0);
-  assert_int_equal (write (fd, buf, len), (ssize_t)len);
+  assert_int_equal (write (fd, buf, len), (ssize_t) len);
   close (fd);
   xasprintf (&sig, "%s.sig", path);
   assert_int_equal (bundle_sign_file (f->key_a, path, sig, &err), 0);

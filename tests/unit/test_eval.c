@@ -117,8 +117,8 @@ expect_list (const char *name, const char *what, json_t *expected, char **got, s
     fail_msg ("%s: %s: expected %zu, got %zu", name, what, json_array_size (expected), n);
   for (size_t i = 0; i < n; i++)
     if (strcmp (json_string_value (json_array_get (expected, i)), got[i]) != 0)
-      fail_msg ("%s: %s[%zu]: expected %s, got %s", name, what, i, json_string_value (json_array_get (expected, i)),
-                got[i]);
+      fail_msg ("%s: %s[%zu]: expected %s, got %s", name, what, i,
+                json_string_value (json_array_get (expected, i)), got[i]);
 }
 
 static void
@@ -154,7 +154,8 @@ run_case (const char *dir, const char *name)
   assert_int_equal (eval_image (policy, ij ? &rec : NULL, &extra, &ctx, time_field (cj, "now"), &d, &err), 0);
 
   if (strcmp (json_get_string (ej, "decision"), verdict_name (d.verdict)) != 0)
-    fail_msg ("%s: decision: expected %s, got %s", name, json_get_string (ej, "decision"), verdict_name (d.verdict));
+    fail_msg ("%s: decision: expected %s, got %s", name, json_get_string (ej, "decision"),
+              verdict_name (d.verdict));
   for (size_t i = 0; i < d.n_reasons; i++)
     strv_append (&codes, &n_codes, d.reasons[i].code);
   expect_list (name, "reasons", json_object_get (ej, "reasons"), codes, n_codes);
@@ -172,7 +173,8 @@ run_case (const char *dir, const char *name)
     bool found = false;
     for (size_t i = 0; i < d.n_reasons; i++)
       if (strcmp (d.reasons[i].code, key) == 0
-          && (strstr (d.reasons[i].detail, json_string_value (val)) || strstr (d.reasons[i].remedy, json_string_value (val))))
+          && (strstr (d.reasons[i].detail, json_string_value (val))
+              || strstr (d.reasons[i].remedy, json_string_value (val))))
         found = true;
     if (!found)
       fail_msg ("%s: no %s reason mentions `%s`", name, key, json_string_value (val));

@@ -87,7 +87,7 @@ concat_refs (const char *dir)
       pg_error_t err = NULL;
       if (read_all_file (path, PG_MAX_REPORT_SIZE, &buf, &len, &err) < 0)
         fail_msg ("%s", err->msg);
-      if (write (fd, buf, len) != (ssize_t)len)
+      if (write (fd, buf, len) != (ssize_t) len)
         fail_msg ("%s: write: %s", tmp, strerror (errno));
     }
   close (fd);
@@ -98,7 +98,7 @@ concat_refs (const char *dir)
 static int
 read_reports (const char *path, const char *stdin_file, struct collected *c, pg_error_t *err)
 {
-  char *paths[] = { (char *)path };
+  char *paths[] = { (char *) path };
   int saved = -1, r;
 
   if (stdin_file)
@@ -142,7 +142,7 @@ expect_int (const char *where, const char *field, json_t *exp, long long got)
   if (exp == NULL)
     return;
   if (json_integer_value (exp) != got)
-    fail_msg ("%s: %s: expected %lld, got %lld", where, field, (long long)json_integer_value (exp), got);
+    fail_msg ("%s: %s: expected %lld, got %lld", where, field, (long long) json_integer_value (exp), got);
 }
 
 static void
@@ -159,7 +159,7 @@ expect_time (const char *where, const char *field, json_t *exp, int64_t got)
     want = json_integer_value (exp);
   format_rfc3339 (got, buf, sizeof (buf));
   if (want != got)
-    fail_msg ("%s: %s: expected %lld, got %lld (%s)", where, field, (long long)want, (long long)got, buf);
+    fail_msg ("%s: %s: expected %lld, got %lld (%s)", where, field, (long long) want, (long long) got, buf);
 }
 
 static void
@@ -251,24 +251,24 @@ expect_scan (const char *where, json_t *exp, const struct pg_scan *scan)
   if (json_object_get (exp, "eosl") && json_is_true (json_object_get (exp, "eosl")) != scan->eosl)
     fail_msg ("%s: eosl: expected %d", where, json_is_true (json_object_get (exp, "eosl")));
   expect_strv (where, "diff_ids", json_object_get (exp, "diff_ids"), scan->diff_ids, scan->n_diff_ids);
-  expect_int (where, "n_diff_ids", json_object_get (exp, "n_diff_ids"), (long long)scan->n_diff_ids);
+  expect_int (where, "n_diff_ids", json_object_get (exp, "n_diff_ids"), (long long) scan->n_diff_ids);
   expect_str (where, "first_diff_id", json_object_get (exp, "first_diff_id"),
               scan->n_diff_ids ? scan->diff_ids[0] : NULL);
-  expect_int (where, "n_vulns", json_object_get (exp, "n_vulns"), (long long)scan->n_vulns);
-  expect_int (where, "n_packages", json_object_get (exp, "n_packages"), (long long)scan->n_packages);
+  expect_int (where, "n_vulns", json_object_get (exp, "n_vulns"), (long long) scan->n_vulns);
+  expect_int (where, "n_packages", json_object_get (exp, "n_packages"), (long long) scan->n_packages);
   for (size_t i = 0; i < scan->n_vulns; i++)
     {
       fixable += scan->vulns[i].fixed != NULL;
       counts[scan->vulns[i].severity]++;
     }
-  expect_int (where, "n_fixable", json_object_get (exp, "n_fixable"), (long long)fixable);
+  expect_int (where, "n_fixable", json_object_get (exp, "n_fixable"), (long long) fixable);
   if (sev)
     for (int s = 0; s < PG_SEV_COUNT; s++)
       {
         json_t *want = json_object_get (sev, severity_name (s));
-        if ((size_t)(want ? json_integer_value (want) : 0) != counts[s])
+        if ((size_t) (want ? json_integer_value (want) : 0) != counts[s])
           fail_msg ("%s: severity %s: expected %lld, got %zu", where, severity_name (s),
-                    want ? (long long)json_integer_value (want) : 0LL, counts[s]);
+                    want ? (long long) json_integer_value (want) : 0LL, counts[s]);
       }
   expect_vulns (where, json_object_get (exp, "vulns"), scan);
   expect_packages (where, json_object_get (exp, "packages"), scan);

@@ -38,7 +38,8 @@ test_policy_case (void **state)
   if (json_object_get (expected, "min_versions"))
     assert_int_equal (p->n_min_versions, json_integer_value (json_object_get (expected, "min_versions")));
   if (json_object_get (expected, "max_scan_age"))
-    assert_int_equal (p->defaults.max_scan_age, json_integer_value (json_object_get (expected, "max_scan_age")));
+    assert_int_equal (p->defaults.max_scan_age,
+                      json_integer_value (json_object_get (expected, "max_scan_age")));
   if (json_get_string (expected, "on_unidentified"))
     assert_string_equal (verdict_name (p->on_unidentified), json_get_string (expected, "on_unidentified"));
 }
@@ -51,9 +52,11 @@ test_durations (void **state)
     const char *text;
     int64_t secs; /* -1: invalid */
   } cases[] = {
-    { "7d", 7 * 86400 }, { "12h", 12 * 3600 }, { "30m", 1800 },  { "45s", 45 },   { "2w", 14 * 86400 },
-    { "1d12h", 36 * 3600 }, { "0s", 0 },      { "", -1 },        { "7", -1 },     { "d", -1 },
-    { "7x", -1 },        { "-1d", -1 },       { "1.5d", -1 },    { "7d ", -1 },   { "99999999999999999999d", -1 },
+    { "7d", 7 * 86400 }, { "12h", 12 * 3600 }, { "30m", 1800 },
+    { "45s", 45 },       { "2w", 14 * 86400 }, { "1d12h", 36 * 3600 },
+    { "0s", 0 },         { "", -1 },           { "7", -1 },
+    { "d", -1 },         { "7x", -1 },         { "-1d", -1 },
+    { "1.5d", -1 },      { "7d ", -1 },        { "99999999999999999999d", -1 },
     { "40000d", -1 },
   };
   for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)

@@ -24,7 +24,7 @@ subst (const char *text, const char *dir)
   while ((at = strstr (p, "@CASE@")))
     {
       char *n = NULL;
-      xasprintf (&n, "%s%.*s%s", out, (int)(at - p), p, dir);
+      xasprintf (&n, "%s%.*s%s", out, (int) (at - p), p, dir);
       free (out);
       out = n;
       p = at + 6;
@@ -45,7 +45,7 @@ temp_file (const char *text)
   char *path = xstrdup ("/tmp/patchgate-test-XXXXXX");
   int fd = mkstemp (path);
   size_t len = strlen (text);
-  if (fd < 0 || write (fd, text, len) != (ssize_t)len)
+  if (fd < 0 || write (fd, text, len) != (ssize_t) len)
     fail_msg ("cannot write a temp file");
   close (fd);
   return path;

@@ -181,7 +181,7 @@ test_hook_entry_env (void **state)
 
   setenv ("PATCHGATE_HOOK", "/opt/pg/patchgate-hook", 1);
   setenv ("PATCHGATE_NOW", "2026-01-01T00:00:00Z", 1);
-  cfg.path = (char *)"/etc/other/hook.json";
+  cfg.path = (char *) "/etc/other/hook.json";
   assert_int_equal (runtime_hook_entry (&cfg, "/usr/bin/patchgate-runtime", &h, &err), 0);
   j = hook_entry_json (&h);
   s = json_dumps (j, JSON_COMPACT);
@@ -192,7 +192,7 @@ test_hook_entry_env (void **state)
   hook_entry_free (&h);
 
   /* The default config is the hook's default: no --config.  */
-  cfg.path = (char *)PG_DEFAULT_HOOK_CONFIG;
+  cfg.path = (char *) PG_DEFAULT_HOOK_CONFIG;
   unsetenv ("PATCHGATE_NOW");
   assert_int_equal (runtime_hook_entry (&cfg, NULL, &h, &err), 0);
   assert_int_equal (h.n_args, 1);
@@ -220,7 +220,7 @@ test_runtime_select (void **state)
   assert_int_equal (runtime_select (NULL, "/x/patchgate-runtime", &r, &err), 0);
   assert_string_equal (r, "runc");
   free (r);
-  cfg.runtime_path = (char *)"/usr/bin/crun";
+  cfg.runtime_path = (char *) "/usr/bin/crun";
   assert_int_equal (runtime_select (&cfg, "/x/patchgate-runtime", &r, &err), 0);
   assert_string_equal (r, "/usr/bin/crun");
   free (r);

@@ -191,6 +191,7 @@ test_forbidden_syscalls_kill (void **state)
     { "ptrace", do_ptrace, false },
   };
 
+  unlink ("/tmp/patchgate-sandbox-must-not-exist");
   for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
     {
       if (SANITIZED && !cases[i].also_sanitized)

@@ -24,7 +24,8 @@ temp_db (void)
 static void
 make_scan (struct pg_scan *s, const char *image_id, int64_t at, const char *tag)
 {
-  struct pg_vuln v = { .id = "CVE-1", .pkg = "curl", .installed = "1", .fixed = "2", .severity = PG_SEV_HIGH };
+  struct pg_vuln v
+      = { .id = "CVE-1", .pkg = "curl", .installed = "1", .fixed = "2", .severity = PG_SEV_HIGH };
   memset (s, 0, sizeof (*s));
   s->scanner = xstrdup ("trivy");
   s->scanned_at = at;
@@ -229,9 +230,9 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_lookup_by_every_digest), cmocka_unit_test (test_newer_build),
+    cmocka_unit_test (test_lookup_by_every_digest),       cmocka_unit_test (test_newer_build),
     cmocka_unit_test (test_readonly_missing_and_foreign), cmocka_unit_test (test_newer_schema_refused),
-    cmocka_unit_test (test_rollback_leaves_nothing), cmocka_unit_test (test_image_ref_parse),
+    cmocka_unit_test (test_rollback_leaves_nothing),      cmocka_unit_test (test_image_ref_parse),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -202,7 +202,7 @@ cmp_sorted (const void *a, const void *b)
   cleanup_error pg_error_t err = NULL;
   int r = 0;
 
-  if (version_compare (sort_scheme, *(char *const *)a, *(char *const *)b, &r, &err) < 0)
+  if (version_compare (sort_scheme, *(char *const *) a, *(char *const *) b, &r, &err) < 0)
     fail_msg ("refused while sorting: %s", err->msg);
   return r;
 }
@@ -377,7 +377,7 @@ test_malformed (void **state)
   free (m);
   m = refusal (PG_VERSION_RPM, "1", NULL);
   free (m);
-  m = refusal ((enum pg_version_scheme)42, "1", "1");
+  m = refusal ((enum pg_version_scheme) 42, "1", "1");
   assert_contains (m, "scheme");
   free (m);
 
@@ -472,7 +472,7 @@ test_scheme_names (void **state)
       assert_string_equal (version_scheme_name (s), names[i]);
     }
   assert_string_equal (version_scheme_name (PG_VERSION_DPKG), "dpkg");
-  assert_string_equal (version_scheme_name ((enum pg_version_scheme)42), "unknown");
+  assert_string_equal (version_scheme_name ((enum pg_version_scheme) 42), "unknown");
 
   {
     cleanup_error pg_error_t err = NULL;
@@ -530,7 +530,7 @@ test_distro_schemes (void **state)
   for (i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
     {
       cleanup_error pg_error_t err = NULL;
-      enum pg_version_scheme s = (enum pg_version_scheme)42;
+      enum pg_version_scheme s = (enum pg_version_scheme) 42;
       if (version_scheme_for_distro (cases[i].family, &s, &err) < 0)
         fail_msg ("%s: %s", cases[i].family, err->msg);
       if (s != cases[i].scheme)

@@ -50,7 +50,7 @@ test_vex_import (void **state)
   assert_string_equal (find_vex (&rec, "CVE-2025-48174")->status, "not_affected");
   assert_int_equal (parse_rfc3339 ("2025-06-10T00:00:00Z", &t), 0);
   assert_int_equal (find_vex (&rec, "CVE-2023-6879")->issued, t); /* the statement's own time wins */
-  assert_non_null (find_vex (&rec, "CVE-2025-48175"));             /* found through the repo digest */
+  assert_non_null (find_vex (&rec, "CVE-2025-48175"));            /* found through the repo digest */
   assert_null (find_vex (&rec, "CVE-2023-44487"));
   pg_image_record_free (&rec);
   for (int i = 0; i < 3; i++)

@@ -1,0 +1,76 @@
+#!/usr/bin/env bats
+# The hook under valgrind (memcheck, full leak check) on real states:
+# allowed, denied, unidentified, a missing database, a bad state, a bundle
+# with a planted symlink.  Any memory error or leak makes valgrind exit 99.
+#
+# valgrind cannot emulate seccomp(2): the real hook, which refuses to
+# decide unsandboxed, is checked to refuse cleanly under it, and the
+# decision path runs in build/.../tests/patchgate-hook-valgrind, the same
+# hook/main.c built with PG_HOOK_NO_SECCOMP (Makefile).  valgrind also
+# lacks openat2(2), so the fallback walk of hook/safe_open.c runs here.
+# An ASan build (make check SANITIZE=1) cannot run under valgrind: ASan
+# checks it instead, and these tests say so and pass.
+
+load helpers
+
+setup_file() {
+  pg_require valgrind || return 1
+  pg_setup_file || return 1
+}
+
+setup() {
+  pg_setup
+  if nm -D "$PG_HOOK_BIN" 2>/dev/null | grep -q __asan_init || nm "$PG_HOOK_BIN" 2>/dev/null | grep -q __asan_init; then
+    skip "ASan build: AddressSanitizer checks the hook in this run, valgrind cannot"
+  fi
+  PG_VG_HOOK=$PG_BUILD/tests/patchgate-hook-valgrind
+  [ -x "$PG_VG_HOOK" ] || pg_fail "$PG_VG_HOOK is missing: make check builds it"
+}
+
+teardown() {
+  pg_teardown
+}
+
+# vg BIN STATE [CONFIG] : BIN under valgrind; $status is the hook's, or 99.
+vg() {
+  run timeout 120 env PATCHGATE_NOW="$PG_NOW" valgrind -q --error-exitcode=99 --leak-check=full \
+    --show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
+    "$1" --config "${3:-$PG_HOOK_CONFIG}" <"$2"
+}
+
+@test "valgrind: the real hook refuses without seccomp (exit 2), with no memory error" {
+  pg_db_scanned 1
+  local b
+  b=$(make_bundle vg-real 1)
+  pg_state_json vg-real "$b" >"$BATS_TEST_TMPDIR/s.json"
+  vg "$PG_HOOK_BIN" "$BATS_TEST_TMPDIR/s.json"
+  [ "$status" -eq 2 ] || pg_fail "exit $status (99: valgrind found errors): $output"
+  assert_output_contains "sandbox: seccomp"
+}
+
+@test "valgrind: allowed, denied, unidentified, errors and planted links run clean" {
+  pg_db_scanned 1
+  local b s=$BATS_TEST_TMPDIR
+  b=$(make_bundle vg-ok 1)
+  pg_state_json vg-ok "$b" >"$s/ok.json"
+  b=$(make_bundle vg-bad 2)
+  pg_state_json vg-bad "$b" >"$s/bad.json"
+  b=$(make_bundle vg-unid 1)
+  rm -f "$b/umoci.json"
+  pg_state_json vg-unid "$b" >"$s/unid.json"
+  b=$(make_bundle vg-link 1)
+  mv "$b/umoci.json" "$s/host-umoci.json"
+  ln -s "$s/host-umoci.json" "$b/umoci.json"
+  pg_state_json vg-link "$b" >"$s/link.json"
+  echo '{"id": "x", "bundle": "relative"}' >"$s/garbage.json"
+  pg_hook_config "$s/none.db" >"$s/nodb.json"
+
+  local -a cases=("ok.json 0" "bad.json 1" "unid.json 1" "link.json 2" "garbage.json 2")
+  local c
+  for c in "${cases[@]}"; do
+    vg "$PG_VG_HOOK" "$s/${c% *}"
+    [ "$status" -eq "${c#* }" ] || pg_fail "${c% *}: exit $status, expected ${c#* } (99: valgrind errors): $output" || return 1
+  done
+  vg "$PG_VG_HOOK" "$s/ok.json" "$s/nodb.json"
+  [ "$status" -eq 2 ] || pg_fail "missing database: exit $status: $output"
+}
