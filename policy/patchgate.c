@@ -9,7 +9,7 @@ static const struct
   int (*run) (int argc, char **argv);
   const char *help;
 } commands[] = {
-  { "import", cmd_import, "import Trivy or Grype JSON reports into the policy database" },
+  { "import", cmd_import, "import Trivy or Grype reports and OpenVEX documents into the database" },
   { "policy", cmd_policy, "set, show or validate the policy" },
   { "check", cmd_check, "explain the decision the hook would make" },
   { "status", cmd_status, "policy version, counts, newest scan, database age" },
