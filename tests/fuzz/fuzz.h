@@ -93,4 +93,33 @@ fuzz_strndup (const uint8_t *data, size_t len)
   return s;
 }
 
+#ifdef PATCHGATE_VERSION_H
+/* One scheme's version order: two versions split at the first NUL.
+   Besides memory safety, the order must be one: A = A, and comparing B
+   with A gives the opposite of A with B.  */
+static inline int
+fuzz_version_order (enum pg_version_scheme scheme, const uint8_t *data, size_t len)
+{
+  const uint8_t *a, *b;
+  size_t alen, blen;
+  cleanup_free char *va = NULL;
+  cleanup_free char *vb = NULL;
+  pg_error_t err = NULL;
+  int ab = 0, ba = 0, aa = 0;
+
+  fuzz_split (data, len, &a, &alen, &b, &blen);
+  va = fuzz_strndup (a, alen);
+  vb = fuzz_strndup (b, blen);
+  if (version_compare (scheme, va, vb, &ab, &err) == 0)
+    {
+      if (version_compare (scheme, vb, va, &ba, &err) < 0 || version_compare (scheme, va, va, &aa, &err) < 0)
+        abort (); /* valid one way, invalid the other */
+      if (aa != 0 || (ab > 0) != (ba < 0) || (ab == 0) != (ba == 0))
+        abort ();
+    }
+  pg_error_release (&err);
+  return 0;
+}
+#endif
+
 #endif
