@@ -146,7 +146,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "make deps: missing packages ($$missing); run as root" >&2; exit 1; fi; \
 	  echo "make deps: installing$$(echo $$missing | tr '\n' ' ')"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 unit: $(UNIT_BINS)
