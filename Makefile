@@ -173,6 +173,7 @@ install: all
 	install -D -m 0644 runtime-config/patchgate-sync.timer $(DESTDIR)$(PREFIX)/share/patchgate/systemd/patchgate-sync.timer
 	install -D -m 0644 runtime-config/nginx-patchgate-bundles.conf $(DESTDIR)$(PREFIX)/share/patchgate/nginx-patchgate-bundles.conf
 	install -D -m 0644 docs/bundles.md $(DESTDIR)$(PREFIX)/share/doc/patchgate/bundles.md
+	install -D -m 0644 docs/security.md $(DESTDIR)$(PREFIX)/share/doc/patchgate/security.md
 	# Engine wiring (README, "Wiring it into every engine"); paths inside follow PREFIX.
 	install -D -m 0755 $(BUILD)/patchgate-runtime $(DESTDIR)$(PREFIX)/bin/patchgate-runtime
 	install -d $(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d $(DESTDIR)$(PREFIX)/share/patchgate
