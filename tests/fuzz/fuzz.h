@@ -93,6 +93,34 @@ fuzz_strndup (const uint8_t *data, size_t len)
   return s;
 }
 
+#ifdef PATCHGATE_IMPORT_H
+/* One scan importer on bounded JSON (import_parse_json, which allows NUL
+   bytes in strings as reports do), then the same document through format
+   detection, as patchgate import reads it.  */
+static inline int
+fuzz_importer (int (*importer) (json_t *doc, struct pg_scan *out, pg_error_t *err), const uint8_t *data,
+               size_t len)
+{
+  cleanup_json json_t *doc = NULL;
+  struct pg_scan scan;
+  pg_error_t err = NULL;
+
+  if (import_parse_json ((const char *) data, len, "report", false, &doc, NULL, &err) == 0)
+    {
+      memset (&scan, 0, sizeof (scan));
+      /* Like import_parse_report, the caller frees a half-built scan.  */
+      importer (doc, &scan, &err);
+      pg_scan_free (&scan);
+      memset (&scan, 0, sizeof (scan));
+      pg_error_release (&err);
+      if (import_parse_report (doc, "report", &scan, &err) == 0)
+        pg_scan_free (&scan);
+    }
+  pg_error_release (&err);
+  return 0;
+}
+#endif
+
 #ifdef PATCHGATE_VERSION_H
 /* One scheme's version order: two versions split at the first NUL.
    Besides memory safety, the order must be one: A = A, and comparing B
