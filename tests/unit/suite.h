@@ -91,4 +91,16 @@ suite_text (const char *dir, const char *name)
   return buf;
 }
 
+/* A database path in a fresh temporary directory; caller frees.  */
+static inline char *
+suite_temp_db (void)
+{
+  char *dir = xstrdup ("/tmp/pg-test-XXXXXX");
+  char *path = NULL;
+  assert_non_null (mkdtemp (dir));
+  xasprintf (&path, "%s/policy.db", dir);
+  free (dir);
+  return path;
+}
+
 #endif

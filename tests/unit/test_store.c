@@ -10,17 +10,6 @@
 #define REPO "sha256:3333333333333333333333333333333333333333333333333333333333333333"
 #define IMG2 "sha256:4444444444444444444444444444444444444444444444444444444444444444"
 
-static char *
-temp_db (void)
-{
-  char *dir = xstrdup ("/tmp/pg-store-XXXXXX");
-  char *path = NULL;
-  assert_non_null (mkdtemp (dir));
-  xasprintf (&path, "%s/policy.db", dir);
-  free (dir);
-  return path;
-}
-
 static void
 make_scan (struct pg_scan *s, const char *image_id, int64_t at, const char *tag)
 {
@@ -57,7 +46,7 @@ add (pg_store *st, const char *image_id, int64_t at, const char *tag, int expect
 static void
 test_lookup_by_every_digest (void **state)
 {
-  cleanup_free char *db = temp_db ();
+  cleanup_free char *db = suite_temp_db ();
   cleanup_store pg_store *st = NULL;
   pg_error_t err = NULL;
   const char *keys[] = { IMG, MAN, REPO, IMG + 7 };
@@ -92,7 +81,7 @@ test_lookup_by_every_digest (void **state)
 static void
 test_newer_build (void **state)
 {
-  cleanup_free char *db = temp_db ();
+  cleanup_free char *db = suite_temp_db ();
   cleanup_store pg_store *st = NULL;
   pg_error_t err = NULL;
   struct pg_image_record rec;
@@ -117,7 +106,7 @@ test_newer_build (void **state)
 static void
 test_readonly_missing_and_foreign (void **state)
 {
-  cleanup_free char *db = temp_db ();
+  cleanup_free char *db = suite_temp_db ();
   pg_store *st = NULL;
   pg_error_t err = NULL;
   sqlite3 *raw;
@@ -145,7 +134,7 @@ test_readonly_missing_and_foreign (void **state)
 static void
 test_newer_schema_refused (void **state)
 {
-  cleanup_free char *db = temp_db ();
+  cleanup_free char *db = suite_temp_db ();
   pg_store *st = NULL;
   pg_error_t err = NULL;
   sqlite3 *raw;
@@ -165,7 +154,7 @@ test_newer_schema_refused (void **state)
 static void
 test_rollback_leaves_nothing (void **state)
 {
-  cleanup_free char *db = temp_db ();
+  cleanup_free char *db = suite_temp_db ();
   cleanup_store pg_store *st = NULL;
   pg_error_t err = NULL;
   struct pg_scan s;

@@ -6,17 +6,6 @@
 
 #define NGINX "sha256:be69f2940aaf64fdf50c9c99420cbd57e10ee655ec7204df1c407e9af63d0cc1"
 
-static char *
-temp_db (void)
-{
-  char *dir = xstrdup ("/tmp/pg-vex-XXXXXX");
-  char *path = NULL;
-  assert_non_null (mkdtemp (dir));
-  xasprintf (&path, "%s/policy.db", dir);
-  free (dir);
-  return path;
-}
-
 static const struct pg_vex *
 find_vex (const struct pg_image_record *rec, const char *id)
 {
@@ -29,7 +18,7 @@ find_vex (const struct pg_image_record *rec, const char *id)
 static void
 test_vex_import (void **state)
 {
-  cleanup_free char *db = temp_db ();
+  cleanup_free char *db = suite_temp_db ();
   cleanup_store pg_store *st = NULL;
   pg_error_t err = NULL;
   struct import_stats stats;
@@ -60,7 +49,7 @@ test_vex_import (void **state)
 static void
 test_vex_malformed_changes_nothing (void **state)
 {
-  cleanup_free char *db = temp_db ();
+  cleanup_free char *db = suite_temp_db ();
   cleanup_store pg_store *st = NULL;
   pg_error_t err = NULL;
   struct pg_image_record rec;
