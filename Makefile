@@ -32,76 +32,97 @@ endif
 
 CFLAGS ?= $(OPT) -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
-          -fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -Ipolicy -Ihook \
+          -fstack-protector-strong -D_FORTIFY_SOURCE=2 -D_GNU_SOURCE -Ipolicy \
           $(PKG_CFLAGS) $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS) -Wl,-z,relro,-z,now
 LIBS = $(PKG_LIBS) -lm
 
-# The library: every policy/ and hook/ source but the two programs' mains.
-CLI_SRCS = policy/patchgate.c $(wildcard policy/cmd_*.c)
+# The library, libpatchgate.a: every source under policy/, one folder per
+# step of a decision (README, "Architecture").  The programs sit on top:
+# hook/ (patchgate-hook, patchgate-runtime and the pieces only they run:
+# sandbox, deadline, log sink, the runtime wrapper) and cli/ (patchgate).
+LIB_SRCS = $(sort $(wildcard policy/*/*.c))
 HOOK_MAIN = hook/main.c
 WRAPPER_MAIN = hook/runtime_main.c
-LIB_SRCS = $(filter-out $(CLI_SRCS) $(HOOK_MAIN) $(WRAPPER_MAIN),$(wildcard policy/*.c hook/*.c))
+HOOK_SUPPORT_SRCS = $(filter-out $(HOOK_MAIN) $(WRAPPER_MAIN),$(wildcard hook/*.c))
+CLI_SRCS = $(wildcard cli/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+HOOK_SUPPORT_OBJS = $(HOOK_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_OBJS = $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 HOOK_OBJS = $(HOOK_MAIN:%.c=$(BUILD)/obj/%.o)
 WRAPPER_OBJS = $(WRAPPER_MAIN:%.c=$(BUILD)/obj/%.o)
-# The Docker runtime wrapper, once hook/runtime_main.c exists.
-WRAPPER = $(if $(wildcard $(WRAPPER_MAIN)),$(BUILD)/patchgate-runtime)
+WRAPPER = $(BUILD)/patchgate-runtime
 LIB = $(BUILD)/libpatchgate.a
+HOOK_LIB = $(BUILD)/libpatchgate-hook.a
 
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-HEADERS = $(wildcard policy/*.h hook/*.h tests/unit/*.h)
+# Header dependencies come from the compiler (-MMD -MP): each object is
+# rebuilt when a header it really includes changes, and no other.
+DEPFLAGS = -MMD -MP
+-include $(shell find $(BUILD) build/fuzz -name '*.d' 2>/dev/null)
 
 .PHONY: all deps check unit integration demo install clean bench fuzz fuzz-build format format-check
 
 all: $(BUILD)/patchgate-hook $(BUILD)/patchgate $(WRAPPER)
 
-$(BUILD)/obj/%.o: %.c $(HEADERS)
+$(BUILD)/obj/hook/%.o: CFLAGS += -Ihook
+# Where `make install` puts the hook, for the wrapper's default entry.
+$(BUILD)/obj/hook/runtime_wrap.o: CFLAGS += -DPG_DEFAULT_HOOK_PATH='"$(PREFIX)/libexec/oci/hooks.d/patchgate-hook"'
+$(BUILD)/obj/cli/%.o: CFLAGS += -Icli
+
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
 
-# The parsed-policy cache (policy/policy_cache.h) trusts a record only from a
+$(HOOK_LIB): $(HOOK_SUPPORT_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+# The parsed-policy cache (rules/policy_cache.h) trusts a record only from a
 # build of the same policy sources: their hash is part of its fingerprint.
-POLICY_SRCS = $(sort $(wildcard policy/*.c policy/*.h))
-$(BUILD)/obj/policy/policy_cache.o: $(POLICY_SRCS)
-$(BUILD)/obj/policy/policy_cache.o: CFLAGS += -DPG_POLICY_PARSER_ID='"$(shell cat $(POLICY_SRCS) | sha256sum | cut -c1-32)"'
+# Only the sources that define the policy's format and its record count.
+POLICY_FORMAT_SRCS = policy/rules/policy.c policy/rules/policy.h policy/rules/policy_cache.c \
+                     policy/rules/policy_cache.h policy/store/store.h
+POLICY_PARSER_ID := $(shell cat $(POLICY_FORMAT_SRCS) | sha256sum | cut -c1-32)
+$(BUILD)/obj/policy/rules/policy_cache.o: $(POLICY_FORMAT_SRCS)
+$(BUILD)/obj/policy/rules/policy_cache.o: CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
 
 # The hook links only the libraries it calls (not libcurl, libcrypto, ...):
 # each one mapped and relocated at exec costs it time on every container start.
-$(BUILD)/patchgate-hook: $(HOOK_OBJS) $(LIB)
+$(BUILD)/patchgate-hook: $(HOOK_OBJS) $(HOOK_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 $(BUILD)/patchgate: $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/patchgate-runtime: $(WRAPPER_OBJS) $(LIB)
+$(BUILD)/patchgate-runtime: $(WRAPPER_OBJS) $(HOOK_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB) $(HEADERS)
+$(BUILD)/tests/%: tests/unit/%.c $(HOOK_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook -Itests/unit $(LDFLAGS) -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS) -lcmocka
 
-$(BUILD)/bench/%: tests/bench/%.c $(LIB) $(HEADERS)
+$(BUILD)/bench/%: tests/bench/%.c $(HOOK_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -Wl,--as-needed -o $@ $< $(LIB) $(LIBS)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook $(LDFLAGS) -Wl,--as-needed -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS)
 
 # The hook for tests/integration/valgrind.bats: hook/main.c built with
 # PG_HOOK_NO_SECCOMP, since valgrind cannot emulate seccomp(2) and the real
 # hook refuses to decide without it.  A test binary: never installed.
 VALGRIND_HOOK = $(BUILD)/tests/patchgate-hook-valgrind
-$(VALGRIND_HOOK): hook/main.c $(LIB) $(HEADERS)
+$(VALGRIND_HOOK): hook/main.c $(HOOK_LIB) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DPG_HOOK_NO_SECCOMP $(LDFLAGS) -o $@ $< $(LIB) $(LIBS)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook -DPG_HOOK_NO_SECCOMP $(LDFLAGS) -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS)
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang into
 # build/fuzz/ whatever BUILD is, against the library sources compiled again
@@ -113,26 +134,26 @@ FUZZ_CC = clang
 FUZZ_BUILD = build/fuzz
 FUZZ_TIME ?= 60
 FUZZ_JOBS ?= 2
-FUZZ_CFLAGS = -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Ipolicy -Ihook \
+FUZZ_CFLAGS = -O1 -g -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE -Ipolicy \
               -Itests/fuzz $(PKG_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined \
               -fno-omit-frame-pointer
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_LIB = $(FUZZ_BUILD)/libpatchgate-fuzz.a
 
-$(FUZZ_BUILD)/obj/%.o: %.c $(HEADERS)
+$(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_BUILD)/obj/policy/policy_cache.o: $(POLICY_SRCS)
-$(FUZZ_BUILD)/obj/policy/policy_cache.o: FUZZ_CFLAGS += -DPG_POLICY_PARSER_ID='"$(shell cat $(POLICY_SRCS) | sha256sum | cut -c1-32)"'
+$(FUZZ_BUILD)/obj/policy/rules/policy_cache.o: $(POLICY_FORMAT_SRCS)
+$(FUZZ_BUILD)/obj/policy/rules/policy_cache.o: FUZZ_CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
 
 $(FUZZ_LIB): $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 	rm -f $@
 	ar rcs $@ $^
 
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB) $(HEADERS)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 
@@ -185,10 +206,10 @@ install: all
 	chmod 0644 $(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d/patchgate.json $(DESTDIR)$(PREFIX)/share/patchgate/*.json*
 
 format:
-	clang-format -i policy/*.[ch] hook/*.[ch] tests/unit/*.[ch] $(wildcard tests/bench/*.c tests/fuzz/*.c)
+	clang-format -i policy/*/*.[ch] hook/*.[ch] cli/*.[ch] tests/unit/*.[ch] $(wildcard tests/bench/*.c tests/fuzz/*.c)
 
 format-check:
-	clang-format --dry-run -Werror policy/*.[ch] hook/*.[ch] tests/unit/*.[ch] $(wildcard tests/bench/*.c tests/fuzz/*.c)
+	clang-format --dry-run -Werror policy/*/*.[ch] hook/*.[ch] cli/*.[ch] tests/unit/*.[ch] $(wildcard tests/bench/*.c tests/fuzz/*.c)
 
 clean:
 	rm -rf build

@@ -12,9 +12,6 @@
 
 #include <stdint.h>
 
-/* Below the 10 s that the shipped hook definitions give the runtime.  */
-#define PG_DEFAULT_TIMEOUT_MS 8000
-
 /* Arm (or re-arm) the deadline at MS milliseconds after the first call.  */
 int pg_deadline_arm (int64_t ms);
 /* The exit status on expiry (default 2).  */

@@ -3,7 +3,7 @@
  * on a stream socket.
  */
 #include "logsink.h"
-#include "util.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <string.h>

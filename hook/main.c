@@ -2,7 +2,7 @@
  * library decide, log, and exit 0 (allow, audit), 1 (denied) or 2 (error,
  * refused unless the config says on_error: allow).
  */
-#include "gate.h"
+#include "gate/gate.h"
 #include "deadline.h"
 #include "logsink.h"
 #include "sandbox.h"
@@ -197,7 +197,7 @@ main (int argc, char **argv)
 #endif
 
   line = decision_logfmt (&res.decision, &res.ctx);
-  /* Two engine-set sources disagreed on the image (hook/resolve.c).  */
+  /* Two engine-set sources disagreed on the image (identify/resolve.c).  */
   if (res.identity.conflict)
     logfmt_append (&line, "conflict", res.identity.conflict);
   pg_log_line (log_priority (res.decision.verdict), line);

@@ -7,7 +7,7 @@
 #ifndef PATCHGATE_RUNTIME_WRAP_H
 #define PATCHGATE_RUNTIME_WRAP_H
 
-#include "gate.h"
+#include "gate/gate.h"
 
 #ifndef PG_DEFAULT_HOOK_PATH
 #define PG_DEFAULT_HOOK_PATH "/usr/local/libexec/oci/hooks.d/patchgate-hook"

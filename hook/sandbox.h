@@ -28,7 +28,7 @@
 #ifndef PATCHGATE_SANDBOX_H
 #define PATCHGATE_SANDBOX_H
 
-#include "util.h"
+#include "base/util.h"
 
 int pg_sandbox_init_caps (pg_error_t *err);
 /* Empty every capability set.  */

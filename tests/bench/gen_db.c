@@ -28,8 +28,8 @@
  * start (target_*: allowed under the policy at --now), one that is denied
  * (deny_*), and the time taken.
  */
-#include "policy.h"
-#include "store.h"
+#include "rules/policy.h"
+#include "store/store.h"
 
 #include <getopt.h>
 #include <sys/resource.h>

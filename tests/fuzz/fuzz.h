@@ -7,7 +7,7 @@
 #ifndef PATCHGATE_FUZZ_H
 #define PATCHGATE_FUZZ_H
 
-#include "util.h"
+#include "base/util.h"
 
 #include <fcntl.h>
 #include <stdint.h>

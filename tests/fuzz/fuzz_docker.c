@@ -1,6 +1,8 @@
-/* Docker's config.v2.json (hook/resolve_docker.c) for container d4...d4.  */
+/* Docker's config.v2.json (identify/resolve_docker.c) for container d4...d4.  */
 #include "fuzz.h"
-#include "gate.h"
+#include "gate/gate.h"
+#include "identify/engines.h"
+#include "identify/storage.h"
 
 #define CID "d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4d4"
 

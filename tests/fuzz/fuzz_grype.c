@@ -1,5 +1,5 @@
-/* The Grype importer (policy/import_grype.c); see fuzz_importer.  */
-#include "import.h"
+/* The Grype importer (import/grype.c); see fuzz_importer.  */
+#include "import/import.h"
 #include "fuzz.h"
 
 int

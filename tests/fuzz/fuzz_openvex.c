@@ -1,6 +1,6 @@
-/* The OpenVEX importer (policy/import_openvex.c).  */
+/* The OpenVEX importer (import/openvex.c).  */
 #include "fuzz.h"
-#include "import.h"
+#include "import/import.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t len)

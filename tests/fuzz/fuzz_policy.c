@@ -1,8 +1,8 @@
-/* The policy parser and validator (policy/policy.c), and the parsed-policy
-   cache's encoder and decoder on what it accepts (policy/policy_cache.c). */
+/* The policy parser and validator (rules/policy.c), and the parsed-policy
+   cache's encoder and decoder on what it accepts (rules/policy_cache.c). */
 #include "fuzz.h"
-#include "policy.h"
-#include "policy_cache.h"
+#include "rules/policy.h"
+#include "rules/policy_cache.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t len)

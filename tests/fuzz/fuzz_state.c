@@ -1,11 +1,13 @@
-/* The OCI state and the bundle's config.json (hook/state.c), then identity
+/* The OCI state and the bundle's config.json (identify/state.c), then identity
    resolution over them (hook/resolve*.c).  Input: the state JSON, a NUL,
    config.json; "@BUNDLE@" in the state stands for the temp bundle.  Without
    a NUL the input is config.json under a fixed state.  Engine metadata
    paths point into the temp tree (nothing there), so only the bundle's
    files and the annotations steer resolution.  */
 #include "fuzz.h"
-#include "gate.h"
+#include "gate/gate.h"
+#include "identify/engines.h"
+#include "identify/storage.h"
 
 static struct pg_hook_config cfg;
 

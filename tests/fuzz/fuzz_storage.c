@@ -1,7 +1,9 @@
-/* containers/storage metadata (hook/resolve_storage.c): containers.json, a
+/* containers/storage metadata (identify/resolve_storage.c): containers.json, a
    NUL, images.json, for the storage container c1c1...c1 (vfs driver).  */
 #include "fuzz.h"
-#include "gate.h"
+#include "gate/gate.h"
+#include "identify/engines.h"
+#include "identify/storage.h"
 
 #define CID "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
 

@@ -1,6 +1,8 @@
-/* storage.conf's [storage] table (hook/resolve_storage.c).  */
+/* storage.conf's [storage] table (identify/resolve_storage.c).  */
 #include "fuzz.h"
-#include "gate.h"
+#include "gate/gate.h"
+#include "identify/engines.h"
+#include "identify/storage.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t len)

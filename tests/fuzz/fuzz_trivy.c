@@ -1,5 +1,5 @@
-/* The Trivy importer (policy/import_trivy.c); see fuzz_importer.  */
-#include "import.h"
+/* The Trivy importer (import/trivy.c); see fuzz_importer.  */
+#include "import/import.h"
 #include "fuzz.h"
 
 int

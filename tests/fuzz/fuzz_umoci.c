@@ -1,6 +1,8 @@
-/* umoci.json in a bundle (hook/resolve_umoci.c).  */
+/* umoci.json in a bundle (identify/resolve_umoci.c).  */
 #include "fuzz.h"
-#include "gate.h"
+#include "gate/gate.h"
+#include "identify/engines.h"
+#include "identify/storage.h"
 
 static struct pg_oci_state st;
 
@@ -22,7 +24,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t len)
 
   fuzz_write ("bundle/umoci.json", data, len);
   memset (&id, 0, sizeof (id));
-  resolve_umoci (&st, &id, &err);
+  resolve_umoci (NULL, &st, &id, &err);
   identity_free (&id);
   pg_error_release (&err);
   return 0;

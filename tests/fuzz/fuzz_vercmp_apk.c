@@ -1,5 +1,5 @@
-/* apk's version order (policy/version_apk.c); see fuzz_version_order.  */
-#include "version.h"
+/* apk's version order (version/version_apk.c); see fuzz_version_order.  */
+#include "version/version.h"
 #include "fuzz.h"
 
 int

@@ -1,5 +1,5 @@
-/* dpkg's version order (policy/version_dpkg.c); see fuzz_version_order.  */
-#include "version.h"
+/* dpkg's version order (version/version_dpkg.c); see fuzz_version_order.  */
+#include "version/version.h"
 #include "fuzz.h"
 
 int

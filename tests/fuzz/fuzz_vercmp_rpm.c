@@ -1,5 +1,5 @@
-/* rpm's version order (policy/version_rpm.c); see fuzz_version_order.  */
-#include "version.h"
+/* rpm's version order (version/version_rpm.c); see fuzz_version_order.  */
+#include "version/version.h"
 #include "fuzz.h"
 
 int

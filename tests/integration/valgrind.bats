@@ -7,7 +7,7 @@
 # decide unsandboxed, is checked to refuse cleanly under it, and the
 # decision path runs in build/.../tests/patchgate-hook-valgrind, the same
 # hook/main.c built with PG_HOOK_NO_SECCOMP (Makefile).  valgrind also
-# lacks openat2(2), so the fallback walk of hook/safe_open.c runs here.
+# lacks openat2(2), so the fallback walk of base/safe_open.c runs here.
 # An ASan build (make check SANITIZE=1) cannot run under valgrind: ASan
 # checks it instead, and these tests say so and pass.
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include "util.h"
+#include "base/util.h"
 
 static inline const char *
 suite_src (void)

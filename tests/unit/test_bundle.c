@@ -3,9 +3,9 @@
    key, truncated file, wrong SHA-256 in the manifest, lower serial), each
    leaving the active database byte-identical.  Real SQLite, real OpenSSL.  */
 #include "suite.h"
-#include "bundle.h"
-#include "eval.h"
-#include "gate.h"
+#include "bundle/bundle.h"
+#include "rules/eval.h"
+#include "gate/gate.h"
 
 #include <fcntl.h>
 #include <ftw.h>

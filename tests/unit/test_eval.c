@@ -7,7 +7,7 @@
    "detail_contains": {code: substring}}).  image.json may list OpenVEX
    statements as "vex": [{"id", "status", "issued"}].  */
 #include "suite.h"
-#include "eval.h"
+#include "rules/eval.h"
 
 static int64_t
 time_field (json_t *obj, const char *key)

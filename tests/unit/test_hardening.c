@@ -1,11 +1,13 @@
-/* Bounded, safe input: hook/safe_open.h on a planted tree (a bundle and a
+/* Bounded, safe input: base/safe_open.h on a planted tree (a bundle and a
    fake rootfs full of absolute, relative and ".." symlinks, loops, a FIFO),
    with openat2 and with the fallback walk; JSON limits (depth, value count,
    NUL); the annotation cap; the hook config's `timeout`; and which
    annotations may name a Kubernetes namespace.  */
 #include "suite.h"
-#include "gate.h"
-#include "safe_open.h"
+#include "gate/gate.h"
+#include "identify/engines.h"
+#include "identify/storage.h"
+#include "base/safe_open.h"
 #include "deadline.h"
 
 #include <errno.h>

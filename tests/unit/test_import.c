@@ -19,7 +19,7 @@
      error          a substring of the error message.
    After the cases: directories, and the store round trip.  */
 #include "suite.h"
-#include "import.h"
+#include "import/import.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
    field and the problem) or expected.json ({"version", "scopes", "waivers",
    "min_versions", "max_scan_age": seconds, "on_unidentified"}).  */
 #include "suite.h"
-#include "policy.h"
+#include "rules/policy.h"
 
 static void
 test_policy_case (void **state)

@@ -1,11 +1,11 @@
-/* The parsed-policy cache (policy/policy_cache.h): a record rebuilds exactly
+/* The parsed-policy cache (rules/policy_cache.h): a record rebuilds exactly
    the policy that parsing its text gives, for every policy the other suites
    use; a record for another text, or a damaged one, is never used; and
    decide_image's loader falls back to parsing whenever the record does not
    match the stored text.  "Exactly" is checked by encoding the rebuilt
    policy again: the two records must be byte for byte the same.  */
 #include "suite.h"
-#include "policy_cache.h"
+#include "rules/policy_cache.h"
 
 #include <sys/stat.h>
 

@@ -8,7 +8,9 @@
    error resolve_identity must fail with)}.  Then storage.conf parsing and
    the hook config's engine keys.  */
 #include "suite.h"
-#include "gate.h"
+#include "gate/gate.h"
+#include "identify/engines.h"
+#include "identify/storage.h"
 
 #define DEFAULT_HOOK_JSON                                                                                    \
   "{\"storage_conf\": \"@CASE@/storage.conf\", \"storage_graphroot\": \"@CASE@/storage\","                   \

@@ -5,7 +5,7 @@
    hook has no test switch: this binary is the test.  */
 #include "suite.h"
 #include "sandbox.h"
-#include "store.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

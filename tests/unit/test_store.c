@@ -1,7 +1,7 @@
 /* The store: schema versioning, lookups by every digest, transactions.  */
 #include "suite.h"
-#include "store.h"
-#include "policy.h"
+#include "store/store.h"
+#include "rules/policy.h"
 
 #include <sqlite3.h>
 

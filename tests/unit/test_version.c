@@ -18,8 +18,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "util.h"
-#include "version.h"
+#include "base/util.h"
+#include "version/version.h"
 
 struct data_stats
 {

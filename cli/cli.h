@@ -1,0 +1,22 @@
+/* patchgate: the admin CLI's subcommands.  Each parses its own options
+   (getopt_long, with --help) and returns the process exit code: 0 success
+   (or "allow"), 1 denied by policy (check) or a failed comparison of inputs,
+   2 an error.  cli/patchgate.c dispatches to them.  */
+#ifndef PATCHGATE_CLI_H
+#define PATCHGATE_CLI_H
+
+#include "base/util.h"
+
+int cmd_import (int argc, char **argv);
+int cmd_policy (int argc, char **argv);
+int cmd_check (int argc, char **argv);
+int cmd_status (int argc, char **argv);
+int cmd_vercmp (int argc, char **argv);
+int cmd_bundle (int argc, char **argv);
+int cmd_sync (int argc, char **argv);
+int cmd_activate (int argc, char **argv);
+
+/* Print "patchgate: <message>" on stderr, release the error, return 2.  */
+int cli_fail (pg_error_t *err);
+
+#endif

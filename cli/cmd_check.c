@@ -1,0 +1,276 @@
+#include "cli.h"
+#include "gate/gate.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static void
+usage (FILE *out)
+{
+  fprintf (out,
+           "Usage: patchgate check [--db FILE] (--digest D | --image REF | --bundle DIR | --state FILE)\n"
+           "                       [--namespace NS] [--at TIME] [--json] [--config FILE]\n"
+           "\n"
+           "Explain the decision the hook would make, with the same code the hook runs.\n"
+           "\n"
+           "  --digest D      an image ID, manifest or repo digest (sha256:...)\n"
+           "  --image REF     name:tag (the newest scanned build) or name@sha256:...\n"
+           "  --bundle DIR    an OCI bundle, identified as the hook would\n"
+           "  --state FILE    an OCI state JSON file, as the runtime passes it to hooks\n"
+           "  --namespace NS  Kubernetes namespace for scope matching (--digest/--image)\n"
+           "  --at TIME       decide at this RFC 3339 time instead of now\n"
+           "  --json          print {\"decision\", \"reasons\": [{\"code\", \"detail\", \"remedy\"}], ...}\n"
+           "  --config FILE   hook config for --bundle/--state (annotation_keys, policy_db)\n"
+           "  --db FILE       policy database (default: the hook config's, else " PG_DEFAULT_DB ")\n"
+           "  -h, --help      show this help\n"
+           "\n"
+           "Exit status: 0 allow or audit, 1 deny, 2 error.\n");
+}
+
+struct check_opts
+{
+  const char *db;
+  const char *digest;
+  const char *image;
+  const char *bundle;
+  const char *state;
+  const char *namespace;
+  const char *config;
+  bool json;
+  int64_t now;
+};
+
+static void
+print_decision (const struct pg_decision *d, const struct pg_context *ctx, bool json)
+{
+  if (json)
+    {
+      cleanup_json json_t *j = decision_to_json (d, ctx);
+      json_dumpf (j, stdout, JSON_INDENT (2));
+      putchar ('\n');
+      return;
+    }
+  printf ("decision: %s (mode %s, scope %s, policy %s)\n", verdict_name (d->verdict), mode_name (d->mode),
+          d->scope, d->policy_version);
+  printf ("image:    %s\n", ctx->image_ref ? ctx->image_ref : (d->image_name ? d->image_name : "(no name)"));
+  printf ("digest:   %s\n", ctx->digest ? ctx->digest : "(unidentified)");
+  for (size_t i = 0; i < d->n_reasons; i++)
+    {
+      printf ("%s%s: %s\n", d->reasons[i].code, d->reasons[i].deny ? "" : " (audit only)",
+              d->reasons[i].detail);
+      printf ("  to pass: %s\n", d->reasons[i].remedy);
+    }
+  for (size_t i = 0; i < d->n_waivers_applied; i++)
+    printf ("waiver %s applied\n", d->waivers_applied[i]);
+  for (size_t i = 0; i < d->n_waivers_expired; i++)
+    printf ("waiver %s expired and no longer applies\n", d->waivers_expired[i]);
+}
+
+static int
+exit_code (enum pg_verdict v)
+{
+  return v == PG_VERDICT_DENY ? 1 : 0;
+}
+
+static int
+check_state (const struct check_opts *o, const char *text, size_t len, const char *name)
+{
+  struct pg_hook_config cfg;
+  struct pg_gate_result res;
+  pg_error_t err = NULL;
+  int ret;
+
+  if (hook_config_load (o->config, &cfg, &err) < 0)
+    return cli_fail (&err);
+  if (o->db)
+    {
+      free (cfg.policy_db);
+      cfg.policy_db = xstrdup (o->db);
+    }
+  if (gate_decide (&cfg, text, len, name, o->now, &res, &err) < 0)
+    {
+      gate_result_free (&res);
+      hook_config_free (&cfg);
+      return cli_fail (&err);
+    }
+  print_decision (&res.decision, &res.ctx, o->json);
+  ret = exit_code (res.decision.verdict);
+  gate_result_free (&res);
+  hook_config_free (&cfg);
+  return ret;
+}
+
+static int
+check_bundle (const struct check_opts *o)
+{
+  cleanup_json json_t *state = json_pack ("{s:s, s:s, s:s, s:s}", "ociVersion", "1.0.2", "id",
+                                          "patchgate-check", "status", "creating", "bundle", o->bundle);
+  cleanup_free char *text = NULL;
+
+  if (o->bundle[0] != '/')
+    {
+      pg_error_t err = NULL;
+      pg_make_error (&err, 0, "--bundle: `%s` must be an absolute path", o->bundle);
+      return cli_fail (&err);
+    }
+  text = json_dumps (state, JSON_COMPACT);
+  return check_state (o, text, strlen (text), o->bundle);
+}
+
+static int
+check_image (const struct check_opts *o)
+{
+  cleanup_store pg_store *store = NULL;
+  cleanup_free char *digest = NULL;
+  cleanup_free char *repo = NULL;
+  cleanup_free char *tag = NULL;
+  struct pg_context ctx = { .container_id = "patchgate-check", .namespace = o->namespace, .engine = "runc" };
+  struct pg_decision d;
+  pg_error_t err = NULL;
+  int ret;
+
+  if (store_open (o->db ? o->db : PG_DEFAULT_DB, PG_STORE_READONLY, &store, &err) < 0)
+    return cli_fail (&err);
+  {
+    /* The hook config's bundle freshness rule (max_policy_age) applies too.  */
+    struct pg_hook_config cfg;
+    if (hook_config_load (o->config, &cfg, &err) < 0)
+      {
+        hook_config_free (&cfg);
+        return cli_fail (&err);
+      }
+    ctx.max_policy_age = cfg.max_policy_age;
+    ctx.policy_stale = cfg.policy_stale;
+    hook_config_free (&cfg);
+  }
+  if (o->digest)
+    {
+      digest = digest_normalize (o->digest);
+      if (digest == NULL)
+        {
+          pg_make_error (&err, 0, "--digest: `%s` is not a sha256 digest", o->digest);
+          return cli_fail (&err);
+        }
+    }
+  else
+    {
+      if (image_ref_parse (o->image, &repo, &tag, &digest) < 0)
+        {
+          pg_make_error (&err, 0, "--image: `%s` is not an image reference", o->image);
+          return cli_fail (&err);
+        }
+      ctx.image_ref = o->image;
+      if (digest == NULL)
+        {
+          struct pg_image_record rec;
+          int r = store_lookup_name (store, repo, tag, &rec, &err);
+          if (r < 0)
+            return cli_fail (&err);
+          if (r == 0)
+            {
+              pg_make_error (&err, 0,
+                             "no scanned image is named %s:%s (an unscanned image is checked by --digest)",
+                             repo, tag ? tag : "latest");
+              return cli_fail (&err);
+            }
+          digest = xstrdup (rec.image_id ? rec.image_id : rec.manifest_digest);
+          pg_image_record_free (&rec);
+        }
+    }
+  ctx.digest = digest;
+  if (decide_image (store, &ctx, o->now, &d, &err) < 0)
+    return cli_fail (&err);
+  print_decision (&d, &ctx, o->json);
+  ret = exit_code (d.verdict);
+  pg_decision_free (&d);
+  return ret;
+}
+
+int
+cmd_check (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "db", required_argument, NULL, 'd' },
+    { "digest", required_argument, NULL, 'D' },
+    { "image", required_argument, NULL, 'i' },
+    { "bundle", required_argument, NULL, 'b' },
+    { "state", required_argument, NULL, 's' },
+    { "namespace", required_argument, NULL, 'n' },
+    { "at", required_argument, NULL, 'a' },
+    { "json", no_argument, NULL, 'j' },
+    { "config", required_argument, NULL, 'c' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct check_opts o = { 0 };
+  pg_error_t err = NULL;
+  const char *at = NULL;
+  int c, targets;
+
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'd':
+        o.db = optarg;
+        break;
+      case 'D':
+        o.digest = optarg;
+        break;
+      case 'i':
+        o.image = optarg;
+        break;
+      case 'b':
+        o.bundle = optarg;
+        break;
+      case 's':
+        o.state = optarg;
+        break;
+      case 'n':
+        o.namespace = optarg;
+        break;
+      case 'a':
+        at = optarg;
+        break;
+      case 'j':
+        o.json = true;
+        break;
+      case 'c':
+        o.config = optarg;
+        break;
+      case 'h':
+        usage (stdout);
+        return 0;
+      default:
+        usage (stderr);
+        return 2;
+      }
+  targets = (o.digest != NULL) + (o.image != NULL) + (o.bundle != NULL) + (o.state != NULL);
+  if (targets != 1 || optind != argc)
+    {
+      fprintf (stderr, "patchgate: check needs exactly one of --digest, --image, --bundle, --state\n");
+      usage (stderr);
+      return 2;
+    }
+  if (at)
+    {
+      if (parse_rfc3339 (at, &o.now) < 0)
+        {
+          pg_make_error (&err, 0, "--at: `%s` is not an RFC 3339 time (e.g. 2026-11-22T10:00:00Z)", at);
+          return cli_fail (&err);
+        }
+    }
+  else if (pg_now (&o.now, &err) < 0)
+    return cli_fail (&err);
+
+  if (o.state)
+    {
+      cleanup_free char *text = NULL;
+      size_t len = 0;
+      if (read_all_file (o.state, PG_MAX_STATE_SIZE, &text, &len, &err) < 0)
+        return cli_fail (&err);
+      return check_state (&o, text, len, o.state);
+    }
+  if (o.bundle)
+    return check_bundle (&o);
+  return check_image (&o);
+}

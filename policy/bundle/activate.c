@@ -1,0 +1,307 @@
+/* patchgate: activating a verified bundle as the policy database.
+ *
+ * Order matters: signature (over the raw bytes, before anything is parsed),
+ * then the manifest and the payload's SHA-256, then the serial against the
+ * active one, then the payload is written to a temp file beside the policy
+ * database, checked as a patchgate database, stamped in its meta table,
+ * fsynced and renamed over the active one; the directory is fsynced last.
+ * A hook that opens the database meanwhile sees the old file or the new one.
+ */
+#include "bundle/bundle.h"
+#include "rules/policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+void
+activate_result_free (struct pg_activate_result *r)
+{
+  if (r == NULL)
+    return;
+  free (r->key);
+  bundle_manifest_free (&r->manifest);
+  memset (r, 0, sizeof (*r));
+}
+
+int
+policy_lock (const char *policy_db, int *fd, pg_error_t *err)
+{
+  cleanup_free char *path = NULL;
+
+  *fd = -1;
+  if (pg_ensure_parent_dir (policy_db, err) < 0)
+    return -1;
+  xasprintf (&path, "%s.lock", policy_db);
+  *fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (*fd < 0)
+    return pg_make_error (err, errno, "%s: open", path);
+  if (flock (*fd, LOCK_EX | LOCK_NB) < 0)
+    {
+      int e = errno;
+      close (*fd);
+      *fd = -1;
+      if (e == EWOULDBLOCK)
+        return pg_make_error (err, 0, "%s: another patchgate sync or activate is running", path);
+      return pg_make_error (err, e, "%s: lock", path);
+    }
+  return 0;
+}
+
+int
+policy_active_serial (const char *path, int64_t *serial, pg_error_t *err)
+{
+  sqlite3 *db = NULL;
+  int r;
+
+  *serial = 0;
+  if (access (path, F_OK) < 0 && errno == ENOENT)
+    return 0;
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    {
+      pg_make_error (err, 0, "%s: %s", path, db ? sqlite3_errmsg (db) : "out of memory");
+      sqlite3_close_v2 (db);
+      return -1;
+    }
+  sqlite3_busy_timeout (db, 5000);
+  r = pg_meta_int (db, path, "bundle_serial", serial, err);
+  if (r < 0)
+    {
+      int code = sqlite3_errcode (db);
+      /* A database that is not a patchgate one (or too old to have meta)
+         has no serial to protect; a busy or unreadable one is an error. */
+      if (code == SQLITE_ERROR || code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+        {
+          pg_error_release (err);
+          r = 0;
+        }
+    }
+  sqlite3_close_v2 (db);
+  return r < 0 ? -1 : 0;
+}
+
+/* A hot journal or a WAL beside the active database would be applied to the
+   new file after the rename: refuse while one exists.  */
+static int
+check_no_journal (const char *policy_db, pg_error_t *err)
+{
+  static const char *const suffixes[] = { "-journal", "-wal" };
+  for (size_t i = 0; i < 2; i++)
+    {
+      cleanup_free char *p = NULL;
+      struct stat st;
+      xasprintf (&p, "%s%s", policy_db, suffixes[i]);
+      if (stat (p, &st) == 0 && st.st_size > 0)
+        return pg_make_error (err, 0,
+                              "%s exists: a write to the policy database is in progress or was interrupted; "
+                              "retry when it is done (open the database once with sqlite3 to recover it)",
+                              p);
+    }
+  return 0;
+}
+
+int
+pg_ensure_parent_dir (const char *path, pg_error_t *err)
+{
+  cleanup_free char *copy = xstrdup (path);
+  const char *dir = dirname (copy);
+  struct stat st;
+
+  if (stat (dir, &st) == 0)
+    return S_ISDIR (st.st_mode) ? 0 : pg_make_error (err, 0, "%s: not a directory", dir);
+  if (errno != ENOENT || mkdir (dir, 0755) < 0)
+    return pg_make_error (err, errno, "policy database directory %s", dir);
+  return 0;
+}
+
+static int
+set_meta (pg_store *store, const char *key, const char *value, pg_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  int r;
+  if (sqlite3_prepare_v2 (store_db (store), "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1, &st,
+                          NULL)
+      != SQLITE_OK)
+    return pg_make_error (err, 0, "%s: meta: %s", store_path (store), sqlite3_errmsg (store_db (store)));
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, value, -1, SQLITE_STATIC);
+  r = sqlite3_step (st);
+  sqlite3_finalize (st);
+  if (r != SQLITE_DONE)
+    return pg_make_error (err, 0, "%s: meta.%s: %s", store_path (store), key,
+                          sqlite3_errmsg (store_db (store)));
+  return 0;
+}
+
+static int
+set_meta_int (pg_store *store, const char *key, int64_t v, pg_error_t *err)
+{
+  char buf[32];
+  snprintf (buf, sizeof (buf), "%lld", (long long) v);
+  return set_meta (store, key, buf, err);
+}
+
+static int
+stamp_meta (pg_store *store, const struct pg_activate_opts *o, const struct pg_bundle_manifest *m,
+            const char *key, pg_error_t *err)
+{
+  char result[64];
+  snprintf (result, sizeof (result), "activated serial %lld", (long long) m->serial);
+  if (store_begin (store, true, err) < 0)
+    return -1;
+  if (set_meta_int (store, "bundle_serial", m->serial, err) < 0
+      || set_meta_int (store, "bundle_created", m->created, err) < 0
+      || set_meta (store, "bundle_source", o->source ? o->source : "", err) < 0
+      || set_meta (store, "bundle_policy_version", m->policy_version, err) < 0
+      || set_meta (store, "bundle_sha256", m->payload_sha256, err) < 0
+      || set_meta (store, "bundle_key", key, err) < 0
+      || set_meta_int (store, "bundle_activated_at", o->now, err) < 0
+      || set_meta (store, "last_sync_result", result, err) < 0
+      || set_meta_int (store, "last_sync_time", o->now, err) < 0)
+    {
+      store_rollback (store);
+      return -1;
+    }
+  return store_commit (store, err);
+}
+
+/* Open the written payload as the hook would use it: a patchgate database
+   (older schemas are migrated here) with a policy that parses.  */
+static int
+prepare_new_db (const char *tmp, const struct pg_activate_opts *o, const struct pg_bundle_manifest *m,
+                const char *key, pg_error_t *err)
+{
+  cleanup_store pg_store *store = NULL;
+  cleanup_policy struct pg_policy *policy = NULL;
+  char *msg = NULL;
+  int r;
+
+  if (store_open (tmp, 0, &store, err) < 0)
+    return pg_error_wrap (err, "the bundle's database");
+  if (sqlite3_exec (store_db (store), "PRAGMA journal_mode = DELETE", NULL, NULL, &msg) != SQLITE_OK)
+    {
+      pg_make_error (err, 0, "the bundle's database: %s", msg ? msg : "journal mode");
+      sqlite3_free (msg);
+      return -1;
+    }
+  if (store_begin (store, false, err) < 0)
+    return -1;
+  r = policy_load_from_store (store, &policy, err);
+  store_rollback (store);
+  if (r < 0)
+    return pg_error_wrap (err, "the bundle's database");
+  return stamp_meta (store, o, m, key, err);
+}
+
+static int
+copy_mode (int fd, const char *tmp, const char *policy_db, pg_error_t *err)
+{
+  struct stat st;
+  mode_t mode = 0644;
+  if (stat (policy_db, &st) == 0)
+    {
+      mode = st.st_mode & 07777;
+      if (geteuid () == 0 && fchown (fd, st.st_uid, st.st_gid) < 0)
+        return pg_make_error (err, errno, "%s: chown", tmp);
+    }
+  if (fchmod (fd, mode) < 0)
+    return pg_make_error (err, errno, "%s: chmod", tmp);
+  return 0;
+}
+
+static int
+install_payload (const struct pg_activate_opts *o, const struct pg_bundle *b, const char *key,
+                 pg_error_t *err)
+{
+  cleanup_unlink char *tmp = NULL;
+  cleanup_close int fd = -1;
+
+  if (pg_ensure_parent_dir (o->policy_db, err) < 0 || check_no_journal (o->policy_db, err) < 0)
+    return -1;
+  if (pg_mkstemp_beside (o->policy_db, &tmp, &fd, err) < 0 || copy_mode (fd, tmp, o->policy_db, err) < 0)
+    return -1;
+  if (pg_write_all (fd, b->data + b->payload_off, b->size - b->payload_off, tmp, err) < 0)
+    return -1;
+  if (fsync (fd) < 0)
+    return pg_make_error (err, errno, "%s: fsync", tmp);
+  if (prepare_new_db (tmp, o, &b->manifest, key, err) < 0)
+    {
+      cleanup_free char *journal = NULL;
+      xasprintf (&journal, "%s-journal", tmp);
+      unlink (journal);
+      return -1;
+    }
+  if (fsync (fd) < 0)
+    return pg_make_error (err, errno, "%s: fsync", tmp);
+  if (check_no_journal (o->policy_db, err) < 0)
+    return -1;
+  if (rename (tmp, o->policy_db) < 0)
+    return pg_make_error (err, errno, "rename %s to %s", tmp, o->policy_db);
+  free (tmp);
+  tmp = NULL;
+  return pg_fsync_parent (o->policy_db, err);
+}
+
+static int
+verify_bundle (const struct pg_activate_opts *o, struct pg_bundle *b, const char *bundle_path,
+               const char *sig_path, const char **key, pg_error_t *err)
+{
+  unsigned char sig[PG_ED25519_SIG_SIZE];
+
+  if (o->n_trusted_keys == 0)
+    return pg_make_error (
+        err, 0, "no trusted_keys in the hook config: refusing to activate a bundle nobody can verify");
+  if (bundle_read_signature (sig_path, sig, err) < 0)
+    return -1;
+  if (bundle_map (bundle_path, o->max_size ? o->max_size : PG_MAX_BUNDLE_SIZE, b, err) < 0)
+    return -1;
+  if (bundle_verify_signature (b, sig, sizeof (sig), o->trusted_keys, o->n_trusted_keys, key, err) < 0)
+    return -1;
+  return bundle_check_payload (b, err);
+}
+
+int
+bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, const char *sig_path,
+                 struct pg_activate_result *res, pg_error_t *err)
+{
+  struct pg_bundle b;
+  const char *key = NULL;
+  int ret = -1;
+
+  memset (res, 0, sizeof (*res));
+  memset (&b, 0, sizeof (b));
+  if (verify_bundle (o, &b, bundle_path, sig_path, &key, err) < 0)
+    goto out;
+  if (policy_active_serial (o->policy_db, &res->previous_serial, err) < 0)
+    goto out;
+  if (b.manifest.serial < res->previous_serial)
+    {
+      pg_make_error (err, 0,
+                     "bundle %s: serial %lld is lower than the active serial %lld: refusing a rollback",
+                     bundle_path, (long long) b.manifest.serial, (long long) res->previous_serial);
+      goto out;
+    }
+  if (b.manifest.schema_version > PG_SCHEMA_VERSION)
+    {
+      pg_make_error (err, 0,
+                     "bundle %s: database schema version %d is newer than this patchgate supports (%d)",
+                     bundle_path, b.manifest.schema_version, PG_SCHEMA_VERSION);
+      goto out;
+    }
+  res->key = xstrdup (key);
+  if (b.manifest.serial > res->previous_serial)
+    {
+      if (install_payload (o, &b, key, err) < 0)
+        goto out;
+      res->activated = true;
+    }
+  res->manifest = b.manifest;
+  memset (&b.manifest, 0, sizeof (b.manifest));
+  ret = 0;
+out:
+  bundle_close (&b);
+  return ret;
+}

@@ -1,0 +1,253 @@
+#include "config/hook_config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/stat.h>
+
+static const struct
+{
+  const char *name;
+  int value;
+} facilities[] = {
+  { "auth", LOG_AUTH },     { "authpriv", LOG_AUTHPRIV }, { "daemon", LOG_DAEMON }, { "user", LOG_USER },
+  { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },     { "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
+  { "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },     { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+};
+
+static int
+parse_facility (const char *name, int *out)
+{
+  for (size_t i = 0; i < sizeof (facilities) / sizeof (facilities[0]); i++)
+    if (strcmp (facilities[i].name, name) == 0)
+      {
+        *out = facilities[i].value;
+        return 0;
+      }
+  return -1;
+}
+
+static void
+config_defaults (struct pg_hook_config *cfg)
+{
+  memset (cfg, 0, sizeof (*cfg));
+  cfg->policy_db = xstrdup (PG_DEFAULT_DB);
+  cfg->syslog_facility = LOG_AUTHPRIV;
+  cfg->policy_stale = PG_VERDICT_DENY;
+  cfg->timeout_ms = PG_DEFAULT_TIMEOUT_MS;
+}
+
+/* `timeout`: the hook's total deadline, a duration ("5s", "1m") or a number
+   of seconds (2.5), more than 0 and at most an hour.  */
+static int
+config_parse_timeout (json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  int64_t secs;
+  double d;
+
+  if (json_is_string (v) && parse_duration (json_string_value (v), &secs) == 0 && secs > 0 && secs <= 3600)
+    {
+      cfg->timeout_ms = secs * 1000;
+      return 0;
+    }
+  d = json_is_number (v) ? json_number_value (v) : -1;
+  if (d > 0 && d <= 3600)
+    {
+      cfg->timeout_ms = (int64_t) (d * 1000);
+      if (cfg->timeout_ms < 1)
+        cfg->timeout_ms = 1;
+      return 0;
+    }
+  return pg_make_error (err, 0,
+                        "timeout: must be a duration such as \"5s\" or a number of seconds, at most 1h");
+}
+
+/* trusted_keys, max_policy_age, policy_stale.  Returns 1 when KEY is one of
+   them, 0 when not, -1 on a bad value.  */
+static int
+config_parse_bundle_field (const char *key, json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  const char *s = json_string_value (v);
+  size_t i;
+  json_t *k;
+
+  if (strcmp (key, "trusted_keys") == 0)
+    {
+      if (!json_is_array (v))
+        return pg_make_error (err, 0, "trusted_keys: must be an array of PEM public key paths");
+      json_array_foreach (v, i, k)
+      {
+        if (!json_is_string (k) || json_string_value (k)[0] != '/')
+          return pg_make_error (err, 0, "trusted_keys[%zu]: must be an absolute path", i);
+        strv_append (&cfg->trusted_keys, &cfg->n_trusted_keys, json_string_value (k));
+      }
+      return 1;
+    }
+  if (strcmp (key, "max_policy_age") == 0)
+    {
+      if (s == NULL || parse_duration (s, &cfg->max_policy_age) < 0)
+        return pg_make_error (err, 0, "max_policy_age: must be a duration such as \"7d\" or \"36h\"");
+      return 1;
+    }
+  if (strcmp (key, "policy_stale") == 0)
+    {
+      if (s && strcmp (s, "deny") == 0)
+        cfg->policy_stale = PG_VERDICT_DENY;
+      else if (s && strcmp (s, "audit") == 0)
+        cfg->policy_stale = PG_VERDICT_AUDIT;
+      else if (s && strcmp (s, "allow") == 0)
+        cfg->policy_stale = PG_VERDICT_ALLOW;
+      else
+        return pg_make_error (err, 0, "policy_stale: must be \"deny\", \"audit\" or \"allow\"");
+      return 1;
+    }
+  return 0;
+}
+
+/* A storage driver name is a directory prefix (<driver>-containers):
+   letters and digits only.  overlay2 is containers/storage's alias.  */
+static int
+config_set_driver (json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  const char *s = json_string_value (v);
+  size_t n = s ? strlen (s) : 0;
+
+  if (n == 0 || n > 32 || strspn (s, "abcdefghijklmnopqrstuvwxyz0123456789") != n)
+    return pg_make_error (err, 0, "storage_driver: must be a driver name such as \"overlay\" or \"vfs\"");
+  free (cfg->storage_driver);
+  cfg->storage_driver = xstrdup (strcmp (s, "overlay2") == 0 ? "overlay" : s);
+  return 1;
+}
+
+/* storage_conf, storage_graphroot, storage_runroot, storage_driver,
+   docker_root, runtime_path: engines' metadata and the runtime wrapper.
+   Returns 1 when KEY is one of them, 0 when not, -1 on a bad value.  */
+static int
+config_parse_engine_field (const char *key, json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  static const char *const paths[]
+      = { "storage_conf", "storage_graphroot", "storage_runroot", "docker_root", "runtime_path" };
+  char **fields[] = { &cfg->storage_conf, &cfg->storage_graphroot, &cfg->storage_runroot, &cfg->docker_root,
+                      &cfg->runtime_path };
+
+  if (strcmp (key, "storage_driver") == 0)
+    return config_set_driver (v, cfg, err);
+  for (size_t i = 0; i < sizeof (paths) / sizeof (paths[0]); i++)
+    if (strcmp (key, paths[i]) == 0)
+      {
+        if (!json_is_string (v) || json_string_value (v)[0] != '/')
+          return pg_make_error (err, 0, "%s: must be an absolute path", key);
+        free (*fields[i]);
+        *fields[i] = xstrdup (json_string_value (v));
+        return 1;
+      }
+  return 0;
+}
+
+static int
+config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  const char *key;
+  json_t *v;
+  int r;
+
+  if (!json_is_object (doc))
+    return pg_make_error (err, 0, "the hook config must be a JSON object");
+  json_object_foreach (doc, key, v)
+  {
+    if (strcmp (key, "policy_db") == 0)
+      {
+        if (!json_is_string (v) || json_string_value (v)[0] != '/')
+          return pg_make_error (err, 0, "policy_db: must be an absolute path");
+        free (cfg->policy_db);
+        cfg->policy_db = xstrdup (json_string_value (v));
+      }
+    else if (strcmp (key, "on_error") == 0)
+      {
+        const char *s = json_string_value (v);
+        if (s == NULL || (strcmp (s, "deny") != 0 && strcmp (s, "allow") != 0))
+          return pg_make_error (err, 0, "on_error: must be \"deny\" or \"allow\"");
+        cfg->on_error_allow = strcmp (s, "allow") == 0;
+      }
+    else if (strcmp (key, "syslog_facility") == 0)
+      {
+        const char *s = json_string_value (v);
+        if (s == NULL || parse_facility (s, &cfg->syslog_facility) < 0)
+          return pg_make_error (err, 0,
+                                "syslog_facility: `%s` is not a facility (auth, authpriv, daemon, user, "
+                                "local0..local7)",
+                                s ? s : "?");
+      }
+    else if (strcmp (key, "timeout") == 0)
+      {
+        if (config_parse_timeout (v, cfg, err) < 0)
+          return -1;
+      }
+    else if (strcmp (key, "annotation_keys") == 0)
+      {
+        size_t i;
+        json_t *k;
+        if (!json_is_array (v))
+          return pg_make_error (err, 0, "annotation_keys: must be an array of strings");
+        json_array_foreach (v, i, k)
+        {
+          if (!json_is_string (k) || json_string_length (k) == 0)
+            return pg_make_error (err, 0, "annotation_keys[%zu]: must be a non-empty string", i);
+          strv_append (&cfg->annotation_keys, &cfg->n_annotation_keys, json_string_value (k));
+        }
+      }
+    else if ((r = config_parse_bundle_field (key, v, cfg, err)) != 0)
+      {
+        if (r < 0)
+          return -1;
+      }
+    else if ((r = config_parse_engine_field (key, v, cfg, err)) != 0)
+      {
+        if (r < 0)
+          return -1;
+      }
+    else
+      return pg_make_error (err, 0, "%s: unknown field", key);
+  }
+  return 0;
+}
+
+int
+hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  cleanup_json json_t *doc = NULL;
+  bool named = path != NULL;
+
+  config_defaults (cfg);
+  if (path == NULL)
+    {
+      path = getenv ("PATCHGATE_CONFIG");
+      named = path != NULL && *path;
+      if (!named)
+        path = PG_DEFAULT_HOOK_CONFIG;
+    }
+  if (!named && access (path, F_OK) < 0 && errno == ENOENT)
+    return 0;
+  cfg->path = xstrdup (path);
+  if (json_load_file_bounded (path, PG_MAX_HOOK_CONFIG_SIZE, &doc, err) < 0)
+    return pg_error_wrap (err, "hook config");
+  if (config_parse (doc, cfg, err) < 0)
+    return pg_error_wrap (err, "hook config %s", path);
+  return 0;
+}
+
+void
+hook_config_free (struct pg_hook_config *cfg)
+{
+  free (cfg->path);
+  free (cfg->policy_db);
+  strv_free (cfg->annotation_keys, cfg->n_annotation_keys);
+  strv_free (cfg->trusted_keys, cfg->n_trusted_keys);
+  free (cfg->storage_conf);
+  free (cfg->storage_graphroot);
+  free (cfg->storage_runroot);
+  free (cfg->storage_driver);
+  free (cfg->docker_root);
+  free (cfg->runtime_path);
+  memset (cfg, 0, sizeof (*cfg));
+}

@@ -1,0 +1,50 @@
+/* patchgate: the host's hook config (/etc/patchgate/hook.json), which only
+ * root writes: where the database is, what errors yield, which engines'
+ * metadata to read, the syslog facility, the bundle keys, the deadline.
+ */
+#ifndef PATCHGATE_HOOK_CONFIG_H
+#define PATCHGATE_HOOK_CONFIG_H
+
+#include "base/util.h"
+#include "rules/policy.h"
+
+/* Below the 10 s that the shipped hook definitions give the runtime.  */
+#define PG_DEFAULT_TIMEOUT_MS 8000
+
+#define PG_DEFAULT_HOOK_CONFIG "/etc/patchgate/hook.json"
+
+struct pg_hook_config
+{
+  char *path; /* where it was read from, or NULL for built-in defaults */
+  char *policy_db;
+  bool on_error_allow;
+  int syslog_facility;
+  char **annotation_keys; /* extra annotations an admin trusts to carry a digest */
+  size_t n_annotation_keys;
+  /* Policy bundles (bundle/bundle.h): PEM Ed25519 public keys that may sign
+     them (several, for rotation), how old an activated bundle may be
+     (<= 0: no limit) and what a staler one yields (POLICY_STALE).  */
+  char **trusted_keys;
+  size_t n_trusted_keys;
+  int64_t max_policy_age;
+  enum pg_verdict policy_stale;
+  /* Engines' own metadata (identify/resolve_storage.c, identify/resolve_docker.c)
+     and the Docker runtime wrapper (hook/runtime_wrap.c); NULL: the
+     engine's default (storage.conf, /var/lib/docker, runc).  */
+  char *storage_conf;
+  char *storage_graphroot;
+  char *storage_runroot;
+  char *storage_driver;
+  char *docker_root;
+  char *runtime_path;
+  /* The hook's total deadline in milliseconds (hook/deadline.h); key
+     `timeout`.  */
+  int64_t timeout_ms;
+};
+
+/* PATH NULL: PATCHGATE_CONFIG, then the default path; a missing default
+   file means built-in defaults, a missing named file is an error.  */
+int hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err);
+void hook_config_free (struct pg_hook_config *cfg);
+
+#endif

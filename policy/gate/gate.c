@@ -1,0 +1,69 @@
+#include "gate/gate.h"
+
+#include <string.h>
+
+void
+gate_result_free (struct pg_gate_result *r)
+{
+  free (r->container_id);
+  identity_free (&r->identity);
+  pg_decision_free (&r->decision);
+  store_close (r->store);
+  memset (r, 0, sizeof (*r));
+}
+
+int
+gate_identify (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
+               struct pg_gate_result *res, pg_error_t *err)
+{
+  struct pg_oci_state st;
+  int ret = -1;
+
+  memset (res, 0, sizeof (*res));
+  if (oci_state_parse (state_text, len, state_name, &st, err) < 0)
+    return -1;
+  res->container_id = xstrdup (st.id);
+  res->ctx.container_id = res->container_id;
+  if (resolve_identity (cfg, &st, &res->identity, err) < 0)
+    goto out;
+  res->ctx.digest = res->identity.digest;
+  res->ctx.image_ref = res->identity.image_ref;
+  res->ctx.namespace = res->identity.namespace;
+  res->ctx.engine = res->identity.engine;
+  res->ctx.max_policy_age = cfg->max_policy_age;
+  res->ctx.policy_stale = cfg->policy_stale;
+  ret = 0;
+out:
+  oci_state_free (&st);
+  return ret;
+}
+
+int
+gate_open_store (const struct pg_hook_config *cfg, struct pg_gate_result *res, pg_error_t *err)
+{
+  return store_open (cfg->policy_db, PG_STORE_READONLY, &res->store, err);
+}
+
+int
+gate_prepare (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
+              struct pg_gate_result *res, pg_error_t *err)
+{
+  if (gate_identify (cfg, state_text, len, state_name, res, err) < 0)
+    return -1;
+  return gate_open_store (cfg, res, err);
+}
+
+int
+gate_decide_prepared (struct pg_gate_result *res, int64_t now, pg_error_t *err)
+{
+  return decide_image (res->store, &res->ctx, now, &res->decision, err);
+}
+
+int
+gate_decide (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
+             int64_t now, struct pg_gate_result *res, pg_error_t *err)
+{
+  if (gate_prepare (cfg, state_text, len, state_name, res, err) < 0)
+    return -1;
+  return gate_decide_prepared (res, now, err);
+}

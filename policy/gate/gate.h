@@ -1,0 +1,39 @@
+/* patchgate: from an OCI state to a decision.  The hook binary and
+ * `patchgate check --state/--bundle` both go through gate_decide(), so the
+ * CLI explains exactly what the hook enforces.
+ */
+#ifndef PATCHGATE_GATE_H
+#define PATCHGATE_GATE_H
+
+#include "config/hook_config.h"
+#include "identify/identify.h"
+#include "rules/eval.h"
+
+struct pg_gate_result
+{
+  char *container_id; /* set as soon as the state parsed, for error logs */
+  struct pg_identity identity;
+  struct pg_context ctx;
+  struct pg_decision decision;
+  pg_store *store; /* opened by gate_prepare, closed by gate_result_free */
+};
+void gate_result_free (struct pg_gate_result *r);
+
+/* gate_prepare then gate_decide_prepared.  */
+int gate_decide (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
+                 int64_t now, struct pg_gate_result *res, pg_error_t *err);
+/* Every read of outside input, while the hook still may: parse the state,
+   read config.json, umoci.json and the engine's metadata, identify the
+   image, open the policy database read-only (res->store).  */
+int gate_prepare (const struct pg_hook_config *cfg, const char *state_text, size_t len,
+                  const char *state_name, struct pg_gate_result *res, pg_error_t *err);
+/* gate_prepare's two halves: the state, the bundle and the identity; then
+   the database.  */
+int gate_identify (const struct pg_hook_config *cfg, const char *state_text, size_t len,
+                   const char *state_name, struct pg_gate_result *res, pg_error_t *err);
+int gate_open_store (const struct pg_hook_config *cfg, struct pg_gate_result *res, pg_error_t *err);
+/* The decision, from the open database alone: what the hook runs inside
+   its sandbox (hook/sandbox.h).  */
+int gate_decide_prepared (struct pg_gate_result *res, int64_t now, pg_error_t *err);
+
+#endif

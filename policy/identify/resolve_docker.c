@@ -1,0 +1,81 @@
+/* Docker: dockerd writes <docker-root>/containers/<id>/config.v2.json when
+ * it creates a container, before containerd asks the runtime to create it.
+ * `Image` is the image ID (sha256:...), `Config.Image` the name it was run
+ * by.  Docker's container IDs are 64 hex digits, so nothing else is looked
+ * up and no path is built from anything else.
+ */
+#include "identify/engines.h"
+#include "base/safe_open.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DOCKER_ROOT "/var/lib/docker"
+
+/* Opens ROOT/containers/ID/config.v2.json with no symlink below ROOT.
+   Returns the fd, -1 with errno ENOENT when absent, or <-1 on error.  */
+static int
+open_config_v2 (const char *root, const char *id, pg_error_t *err)
+{
+  cleanup_close int rootfd = -1;
+  cleanup_free char *path = NULL;
+  int fd = -1;
+
+  /* No symlink, ".." or mount below ROOT (base/safe_open.h); non-blocking
+     so that a FIFO is refused by the caller's read, not waited on.  */
+  xasprintf (&path, "containers/%s/config.v2.json", id);
+  rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd >= 0)
+    fd = pg_safe_openat (rootfd, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, PG_RESOLVE_BENEATH);
+  if (fd >= 0)
+    {
+      struct stat st;
+      if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && fcntl (fd, F_SETFL, O_RDONLY) == 0)
+        return fd;
+      close (fd);
+      pg_make_error (err, 0, "%s/%s: not a regular file", root, path);
+      return -2;
+    }
+  /* A symlink on the way (ELOOP) is not dockerd's: as if absent.  */
+  if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+    return -1;
+  pg_make_error (err, errno, "%s/containers/%s/config.v2.json", root, id);
+  return -2;
+}
+
+int
+resolve_docker (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
+                pg_error_t *err)
+{
+  const char *root = cfg->docker_root ? cfg->docker_root : DOCKER_ROOT;
+  cleanup_close int fd = -1;
+  cleanup_free char *name = NULL;
+  cleanup_free char *buf = NULL;
+  cleanup_json json_t *doc = NULL;
+  const char *owner, *ref;
+  size_t len;
+
+  if (!is_hex64 (st->id))
+    return 0;
+  fd = open_config_v2 (root, st->id, err);
+  if (fd == -1)
+    return 0;
+  if (fd < -1)
+    return -1;
+  xasprintf (&name, "%s/containers/%s/config.v2.json", root, st->id);
+  if (read_all_fd (fd, name, PG_MAX_METADATA_SIZE, &buf, &len, err) < 0
+      || json_parse_bounded (buf, len, name, &doc, err) < 0)
+    return -1;
+  owner = json_get_string (doc, "ID");
+  if (owner && strcmp (owner, st->id) != 0)
+    return pg_make_error (err, 0, "%s: belongs to container %s", name, owner);
+  id->engine = "docker";
+  id->source = "docker";
+  id->digest = digest_normalize (json_get_string (doc, "Image"));
+  ref = json_get_string (json_object_get (doc, "Config"), "Image");
+  if (ref && *ref)
+    id->image_ref = xstrdup (ref);
+  return 1;
+}

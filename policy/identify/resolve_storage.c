@@ -1,0 +1,344 @@
+/* containers/storage, the store podman and CRI-O share.  The OCI `id` is
+ * the storage container ID; <driver>-containers/containers.json names its
+ * image ID, and <driver>-images/images.json gives that image's manifest
+ * digests and names.  The engine rewrites both files atomically (write and
+ * rename), so one bounded read of each is a consistent snapshot.
+ */
+#include "identify/storage.h"
+#include "base/digest.h"
+#include "base/safe_open.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#define STORAGE_GRAPHROOT "/var/lib/containers/storage"
+#define STORAGE_RUNROOT "/run/containers/storage"
+
+void
+storage_conf_free (struct pg_storage_conf *sc)
+{
+  free (sc->graphroot);
+  free (sc->runroot);
+  free (sc->driver);
+  memset (sc, 0, sizeof (*sc));
+}
+
+void
+storage_image_free (struct pg_storage_image *img)
+{
+  free (img->image_id);
+  strv_free (img->digests, img->n_digests);
+  free (img->name);
+  memset (img, 0, sizeof (*img));
+}
+
+/* A TOML string value: "basic" (with \" and \\ escapes) or 'literal'.
+   Anything else (arrays, numbers, multi-line strings) is not ours.  */
+static char *
+toml_string (const char *p)
+{
+  char quote = *p;
+  char *out, *o;
+
+  if (quote != '"' && quote != '\'')
+    return NULL;
+  if (strncmp (p, "\"\"\"", 3) == 0 || strncmp (p, "'''", 3) == 0)
+    return NULL;
+  out = o = xmalloc0 (strlen (p) + 1);
+  for (p++; *p && *p != quote; p++)
+    {
+      if (quote == '"' && *p == '\\')
+        {
+          p++;
+          if (*p != '"' && *p != '\\')
+            break;
+        }
+      *o++ = *p;
+    }
+  if (*p != quote)
+    {
+      free (out);
+      return NULL;
+    }
+  return out;
+}
+
+static char *
+trim (char *s)
+{
+  char *e;
+  while (*s == ' ' || *s == '\t')
+    s++;
+  e = s + strlen (s);
+  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+    *--e = '\0';
+  return s;
+}
+
+/* One `key = value` line of the [storage] table.  */
+static void
+storage_conf_line (char *line, struct pg_storage_conf *sc)
+{
+  char *eq = strchr (line, '=');
+  char *key, *val;
+  char **field;
+
+  if (eq == NULL)
+    return;
+  *eq = '\0';
+  key = trim (line);
+  if (strcmp (key, "graphroot") == 0)
+    field = &sc->graphroot;
+  else if (strcmp (key, "runroot") == 0)
+    field = &sc->runroot;
+  else if (strcmp (key, "driver") == 0)
+    field = &sc->driver;
+  else
+    return;
+  val = toml_string (trim (eq + 1));
+  if (val == NULL)
+    return;
+  if (*val == '\0' || (field != &sc->driver && *val != '/'))
+    {
+      /* An empty driver means "probe"; a relative root is not usable.  */
+      free (val);
+      return;
+    }
+  free (*field);
+  *field = val;
+}
+
+/* Only the [storage] table's graphroot, runroot and driver are read: a
+   line-oriented reading of the TOML that storage.conf(5) documents.  */
+int
+storage_conf_parse (const char *path, struct pg_storage_conf *sc, pg_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  char *line, *save = NULL;
+  bool in_storage = false;
+  size_t len;
+
+  memset (sc, 0, sizeof (*sc));
+  if (access (path, F_OK) == 0 && read_all_file (path, PG_MAX_HOOK_CONFIG_SIZE, &buf, &len, err) < 0)
+    return pg_error_wrap (err, "containers storage.conf");
+  for (line = buf ? strtok_r (buf, "\n", &save) : NULL; line; line = strtok_r (NULL, "\n", &save))
+    {
+      char *l = trim (line);
+      if (*l == '#' || *l == '\0')
+        continue;
+      if (*l == '[')
+        {
+          char *hash = strchr (l, '#');
+          if (hash)
+            *hash = '\0';
+          in_storage = strcmp (trim (l), "[storage]") == 0;
+          continue;
+        }
+      if (in_storage)
+        storage_conf_line (l, sc);
+    }
+  if (sc->graphroot == NULL)
+    sc->graphroot = xstrdup (STORAGE_GRAPHROOT);
+  if (sc->runroot == NULL)
+    sc->runroot = xstrdup (STORAGE_RUNROOT);
+  if (sc->driver && strcmp (sc->driver, "overlay2") == 0)
+    {
+      free (sc->driver);
+      sc->driver = xstrdup ("overlay");
+    }
+  return 0;
+}
+
+/* The hook config wins over storage.conf, field by field.  */
+static int
+storage_conf_for (const struct pg_hook_config *cfg, struct pg_storage_conf *sc, pg_error_t *err)
+{
+  if (storage_conf_parse (cfg->storage_conf ? cfg->storage_conf : PG_STORAGE_CONF, sc, err) < 0)
+    return -1;
+  if (cfg->storage_graphroot)
+    {
+      free (sc->graphroot);
+      sc->graphroot = xstrdup (cfg->storage_graphroot);
+    }
+  if (cfg->storage_runroot)
+    {
+      free (sc->runroot);
+      sc->runroot = xstrdup (cfg->storage_runroot);
+    }
+  if (cfg->storage_driver)
+    {
+      free (sc->driver);
+      sc->driver = xstrdup (cfg->storage_driver);
+    }
+  return 0;
+}
+
+/* ROOT/SUB/FILE, read once and bounded, without following a symlink below
+   ROOT.  Returns 1 when read, 0 when absent, <0 on error.  */
+static int
+read_store_file (const char *root, const char *sub, const char *file, json_t **out, pg_error_t *err)
+{
+  cleanup_close int rootfd = -1;
+  cleanup_free char *name = NULL;
+  cleanup_free char *path = NULL;
+  cleanup_free char *buf = NULL;
+  size_t len;
+  int r;
+
+  xasprintf (&name, "%s/%s/%s", root, sub, file);
+  xasprintf (&path, "%s/%s", sub, file);
+  rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    {
+      if (errno == ENOENT || errno == ENOTDIR)
+        return 0;
+      return pg_make_error (err, errno, "%s", root);
+    }
+  /* No symlink, FIFO or mount below ROOT (base/safe_open.h).  */
+  r = pg_safe_read_file (rootfd, path, PG_RESOLVE_BENEATH, PG_MAX_METADATA_SIZE, name, &buf, &len, err);
+  if (r <= 0)
+    return r;
+  if (json_parse_bounded (buf, len, name, out, err) < 0)
+    return -1;
+  if (!json_is_array (*out))
+    return pg_make_error (err, 0, "%s: must be a JSON array", name);
+  return 1;
+}
+
+static json_t *
+find_by_id (json_t *arr, const char *id)
+{
+  size_t i;
+  json_t *e;
+  json_array_foreach (arr, i, e)
+  {
+    const char *v = json_get_string (e, "id");
+    if (v && strcmp (v, id) == 0)
+      return e;
+  }
+  return NULL;
+}
+
+/* The container's entry: containers.json in the graphroot, then the
+   runroot's volatile-containers.json (podman run --rm) and containers.json
+   (transient stores).  Returns 1 with *IMAGE set, 0, or <0.  */
+static int
+find_container (const struct pg_storage_conf *sc, const char *driver, const char *cid, char **image,
+                char **name, pg_error_t *err)
+{
+  const struct
+  {
+    const char *root, *file;
+  } places[] = { { sc->graphroot, "containers.json" },
+                 { sc->runroot, "volatile-containers.json" },
+                 { sc->runroot, "containers.json" } };
+  cleanup_free char *sub = NULL;
+
+  xasprintf (&sub, "%s-containers", driver);
+  for (size_t i = 0; i < sizeof (places) / sizeof (places[0]); i++)
+    {
+      cleanup_json json_t *doc = NULL;
+      cleanup_json json_t *meta = NULL;
+      json_t *c;
+      const char *img, *m;
+      int r = read_store_file (places[i].root, sub, places[i].file, &doc, err);
+      if (r < 0)
+        return -1;
+      if (r == 0 || (c = find_by_id (doc, cid)) == NULL)
+        continue;
+      img = json_get_string (c, "image");
+      if (img == NULL || !is_hex64 (img))
+        return pg_make_error (err, 0, "%s/%s/%s: container %s has no image ID", places[i].root, sub,
+                              places[i].file, cid);
+      *image = xstrdup (img);
+      /* podman and CRI-O record the name the image was asked for.  */
+      m = json_get_string (c, "metadata");
+      if (m && json_parse_bounded (m, strlen (m), "metadata", &meta, NULL) == 0
+          && json_get_string (meta, "image-name") && *json_get_string (meta, "image-name"))
+        *name = xstrdup (json_get_string (meta, "image-name"));
+      return 1;
+    }
+  return 0;
+}
+
+static void
+add_digest (struct pg_storage_image *img, const char *d)
+{
+  if (!is_sha256_digest (d))
+    return;
+  for (size_t i = 0; i < img->n_digests; i++)
+    if (strcmp (img->digests[i], d) == 0)
+      return;
+  strv_append (&img->digests, &img->n_digests, d);
+}
+
+/* The image's manifest digests and first name, from images.json; an image
+   missing there (being removed) still has its ID.  */
+static int
+read_image (const struct pg_storage_conf *sc, const char *driver, const char *image,
+            struct pg_storage_image *img, pg_error_t *err)
+{
+  cleanup_json json_t *doc = NULL;
+  cleanup_free char *sub = NULL;
+  json_t *e, *v;
+  size_t i;
+  int r;
+
+  xasprintf (&sub, "%s-images", driver);
+  r = read_store_file (sc->graphroot, sub, "images.json", &doc, err);
+  if (r <= 0 || (e = find_by_id (doc, image)) == NULL)
+    return r < 0 ? -1 : 0;
+  add_digest (img, json_get_string (e, "digest"));
+  json_array_foreach (json_object_get (e, "digests"), i, v) add_digest (img, json_string_value (v));
+  v = json_array_get (json_object_get (e, "names"), 0);
+  if (img->name == NULL && json_is_string (v))
+    img->name = xstrdup (json_string_value (v));
+  return 0;
+}
+
+static bool
+driver_dir_exists (const char *graphroot, const char *driver)
+{
+  cleanup_free char *p = NULL;
+  xasprintf (&p, "%s/%s-containers", graphroot, driver);
+  return access (p, F_OK) == 0;
+}
+
+int
+storage_lookup (const struct pg_hook_config *cfg, const char *container_id, struct pg_storage_image *img,
+                pg_error_t *err)
+{
+  static const char *const probe[] = { "overlay", "vfs" };
+  struct pg_storage_conf sc;
+  cleanup_free char *image = NULL;
+  cleanup_free char *name = NULL;
+  const char *driver = NULL;
+  int r = 0;
+
+  memset (img, 0, sizeof (*img));
+  /* Storage container IDs are 64 hex digits; nothing else is looked up,
+     and no path is built from anything else.  */
+  if (!is_hex64 (container_id))
+    return 0;
+  if (storage_conf_for (cfg, &sc, err) < 0)
+    return -1;
+  driver = sc.driver;
+  for (size_t i = 0; driver == NULL && i < sizeof (probe) / sizeof (probe[0]); i++)
+    if (driver_dir_exists (sc.graphroot, probe[i]))
+      driver = probe[i];
+  if (driver)
+    r = find_container (&sc, driver, container_id, &image, &name, err);
+  if (r == 1)
+    {
+      xasprintf (&img->image_id, "sha256:%s", image);
+      img->name = name;
+      name = NULL;
+      if (read_image (&sc, driver, image, img, err) < 0)
+        r = -1;
+    }
+  if (r < 0)
+    storage_image_free (img);
+  storage_conf_free (&sc);
+  return r;
+}

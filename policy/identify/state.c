@@ -1,0 +1,104 @@
+#include "identify/state.h"
+#include "base/safe_open.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+static const char *
+state_bundle (json_t *doc)
+{
+  /* runc before 1.0 sent bundlePath; everyone now sends bundle.  */
+  const char *b = json_get_string (doc, "bundle");
+  return b ? b : json_get_string (doc, "bundlePath");
+}
+
+/* config.json is the engine's file in the bundle, not the image's: still,
+   refuse a symlink, a FIFO or a mount so that nothing redirects or stalls
+   the read (base/safe_open.h).  */
+static int
+read_bundle_config (const char *bundle, json_t **out, pg_error_t *err)
+{
+  cleanup_close int dirfd = -1;
+  cleanup_free char *buf = NULL;
+  cleanup_free char *name = NULL;
+  size_t len;
+  int r;
+
+  xasprintf (&name, "%s/config.json", bundle);
+  dirfd = open (bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return pg_make_error (err, errno, "bundle %s", bundle);
+  r = pg_safe_read_file (dirfd, "config.json", PG_RESOLVE_BENEATH, PG_MAX_CONFIG_SIZE, name, &buf, &len, err);
+  if (r == 0)
+    return pg_make_error (err, ENOENT, "%s", name);
+  if (r < 0)
+    return -1;
+  /* rlimits are unsigned 64-bit (RLIM_INFINITY is 18446744073709551615,
+     what `docker run --ulimit core=-1` writes): only annotations are read
+     here, so numbers may lose precision rather than fail the parse.  */
+  return json_parse_bounded_flags (buf, len, name, JSON_DECODE_INT_AS_REAL, out, err);
+}
+
+static int
+annotations_valid (json_t *ann, const char *where, pg_error_t *err)
+{
+  const char *key;
+  json_t *v;
+  if (ann == NULL)
+    return 0;
+  if (!json_is_object (ann))
+    return pg_make_error (err, 0, "%s: annotations must be an object", where);
+  if (json_object_size (ann) > PG_MAX_ANNOTATIONS)
+    return pg_make_error (err, 0, "%s: more than %u annotations", where, PG_MAX_ANNOTATIONS);
+  json_object_foreach (ann, key, v) if (!json_is_string (v)) return pg_make_error (
+      err, 0, "%s: annotation `%s` must be a string", where, key);
+  return 0;
+}
+
+int
+oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_state *st, pg_error_t *err)
+{
+  cleanup_json json_t *doc = NULL;
+  cleanup_json json_t *config = NULL;
+  const char *id, *bundle;
+  json_t *ann;
+
+  memset (st, 0, sizeof (*st));
+  if (len > PG_MAX_STATE_SIZE)
+    return pg_make_error (err, 0, "%s: larger than the limit of %u bytes", name, PG_MAX_STATE_SIZE);
+  if (json_parse_bounded (text, len, name, &doc, err) < 0)
+    return -1;
+  if (!json_is_object (doc))
+    return pg_make_error (err, 0, "%s: the OCI state must be a JSON object", name);
+  id = json_get_string (doc, "id");
+  bundle = state_bundle (doc);
+  if (id == NULL || *id == '\0' || strlen (id) > 1024)
+    return pg_make_error (err, 0, "%s: missing or invalid container `id`", name);
+  if (bundle == NULL || bundle[0] != '/' || strlen (bundle) > 4096)
+    return pg_make_error (err, 0, "%s: missing `bundle` (an absolute path)", name);
+  if (annotations_valid (json_object_get (doc, "annotations"), name, err) < 0)
+    return -1;
+  if (read_bundle_config (bundle, &config, err) < 0)
+    return -1;
+  if (!json_is_object (config))
+    return pg_make_error (err, 0, "%s/config.json: must be a JSON object", bundle);
+  ann = json_object_get (config, "annotations");
+  if (annotations_valid (ann, "config.json", err) < 0)
+    return -1;
+  if (ann == NULL)
+    ann = json_object_get (doc, "annotations");
+  st->id = xstrdup (id);
+  st->bundle = xstrdup (bundle);
+  st->annotations = ann ? json_incref (ann) : json_object ();
+  return 0;
+}
+
+void
+oci_state_free (struct pg_oci_state *st)
+{
+  free (st->id);
+  free (st->bundle);
+  json_decref (st->annotations);
+  memset (st, 0, sizeof (*st));
+}

@@ -1,0 +1,97 @@
+/* patchgate: importing scanner reports (Trivy, Grype) into the policy store.
+ *
+ * A report is recognised by its content, never by its file name.  Each
+ * importer turns one parsed report into a struct pg_scan; import_paths reads
+ * files, directories and stdin and records every scan in one write
+ * transaction, so a failed import leaves the database as it was.
+ *
+ * Conventions shared by both importers, which the evaluator relies on:
+ * - pg_vuln.fixed is NULL unless the scanner names a fixed version.  When it
+ *   names several (Trivy "1.2-3, 1.2-4"; Grype fix.versions), they are kept
+ *   as one string normalised to "a, b": any one of them fixes the finding.
+ * - pg_vuln.status is the scanner's own word ("fixed", "will_not_fix",
+ *   "wont-fix", ...) or NULL.
+ * - os_family uses the names version_scheme_for_distro knows: lowercase,
+ *   with scanner aliases folded ("redhat" -> "rhel", "rockylinux" -> "rocky").
+ * - packages are the OS packages only (deb, rpm, apk): they feed the
+ *   per-distro minimum versions, which a language package would only confuse.
+ * - vulnerabilities are deduplicated on (id, package, installed version);
+ *   when duplicates disagree, the one naming a fix wins.
+ */
+#ifndef PATCHGATE_IMPORT_H
+#define PATCHGATE_IMPORT_H
+
+#include "base/util.h"
+#include "store/store.h"
+
+struct import_stats
+{
+  size_t reports;       /* reports read */
+  size_t scans_added;   /* store_add_scan returned 1 */
+  size_t scans_present; /* the same scan was already recorded */
+  size_t vulns;         /* vulnerabilities in the scans added */
+  size_t vex;           /* OpenVEX statements recorded */
+};
+
+/* Detect the format of DOC and convert it.  SOURCE names the report in
+   messages ("nginx.json", "stdin report 2") and is copied into OUT->source.
+   *OUT must be zeroed; on failure it is left zeroed.  */
+int import_parse_report (json_t *doc, const char *source, struct pg_scan *out, pg_error_t *err);
+
+/* Import every report named by PATHS (files, directories: every *.json in
+   them, sorted, not recursive; "-": a stream of concatenated reports on
+   stdin) in one write transaction.  STATS may be NULL.  */
+int import_paths (pg_store *store, char **paths, size_t n, int64_t now, struct import_stats *stats,
+                  pg_error_t *err);
+
+/* Called for each report import_foreach_report reads; DOC is borrowed.  */
+typedef int (*import_report_cb) (json_t *doc, const char *source, void *data, pg_error_t *err);
+
+/* The reading half of import_paths, without the store: calls CB for every
+   report in PATHS, in order, and stops at the first error.  */
+int import_foreach_report (char **paths, size_t n, import_report_cb cb, void *data, pg_error_t *err);
+
+/* Parse the JSON text in BUF[0..LEN) with patchgate's bounds.  With STREAM,
+   stop after the first value and store the bytes used in *USED; otherwise
+   the whole buffer must be one value.  Unlike json_parse_bounded, strings may
+   hold NUL bytes (Grype copies versions out of binaries verbatim); the
+   importers read them as C strings, and refuse them where identity is at
+   stake.  */
+int import_parse_json (const char *buf, size_t len, const char *name, bool stream, json_t **out, size_t *used,
+                       pg_error_t *err);
+
+/* OpenVEX: the statements that clear a vulnerability for named images.  */
+bool import_is_openvex (json_t *doc);
+int import_openvex (json_t *doc, const char *source, struct pg_vex **out, size_t *n, pg_error_t *err);
+
+/* Internal: the two formats, and helpers they share.  */
+int import_trivy (json_t *doc, struct pg_scan *out, pg_error_t *err);
+int import_grype (json_t *doc, struct pg_scan *out, pg_error_t *err);
+
+/* OBJ[KEY] as a C string; NULL when absent, not a string, or empty.  */
+const char *import_str (json_t *obj, const char *key);
+/* V as a C string when it is a string holding no NUL byte, else NULL.  */
+const char *import_str_exact (json_t *v);
+/* "name@sha256:<64 hex>" with a plausible name.  */
+bool import_is_repo_digest (const char *s);
+/* Normalise a list of fixed versions to "a, b" (trimmed, empty ones
+   dropped); NULL when nothing is left.  */
+char *import_fixed_versions (const char *const *versions, size_t n);
+/* Lowercase, with known scanner aliases folded.  NULL for NULL or "".  */
+char *import_os_family (const char *family);
+
+/* Deduplication while a scan is being built.  */
+struct import_seen
+{
+  json_t *vulns; /* key -> index into scan->vulns */
+  json_t *pkgs;  /* key -> true */
+};
+void import_seen_init (struct import_seen *seen);
+void import_seen_release (struct import_seen *seen);
+void import_add_vuln (struct pg_scan *scan, struct import_seen *seen, const struct pg_vuln *v);
+void import_add_package (struct pg_scan *scan, struct import_seen *seen, const char *name,
+                         const char *version);
+/* Append S to V unless it is already there.  */
+void import_strv_add (char ***v, size_t *n, const char *s);
+
+#endif
