@@ -3,6 +3,7 @@
 #include "bundle/bundle.h"
 #include "cli.h"
 #include "gate/gate.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <getopt.h>

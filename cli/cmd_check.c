@@ -1,5 +1,8 @@
 #include "cli.h"
 #include "gate/gate.h"
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/digest.h"
 
 #include <getopt.h>
 #include <string.h>

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "import/import.h"
 #include "store/store.h"
+#include "base/clock.h"
 
 #include <getopt.h>
 

@@ -1,5 +1,7 @@
 #include "cli.h"
 #include "rules/policy.h"
+#include "base/clock.h"
+#include "base/file.h"
 
 #include <getopt.h>
 #include <string.h>

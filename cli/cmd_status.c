@@ -1,6 +1,7 @@
 #include "cli.h"
 #include "store/store.h"
 #include "bundle/bundle.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <getopt.h>

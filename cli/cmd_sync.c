@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "gate/gate.h"
 #include "bundle/sync.h"
+#include "base/clock.h"
 
 #include <ctype.h>
 #include <errno.h>

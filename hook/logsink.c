@@ -4,6 +4,7 @@
  */
 #include "logsink.h"
 #include "base/util.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <string.h>
@@ -172,21 +173,6 @@ pg_log_prepare_emergency (int priority, const char *line, const char *stderr_lin
       = copy_bounded (emergency_stderr, sizeof (emergency_stderr), stderr_line, strlen (stderr_line));
 }
 
-static void
-write_all (int fd, const char *p, size_t n)
-{
-  while (n > 0)
-    {
-      ssize_t w = write (fd, p, n);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        return;
-      p += w;
-      n -= (size_t) w;
-    }
-}
-
 /* Async-signal-safe: send and write only.  */
 void
 pg_log_emergency (void)
@@ -202,10 +188,10 @@ pg_log_emergency (void)
         = send (log_fd, emergency_msg, emergency_len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t) emergency_len;
   if (!sent)
     {
-      write_all (STDERR_FILENO, prefix, sizeof (prefix) - 1);
-      write_all (STDERR_FILENO, emergency_line, emergency_line_len);
-      write_all (STDERR_FILENO, "\n", 1);
+      (void) pg_write_all_raw (STDERR_FILENO, prefix, sizeof (prefix) - 1);
+      (void) pg_write_all_raw (STDERR_FILENO, emergency_line, emergency_line_len);
+      (void) pg_write_all_raw (STDERR_FILENO, "\n", 1);
     }
-  write_all (STDERR_FILENO, emergency_stderr, emergency_stderr_len);
+  (void) pg_write_all_raw (STDERR_FILENO, emergency_stderr, emergency_stderr_len);
   errno = saved;
 }

@@ -6,6 +6,8 @@
 #include "deadline.h"
 #include "logsink.h"
 #include "sandbox.h"
+#include "base/clock.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <getopt.h>

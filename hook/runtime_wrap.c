@@ -8,6 +8,7 @@
  * decoder matches them: exactly, else ASCII case-insensitively.
  */
 #include "runtime_wrap.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -510,22 +511,6 @@ oci_config_add_hook (const char *text, size_t len, const struct pg_hook_entry *h
 
 /* --- writing config.json ------------------------------------------------- */
 
-static int
-write_all (int fd, const char *buf, size_t len, const char *name, pg_error_t *err)
-{
-  while (len > 0)
-    {
-      ssize_t w = write (fd, buf, len);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return pg_make_error (err, errno, "%s: write", name);
-      buf += w;
-      len -= (size_t) w;
-    }
-  return 0;
-}
-
 /* A temp file beside config.json, with its mode and owner, written and
    fsync'd, renamed over it, and the directory fsync'd.  */
 static int
@@ -544,7 +529,7 @@ replace_config (const char *bundle, int dirfd, const struct stat *orig, const ch
     pg_make_error (err, errno, "%s: chmod", tmp);
   else if (fchown (fd, orig->st_uid, orig->st_gid) < 0 && errno != EPERM)
     pg_make_error (err, errno, "%s: chown", tmp);
-  else if (write_all (fd, text, len, tmp, err) == 0)
+  else if (pg_write_all (fd, text, len, tmp, err) == 0)
     {
       if (fsync (fd) < 0)
         pg_make_error (err, errno, "%s: fsync", tmp);

@@ -5,6 +5,7 @@
  * on every component.
  */
 #include "base/safe_open.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* patchgate: shared helpers: errors, cleanup attributes, bounded reads, time.
+/* patchgate: errors, cleanup attributes, memory and string vectors.
  *
  * Every library function that can fail returns a negative value and fills a
  * pg_error_t, as libcrun does, so that the hook and the CLI decide what to do
@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <jansson.h>
+
+#include "base/limits.h"
 
 struct pg_error_s
 {
@@ -48,54 +50,8 @@ int xasprintf (char **out, const char *fmt, ...) __attribute__ ((format (printf,
 void strv_append (char ***v, size_t *n, const char *s);
 void strv_free (char **v, size_t n);
 
-/* Input bounds: everything read from outside is capped.  */
-#define PG_MAX_STATE_SIZE (1u << 20)
-#define PG_MAX_CONFIG_SIZE (16u << 20)
-#define PG_MAX_HOOK_CONFIG_SIZE (1u << 20)
-#define PG_MAX_POLICY_SIZE (16u << 20)
-#define PG_MAX_REPORT_SIZE (512u << 20)
-#define PG_MAX_METADATA_SIZE (64u << 20)
-#define PG_MAX_JSON_DEPTH 64
-/* Values (scalars, arrays, objects) in one JSON document the hook or the
-   policy parser reads: jansson spends some 60 bytes on each, so this bounds
-   its memory to tens of MB whatever the byte size.  Reports, which are
-   larger and come from the admin, have their own cap.  */
-#define PG_MAX_JSON_VALUES 1000000u
-#define PG_MAX_REPORT_JSON_VALUES 40000000u
-/* Annotations in one OCI state or config.json.  */
-#define PG_MAX_ANNOTATIONS 100000u
 
-/* Read a whole file (or fd), refusing more than MAX bytes.  The result is
-   NUL-terminated; *len excludes the NUL.  */
-int read_all_fd (int fd, const char *name, size_t max, char **out, size_t *len, pg_error_t *err);
-int read_all_file (const char *path, size_t max, char **out, size_t *len, pg_error_t *err);
 
-/* Parse JSON from a buffer with patchgate's limits: no NUL bytes in strings,
-   nesting at most PG_MAX_JSON_DEPTH.  NAME is used in error messages.  */
-int json_parse_bounded (const char *buf, size_t len, const char *name, json_t **out, pg_error_t *err);
-/* The same with extra jansson decoding FLAGS, e.g. JSON_DECODE_INT_AS_REAL
-   for documents with unsigned 64-bit numbers (OCI rlimits).  */
-int json_parse_bounded_flags (const char *buf, size_t len, const char *name, size_t flags, json_t **out,
-                              pg_error_t *err);
-int json_load_file_bounded (const char *path, size_t max, json_t **out, pg_error_t *err);
-/* An upper bound of the number of JSON values in BUF[0..LEN), from its text
-   (commas and opening brackets outside strings, plus one).  */
-size_t json_text_count_values (const char *buf, size_t len);
-
-/* String field helpers: NULL when absent or not a string.  */
-const char *json_get_string (json_t *obj, const char *key);
-/* Walk a path of object keys separated by '.' and return the node or NULL. */
-json_t *json_get_path (json_t *obj, const char *path);
-
-/* Time.  Timestamps are seconds since the epoch, UTC.  */
-int parse_rfc3339 (const char *s, int64_t *out);
-void format_rfc3339 (int64_t t, char *buf, size_t size);
-/* "7d", "12h", "30m", "45s", "2w", or a combination such as "1d12h".  */
-int parse_duration (const char *s, int64_t *out);
-/* Human text for a duration, e.g. "12 days", "5 hours".  */
-void format_duration (int64_t secs, char *buf, size_t size);
-/* The current time, or PATCHGATE_NOW when set.  */
-int pg_now (int64_t *out, pg_error_t *err);
 
 
 #endif

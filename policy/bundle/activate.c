@@ -9,6 +9,7 @@
  */
 #include "bundle/bundle.h"
 #include "rules/policy.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -100,20 +101,6 @@ check_no_journal (const char *policy_db, pg_error_t *err)
                               "retry when it is done (open the database once with sqlite3 to recover it)",
                               p);
     }
-  return 0;
-}
-
-int
-pg_ensure_parent_dir (const char *path, pg_error_t *err)
-{
-  cleanup_free char *copy = xstrdup (path);
-  const char *dir = dirname (copy);
-  struct stat st;
-
-  if (stat (dir, &st) == 0)
-    return S_ISDIR (st.st_mode) ? 0 : pg_make_error (err, 0, "%s: not a directory", dir);
-  if (errno != ENOENT || mkdir (dir, 0755) < 0)
-    return pg_make_error (err, errno, "policy database directory %s", dir);
   return 0;
 }
 

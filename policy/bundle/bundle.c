@@ -2,6 +2,10 @@
  * The format is described in bundle.h and docs/bundles.md.  */
 #include "bundle/bundle.h"
 #include "rules/policy.h"
+#include "base/json.h"
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,67 +19,6 @@
 #include <openssl/pem.h>
 
 /* ---- small file helpers ---- */
-
-void
-pg_unlink_freep (char **p)
-{
-  if (*p)
-    {
-      unlink (*p);
-      free (*p);
-    }
-}
-
-int
-pg_write_all (int fd, const void *buf, size_t len, const char *name, pg_error_t *err)
-{
-  const char *p = buf;
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return pg_make_error (err, errno, "%s: write", name);
-        }
-      p += n;
-      len -= (size_t) n;
-    }
-  return 0;
-}
-
-int
-pg_fsync_parent (const char *path, pg_error_t *err)
-{
-  cleanup_free char *copy = xstrdup (path);
-  const char *dir = dirname (copy);
-  cleanup_close int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return pg_make_error (err, errno, "%s: open", dir);
-  if (fsync (fd) < 0)
-    return pg_make_error (err, errno, "%s: fsync", dir);
-  return 0;
-}
-
-int
-pg_mkstemp_beside (const char *path, char **tmp, int *fd, pg_error_t *err)
-{
-  cleanup_free char *d = xstrdup (path);
-  cleanup_free char *b = xstrdup (path);
-  char *name = NULL;
-
-  xasprintf (&name, "%s/.%s.XXXXXX", dirname (d), basename (b));
-  *fd = mkostemp (name, O_CLOEXEC);
-  if (*fd < 0)
-    {
-      pg_make_error (err, errno, "creating a temporary file beside %s", path);
-      free (name);
-      return -1;
-    }
-  *tmp = name;
-  return 0;
-}
 
 /* The last OpenSSL error as text, and the queue cleared.  */
 static const char *
@@ -158,9 +101,9 @@ manifest_parse (const char *text, size_t len, struct pg_bundle_manifest *m, pg_e
   int64_t fv = 0, size = 0, schema = 0;
 
   memset (m, 0, sizeof (*m));
-  if (json_parse_bounded (text, len, "manifest", &doc, err) < 0)
+  if (pg_json_parse (text, len, "manifest", &doc, err) < 0)
     return -1;
-  format = json_get_string (doc, "format");
+  format = pg_json_string (doc, "format");
   if (format == NULL || strcmp (format, "patchgate-bundle") != 0)
     return pg_make_error (err, 0, "manifest: `format` is not \"patchgate-bundle\"");
   if (manifest_int (doc, "format_version", 1, &fv, err) < 0)
@@ -176,10 +119,10 @@ manifest_parse (const char *text, size_t len, struct pg_bundle_manifest *m, pg_e
     return -1;
   m->schema_version = schema > 1000000 ? 1000000 : (int) schema;
   m->payload_size = (uint64_t) size;
-  sha = json_get_string (doc, "payload_sha256");
+  sha = pg_json_string (doc, "payload_sha256");
   if (!is_hex64 (sha))
     return pg_make_error (err, 0, "manifest: `payload_sha256` must be 64 lowercase hex digits");
-  version = json_get_string (doc, "policy_version");
+  version = pg_json_string (doc, "policy_version");
   if (version == NULL)
     return pg_make_error (err, 0, "manifest: `policy_version` must be a string");
   m->payload_sha256 = xstrdup (sha);
@@ -549,27 +492,6 @@ out:
 }
 
 /* ---- signing ---- */
-
-int
-pg_write_file_atomic (const char *path, const void *data, size_t len, pg_error_t *err)
-{
-  cleanup_unlink char *tmp = NULL;
-  cleanup_close int fd = -1;
-
-  if (pg_mkstemp_beside (path, &tmp, &fd, err) < 0)
-    return -1;
-  if (fchmod (fd, 0644) < 0)
-    return pg_make_error (err, errno, "%s: chmod", tmp);
-  if (pg_write_all (fd, data, len, tmp, err) < 0)
-    return -1;
-  if (fsync (fd) < 0)
-    return pg_make_error (err, errno, "%s: fsync", tmp);
-  if (rename (tmp, path) < 0)
-    return pg_make_error (err, errno, "rename %s to %s", tmp, path);
-  free (tmp);
-  tmp = NULL;
-  return pg_fsync_parent (path, err);
-}
 
 int
 bundle_sign_file (const char *key_pem, const char *file, const char *sig_out, pg_error_t *err)

@@ -23,6 +23,7 @@
 #ifndef PATCHGATE_BUNDLE_H
 #define PATCHGATE_BUNDLE_H
 
+#include "base/file.h"
 #include "store/store.h"
 
 #define PG_BUNDLE_MAGIC "PATCHGATE-BUNDLE/1"
@@ -138,18 +139,5 @@ int store_meta_int (pg_store *store, const char *key, int64_t *out, pg_error_t *
 /* The same on a raw connection; NAME is used in messages.  */
 int pg_meta_int (sqlite3 *db, const char *name, const char *key, int64_t *out, pg_error_t *err);
 
-/* Small file helpers shared by the bundle code.  */
-int pg_write_all (int fd, const void *buf, size_t len, const char *name, pg_error_t *err);
-/* fsync the directory that holds PATH, after a rename into it.  */
-int pg_fsync_parent (const char *path, pg_error_t *err);
-/* Write DATA to PATH through a temp file beside it, fsync and rename.  */
-int pg_write_file_atomic (const char *path, const void *data, size_t len, pg_error_t *err);
-/* mkdir the directory of PATH (one level) when it is missing.  */
-int pg_ensure_parent_dir (const char *path, pg_error_t *err);
-/* A temp file "<dir of PATH>/.<base of PATH>.XXXXXX"; *tmp is malloc'd.  */
-int pg_mkstemp_beside (const char *path, char **tmp, int *fd, pg_error_t *err);
-/* For cleanup attributes: unlink *p when it is not NULL, then free it.  */
-void pg_unlink_freep (char **p);
-#define cleanup_unlink __attribute__ ((cleanup (pg_unlink_freep)))
 
 #endif

@@ -4,6 +4,7 @@
    only the freshness check, links neither libcurl nor libcrypto.  */
 #include "bundle/bundle.h"
 #include "bundle/sync.h"
+#include "base/clock.h"
 
 #include <string.h>
 

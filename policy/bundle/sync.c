@@ -7,6 +7,8 @@
  * environment variables are honoured as libcurl does by default.
  */
 #include "bundle/sync.h"
+#include "base/json.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <string.h>
@@ -36,7 +38,7 @@ sync_state_path (const char *policy_db)
 }
 
 static int64_t
-json_int_or_zero (json_t *doc, const char *key)
+sync_json_int_or_zero (json_t *doc, const char *key)
 {
   json_t *v = json_object_get (doc, key);
   return json_is_integer (v) ? json_integer_value (v) : 0;
@@ -50,17 +52,17 @@ sync_state_load (const char *path, struct pg_sync_state *s, pg_error_t *err)
   memset (s, 0, sizeof (*s));
   if (access (path, F_OK) < 0 && errno == ENOENT)
     return 0;
-  if (json_load_file_bounded (path, 64u << 10, &doc, err) < 0)
+  if (pg_json_load_file (path, 64u << 10, &doc, err) < 0)
     return pg_error_wrap (err, "sync state");
   if (!json_is_object (doc))
     return pg_make_error (err, 0, "sync state %s: not a JSON object", path);
-  s->url = xstrdup (json_get_string (doc, "url"));
-  s->etag = xstrdup (json_get_string (doc, "etag"));
-  s->result = xstrdup (json_get_string (doc, "result"));
-  s->last_modified = json_int_or_zero (doc, "last_modified");
-  s->serial = json_int_or_zero (doc, "serial");
-  s->time = json_int_or_zero (doc, "time");
-  s->last_success = json_int_or_zero (doc, "last_success");
+  s->url = xstrdup (pg_json_string (doc, "url"));
+  s->etag = xstrdup (pg_json_string (doc, "etag"));
+  s->result = xstrdup (pg_json_string (doc, "result"));
+  s->last_modified = sync_json_int_or_zero (doc, "last_modified");
+  s->serial = sync_json_int_or_zero (doc, "serial");
+  s->time = sync_json_int_or_zero (doc, "time");
+  s->last_success = sync_json_int_or_zero (doc, "last_success");
   s->ok = json_is_true (json_object_get (doc, "ok"));
   return 0;
 }

@@ -1,4 +1,6 @@
 #include "config/hook_config.h"
+#include "base/json.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <string.h>
@@ -229,7 +231,7 @@ hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err)
   if (!named && access (path, F_OK) < 0 && errno == ENOENT)
     return 0;
   cfg->path = xstrdup (path);
-  if (json_load_file_bounded (path, PG_MAX_HOOK_CONFIG_SIZE, &doc, err) < 0)
+  if (pg_json_load_file (path, PG_MAX_HOOK_CONFIG_SIZE, &doc, err) < 0)
     return pg_error_wrap (err, "hook config");
   if (config_parse (doc, cfg, err) < 0)
     return pg_error_wrap (err, "hook config %s", path);

@@ -1,4 +1,6 @@
 #include "identify/engines.h"
+#include "base/json.h"
+#include "base/digest.h"
 
 #include <string.h>
 
@@ -11,7 +13,7 @@ resolve_annotation_keys (const struct pg_hook_config *cfg, const struct pg_oci_s
 {
   for (size_t i = 0; i < cfg->n_annotation_keys; i++)
     {
-      const char *v = json_get_string (st->annotations, cfg->annotation_keys[i]);
+      const char *v = pg_json_string (st->annotations, cfg->annotation_keys[i]);
       char *d = digest_normalize (v);
       if (d == NULL)
         continue;

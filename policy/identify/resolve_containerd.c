@@ -1,4 +1,6 @@
 #include "identify/engines.h"
+#include "base/json.h"
+#include "base/digest.h"
 
 #include <string.h>
 
@@ -10,9 +12,9 @@ int
 resolve_containerd (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
                     pg_error_t *err)
 {
-  const char *name = json_get_string (st->annotations, CRI_IMAGE_NAME);
+  const char *name = pg_json_string (st->annotations, CRI_IMAGE_NAME);
 
-  if (name == NULL && json_get_string (st->annotations, "io.kubernetes.cri.container-type") == NULL)
+  if (name == NULL && pg_json_string (st->annotations, "io.kubernetes.cri.container-type") == NULL)
     return 0;
   id->engine = "containerd";
   id->source = "containerd";

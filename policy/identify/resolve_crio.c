@@ -1,5 +1,7 @@
 #include "identify/engines.h"
 #include "identify/storage.h"
+#include "base/json.h"
+#include "base/digest.h"
 
 #include <string.h>
 
@@ -26,7 +28,7 @@ storage_has_digest (const struct pg_storage_image *img, const char *digest)
 static void
 crio_check_storage (const struct pg_oci_state *st, struct pg_identity *id, const struct pg_storage_image *img)
 {
-  const char *ref = json_get_string (st->annotations, "io.kubernetes.cri-o.ImageRef");
+  const char *ref = pg_json_string (st->annotations, "io.kubernetes.cri-o.ImageRef");
 
   if (id->digest ? storage_has_digest (img, id->digest) : ref == NULL || *ref == '\0')
     {
@@ -67,8 +69,8 @@ int
 resolve_crio (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
               pg_error_t *err)
 {
-  const char *ref = json_get_string (st->annotations, CRIO_IMAGE_REF);
-  const char *name = json_get_string (st->annotations, CRIO_IMAGE_NAME);
+  const char *ref = pg_json_string (st->annotations, CRIO_IMAGE_REF);
+  const char *name = pg_json_string (st->annotations, CRIO_IMAGE_NAME);
 
   if (ref == NULL && name == NULL)
     return 0;

@@ -6,6 +6,9 @@
  */
 #include "identify/engines.h"
 #include "base/safe_open.h"
+#include "base/json.h"
+#include "base/file.h"
+#include "base/digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,15 +69,15 @@ resolve_docker (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
     return -1;
   xasprintf (&name, "%s/containers/%s/config.v2.json", root, st->id);
   if (read_all_fd (fd, name, PG_MAX_METADATA_SIZE, &buf, &len, err) < 0
-      || json_parse_bounded (buf, len, name, &doc, err) < 0)
+      || pg_json_parse (buf, len, name, &doc, err) < 0)
     return -1;
-  owner = json_get_string (doc, "ID");
+  owner = pg_json_string (doc, "ID");
   if (owner && strcmp (owner, st->id) != 0)
     return pg_make_error (err, 0, "%s: belongs to container %s", name, owner);
   id->engine = "docker";
   id->source = "docker";
-  id->digest = digest_normalize (json_get_string (doc, "Image"));
-  ref = json_get_string (json_object_get (doc, "Config"), "Image");
+  id->digest = digest_normalize (pg_json_string (doc, "Image"));
+  ref = pg_json_string (json_object_get (doc, "Config"), "Image");
   if (ref && *ref)
     id->image_ref = xstrdup (ref);
   return 1;

@@ -15,6 +15,7 @@
  * docs/security.md has the whole trust model.
  */
 #include "identify/engines.h"
+#include "base/json.h"
 
 #include <string.h>
 
@@ -27,6 +28,6 @@ resolve_trusted_namespace (const struct pg_oci_state *st, const struct pg_identi
     key = "io.kubernetes.pod.namespace";
   else if (id->engine && strcmp (id->engine, "containerd") == 0)
     key = "io.kubernetes.cri.sandbox-namespace";
-  ns = key ? json_get_string (st->annotations, key) : NULL;
+  ns = key ? pg_json_string (st->annotations, key) : NULL;
   return ns && *ns ? xstrdup (ns) : NULL;
 }

@@ -7,6 +7,8 @@
 #include "identify/storage.h"
 #include "base/digest.h"
 #include "base/safe_open.h"
+#include "base/json.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -199,7 +201,7 @@ read_store_file (const char *root, const char *sub, const char *file, json_t **o
   r = pg_safe_read_file (rootfd, path, PG_RESOLVE_BENEATH, PG_MAX_METADATA_SIZE, name, &buf, &len, err);
   if (r <= 0)
     return r;
-  if (json_parse_bounded (buf, len, name, out, err) < 0)
+  if (pg_json_parse (buf, len, name, out, err) < 0)
     return -1;
   if (!json_is_array (*out))
     return pg_make_error (err, 0, "%s: must be a JSON array", name);
@@ -213,7 +215,7 @@ find_by_id (json_t *arr, const char *id)
   json_t *e;
   json_array_foreach (arr, i, e)
   {
-    const char *v = json_get_string (e, "id");
+    const char *v = pg_json_string (e, "id");
     if (v && strcmp (v, id) == 0)
       return e;
   }
@@ -247,16 +249,16 @@ find_container (const struct pg_storage_conf *sc, const char *driver, const char
         return -1;
       if (r == 0 || (c = find_by_id (doc, cid)) == NULL)
         continue;
-      img = json_get_string (c, "image");
+      img = pg_json_string (c, "image");
       if (img == NULL || !is_hex64 (img))
         return pg_make_error (err, 0, "%s/%s/%s: container %s has no image ID", places[i].root, sub,
                               places[i].file, cid);
       *image = xstrdup (img);
       /* podman and CRI-O record the name the image was asked for.  */
-      m = json_get_string (c, "metadata");
-      if (m && json_parse_bounded (m, strlen (m), "metadata", &meta, NULL) == 0
-          && json_get_string (meta, "image-name") && *json_get_string (meta, "image-name"))
-        *name = xstrdup (json_get_string (meta, "image-name"));
+      m = pg_json_string (c, "metadata");
+      if (m && pg_json_parse (m, strlen (m), "metadata", &meta, NULL) == 0
+          && pg_json_string (meta, "image-name") && *pg_json_string (meta, "image-name"))
+        *name = xstrdup (pg_json_string (meta, "image-name"));
       return 1;
     }
   return 0;
@@ -289,7 +291,7 @@ read_image (const struct pg_storage_conf *sc, const char *driver, const char *im
   r = read_store_file (sc->graphroot, sub, "images.json", &doc, err);
   if (r <= 0 || (e = find_by_id (doc, image)) == NULL)
     return r < 0 ? -1 : 0;
-  add_digest (img, json_get_string (e, "digest"));
+  add_digest (img, pg_json_string (e, "digest"));
   json_array_foreach (json_object_get (e, "digests"), i, v) add_digest (img, json_string_value (v));
   v = json_array_get (json_object_get (e, "names"), 0);
   if (img->name == NULL && json_is_string (v))

@@ -1,5 +1,7 @@
 #include "identify/engines.h"
 #include "base/safe_open.h"
+#include "base/json.h"
+#include "base/digest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,12 +12,12 @@
 static const char *
 umoci_manifest_digest (json_t *doc)
 {
-  json_t *walk = json_get_path (doc, "from_descriptor_path.descriptor_walk");
+  json_t *walk = pg_json_path (doc, "from_descriptor_path.descriptor_walk");
   json_t *last;
   if (!json_is_array (walk) || json_array_size (walk) == 0)
     return NULL;
   last = json_array_get (walk, json_array_size (walk) - 1);
-  return json_get_string (last, "digest");
+  return pg_json_string (last, "digest");
 }
 
 int
@@ -39,7 +41,7 @@ resolve_umoci (const struct pg_hook_config *cfg, const struct pg_oci_state *st, 
                          err);
   if (r <= 0)
     return r;
-  if (json_parse_bounded (buf, len, name, &doc, err) < 0)
+  if (pg_json_parse (buf, len, name, &doc, err) < 0)
     return -1;
   id->source = "umoci";
   /* The layout's ref.name is a local tag, not a repository: the name shown

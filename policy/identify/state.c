@@ -1,5 +1,6 @@
 #include "identify/state.h"
 #include "base/safe_open.h"
+#include "base/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +10,8 @@ static const char *
 state_bundle (json_t *doc)
 {
   /* runc before 1.0 sent bundlePath; everyone now sends bundle.  */
-  const char *b = json_get_string (doc, "bundle");
-  return b ? b : json_get_string (doc, "bundlePath");
+  const char *b = pg_json_string (doc, "bundle");
+  return b ? b : pg_json_string (doc, "bundlePath");
 }
 
 /* config.json is the engine's file in the bundle, not the image's: still,
@@ -37,7 +38,7 @@ read_bundle_config (const char *bundle, json_t **out, pg_error_t *err)
   /* rlimits are unsigned 64-bit (RLIM_INFINITY is 18446744073709551615,
      what `docker run --ulimit core=-1` writes): only annotations are read
      here, so numbers may lose precision rather than fail the parse.  */
-  return json_parse_bounded_flags (buf, len, name, JSON_DECODE_INT_AS_REAL, out, err);
+  return pg_json_parse_flags (buf, len, name, JSON_DECODE_INT_AS_REAL, out, err);
 }
 
 static int
@@ -67,11 +68,11 @@ oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_s
   memset (st, 0, sizeof (*st));
   if (len > PG_MAX_STATE_SIZE)
     return pg_make_error (err, 0, "%s: larger than the limit of %u bytes", name, PG_MAX_STATE_SIZE);
-  if (json_parse_bounded (text, len, name, &doc, err) < 0)
+  if (pg_json_parse (text, len, name, &doc, err) < 0)
     return -1;
   if (!json_is_object (doc))
     return pg_make_error (err, 0, "%s: the OCI state must be a JSON object", name);
-  id = json_get_string (doc, "id");
+  id = pg_json_string (doc, "id");
   bundle = state_bundle (doc);
   if (id == NULL || *id == '\0' || strlen (id) > 1024)
     return pg_make_error (err, 0, "%s: missing or invalid container `id`", name);

@@ -7,6 +7,9 @@
  * Grype lists findings only: packages without one never appear.
  */
 #include "import/import.h"
+#include "base/json.h"
+#include "base/clock.h"
+#include "base/digest.h"
 
 #include <string.h>
 #include <openssl/evp.h>
@@ -23,12 +26,12 @@ grype_time (json_t *doc, struct pg_scan *out, pg_error_t *err)
   if (ts == NULL)
     {
       what = "descriptor.db.built";
-      ts = import_str (json_get_path (doc, "descriptor.db"), "built");
+      ts = import_str (pg_json_path (doc, "descriptor.db"), "built");
     }
   if (ts == NULL)
     {
       what = "descriptor.db.status.built";
-      ts = import_str (json_get_path (doc, "descriptor.db.status"), "built");
+      ts = import_str (pg_json_path (doc, "descriptor.db.status"), "built");
     }
   if (ts == NULL)
     return pg_make_error (err, 0,
@@ -96,7 +99,7 @@ grype_config (json_t *target, json_t **config, char digest[7 + 64 + 1], pg_error
       || base64_decode (json_string_value (jc), json_string_length (jc), &raw, &raw_len) < 0)
     return pg_make_error (err, 0, "Grype source.target.config is not valid base64");
   sha256_digest (raw, raw_len, digest);
-  if (json_parse_bounded ((const char *) raw, raw_len, "Grype source.target.config", config, err) < 0)
+  if (pg_json_parse ((const char *) raw, raw_len, "Grype source.target.config", config, err) < 0)
     return -1;
   return 0;
 }
@@ -188,7 +191,7 @@ grype_image (json_t *doc, struct pg_scan *out, pg_error_t *err)
     out->created = 0;
   /* Grype's layer digests are the uncompressed DiffIDs, whatever the
      mediaType says: use them when there is no config.  */
-  diff_ids = json_get_path (config, "rootfs.diff_ids");
+  diff_ids = pg_json_path (config, "rootfs.diff_ids");
   if (json_array_size (diff_ids) > 0)
     return grype_diff_ids (diff_ids, NULL, "source.target.config rootfs.diff_ids", out, err);
   return grype_diff_ids (json_object_get (target, "layers"), "digest", "source.target.layers", out, err);

@@ -1,6 +1,9 @@
 /* patchgate: scanner report import: format detection, reading files,
    directories and stdin, and the one transaction around it all.  */
 #include "import/import.h"
+#include "base/json.h"
+#include "base/file.h"
+#include "base/digest.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -19,7 +22,7 @@
 const char *
 import_str (json_t *obj, const char *key)
 {
-  const char *s = json_get_string (obj, key);
+  const char *s = pg_json_string (obj, key);
   return s && *s ? s : NULL;
 }
 
@@ -212,7 +215,7 @@ import_strv_add (char ***v, size_t *n, const char *s)
 /* Parsing.  */
 
 static bool
-json_too_deep (json_t *j, int depth)
+import_json_too_deep (json_t *j, int depth)
 {
   const char *key;
   json_t *v;
@@ -221,9 +224,9 @@ json_too_deep (json_t *j, int depth)
   if (depth > PG_MAX_JSON_DEPTH)
     return true;
   if (json_is_object (j))
-    json_object_foreach (j, key, v) if (json_too_deep (v, depth + 1)) return true;
+    json_object_foreach (j, key, v) if (import_json_too_deep (v, depth + 1)) return true;
   if (json_is_array (j))
-    json_array_foreach (j, i, v) if (json_too_deep (v, depth + 1)) return true;
+    json_array_foreach (j, i, v) if (import_json_too_deep (v, depth + 1)) return true;
   return false;
 }
 
@@ -240,14 +243,14 @@ import_parse_json (const char *buf, size_t len, const char *name, bool stream, j
     return pg_make_error (err, 0, "%s: larger than %d bytes", name, INT32_MAX);
   /* Bound jansson's memory before it allocates (util.h); a stream is
      counted once, whole, by its reader (foreach_stdin).  */
-  if (!stream && json_text_count_values (buf, len) > PG_MAX_REPORT_JSON_VALUES)
+  if (!stream && pg_json_count_values (buf, len) > PG_MAX_REPORT_JSON_VALUES)
     return pg_make_error (err, 0, "%s: JSON with more than %u values", name, PG_MAX_REPORT_JSON_VALUES);
   j = json_loadb (buf, len, flags, &jerr);
   if (j == NULL)
     return pg_make_error (err, 0, "%s: invalid JSON at line %d column %d: %s", name, jerr.line, jerr.column,
                           jerr.text);
   /* jansson's own nesting limit (2048) bounds this recursion.  */
-  if (json_too_deep (j, 0))
+  if (import_json_too_deep (j, 0))
     {
       json_decref (j);
       return pg_make_error (err, 0, "%s: JSON nested deeper than %d levels", name, PG_MAX_JSON_DEPTH);
@@ -287,14 +290,14 @@ detect_format (json_t *doc)
   if (!json_is_object (doc))
     return FORMAT_UNKNOWN;
   if (json_object_get (doc, "matches") && json_object_get (doc, "source")
-      && json_is_string (json_get_path (doc, "descriptor.name"))
-      && strcmp (json_string_value (json_get_path (doc, "descriptor.name")), "grype") == 0)
+      && json_is_string (pg_json_path (doc, "descriptor.name"))
+      && strcmp (json_string_value (pg_json_path (doc, "descriptor.name")), "grype") == 0)
     return FORMAT_GRYPE;
   if (json_object_get (doc, "SchemaVersion")
       && (json_object_get (doc, "Results") || json_object_get (doc, "ArtifactName")
           || json_object_get (doc, "Metadata")))
     return FORMAT_TRIVY;
-  context = json_get_string (doc, "@context");
+  context = pg_json_string (doc, "@context");
   if (context && strstr (context, "openvex"))
     return FORMAT_OPENVEX;
   return FORMAT_UNKNOWN;
@@ -363,7 +366,7 @@ foreach_stdin (import_report_cb cb, void *data, pg_error_t *err)
 
   if (read_all_fd (STDIN_FILENO, "stdin", PG_MAX_REPORT_SIZE, &buf, &len, err) < 0)
     return -1;
-  if (json_text_count_values (buf, len) > PG_MAX_REPORT_JSON_VALUES)
+  if (pg_json_count_values (buf, len) > PG_MAX_REPORT_JSON_VALUES)
     return pg_make_error (err, 0, "stdin: JSON with more than %u values", PG_MAX_REPORT_JSON_VALUES);
   for (;;)
     {

@@ -53,7 +53,7 @@ int import_foreach_report (char **paths, size_t n, import_report_cb cb, void *da
 
 /* Parse the JSON text in BUF[0..LEN) with patchgate's bounds.  With STREAM,
    stop after the first value and store the bytes used in *USED; otherwise
-   the whole buffer must be one value.  Unlike json_parse_bounded, strings may
+   the whole buffer must be one value.  Unlike pg_json_parse, strings may
    hold NUL bytes (Grype copies versions out of binaries verbatim); the
    importers read them as C strings, and refuse them where identity is at
    stake.  */

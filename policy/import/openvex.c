@@ -4,6 +4,8 @@
  * for how long such a statement counts (vex_max_age), as a waiver would.
  */
 #include "import/import.h"
+#include "base/json.h"
+#include "base/clock.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -11,7 +13,7 @@
 bool
 import_is_openvex (json_t *doc)
 {
-  const char *context = json_get_string (doc, "@context");
+  const char *context = pg_json_string (doc, "@context");
   return context && strstr (context, "openvex") != NULL;
 }
 
@@ -49,8 +51,8 @@ product_digests (json_t *product, char ***out, size_t *n)
     collect_digests (json_string_value (product), out, n);
   else if (json_is_object (product))
     {
-      collect_digests (json_get_string (product, "@id"), out, n);
-      collect_digests (json_get_string (json_object_get (product, "identifiers"), "purl"), out, n);
+      collect_digests (pg_json_string (product, "@id"), out, n);
+      collect_digests (pg_json_string (json_object_get (product, "identifiers"), "purl"), out, n);
     }
 }
 
@@ -61,7 +63,7 @@ statement_vulnerability (json_t *st)
   /* v0.0.1 wrote a bare string; v0.2 an object with a name.  */
   if (json_is_string (v))
     return json_string_value (v);
-  return json_get_string (v, "name");
+  return pg_json_string (v, "name");
 }
 
 static int
@@ -69,8 +71,8 @@ parse_statement (json_t *st, size_t index, int64_t doc_time, const char *source,
                  pg_error_t *err)
 {
   const char *vuln = statement_vulnerability (st);
-  const char *status = json_get_string (st, "status");
-  const char *ts = json_get_string (st, "timestamp");
+  const char *status = pg_json_string (st, "status");
+  const char *ts = pg_json_string (st, "timestamp");
   json_t *products = json_object_get (st, "products");
   json_t *p;
   size_t i;
@@ -94,7 +96,7 @@ parse_statement (json_t *st, size_t index, int64_t doc_time, const char *source,
 int
 import_openvex (json_t *doc, const char *source, struct pg_vex **out, size_t *n, pg_error_t *err)
 {
-  const char *ts = json_get_string (doc, "timestamp");
+  const char *ts = pg_json_string (doc, "timestamp");
   json_t *statements = json_object_get (doc, "statements");
   int64_t doc_time;
   json_t *st;

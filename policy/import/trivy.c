@@ -6,6 +6,9 @@
  * of its own, but each repo digest is one.
  */
 #include "import/import.h"
+#include "base/json.h"
+#include "base/clock.h"
+#include "base/digest.h"
 
 #include <string.h>
 
@@ -99,7 +102,7 @@ trivy_metadata (json_t *doc, struct pg_scan *out, pg_error_t *err)
   diff_ids = json_object_get (md, "DiffIDs");
   if (json_array_size (diff_ids) > 0)
     return trivy_diff_ids (diff_ids, "Metadata.DiffIDs", out, err);
-  return trivy_diff_ids (json_get_path (config, "rootfs.diff_ids"), "Metadata.ImageConfig.rootfs.diff_ids",
+  return trivy_diff_ids (pg_json_path (config, "rootfs.diff_ids"), "Metadata.ImageConfig.rootfs.diff_ids",
                          out, err);
 }
 

@@ -1,6 +1,8 @@
 #include "rules/eval.h"
 #include "rules/policy_cache.h"
 #include "version/version.h"
+#include "base/clock.h"
+#include "base/digest.h"
 
 #include <ctype.h>
 #include <fnmatch.h>

@@ -9,6 +9,7 @@
  */
 #include "bundle/bundle.h"
 #include "rules/eval.h"
+#include "base/clock.h"
 
 #include <errno.h>
 #include <string.h>

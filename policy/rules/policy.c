@@ -1,5 +1,8 @@
 #include "rules/policy.h"
 #include "version/version.h"
+#include "base/json.h"
+#include "base/clock.h"
+#include "base/digest.h"
 
 #include <fnmatch.h>
 #include <string.h>
@@ -569,7 +572,7 @@ policy_parse (const char *text, size_t len, const char *name, struct pg_policy *
   cleanup_json json_t *doc = NULL;
   if (len > PG_MAX_POLICY_SIZE)
     return pg_make_error (err, 0, "%s: larger than the limit of %u bytes", name, PG_MAX_POLICY_SIZE);
-  if (json_parse_bounded (text, len, name, &doc, err) < 0)
+  if (pg_json_parse (text, len, name, &doc, err) < 0)
     return -1;
   return policy_parse_json (doc, name, out, err);
 }

@@ -1,5 +1,6 @@
 #include "store/store.h"
 #include "rules/policy_cache.h"
+#include "base/digest.h"
 
 #include <errno.h>
 #include <string.h>

@@ -30,6 +30,7 @@
  */
 #include "rules/policy.h"
 #include "store/store.h"
+#include "base/clock.h"
 
 #include <getopt.h>
 #include <sys/resource.h>

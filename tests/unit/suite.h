@@ -12,6 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "base/util.h"
+#include "base/file.h"
 
 static inline const char *
 suite_src (void)

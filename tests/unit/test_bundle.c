@@ -6,6 +6,7 @@
 #include "bundle/bundle.h"
 #include "rules/eval.h"
 #include "gate/gate.h"
+#include "base/file.h"
 
 #include <fcntl.h>
 #include <ftw.h>

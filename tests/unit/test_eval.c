@@ -8,12 +8,14 @@
    statements as "vex": [{"id", "status", "issued"}].  */
 #include "suite.h"
 #include "rules/eval.h"
+#include "base/json.h"
+#include "base/clock.h"
 
 static int64_t
 time_field (json_t *obj, const char *key)
 {
   int64_t t = 0;
-  const char *s = json_get_string (obj, key);
+  const char *s = pg_json_string (obj, key);
   if (s && parse_rfc3339 (s, &t) < 0)
     fail_msg ("bad time %s=%s", key, s);
   return t;
@@ -36,8 +38,8 @@ record_from_json (json_t *j, struct pg_image_record *rec)
 
   memset (rec, 0, sizeof (*rec));
   rec->rowid = 1;
-  rec->image_id = xstrdup (json_get_string (j, "image_id"));
-  rec->manifest_digest = xstrdup (json_get_string (j, "manifest_digest"));
+  rec->image_id = xstrdup (pg_json_string (j, "image_id"));
+  rec->manifest_digest = xstrdup (pg_json_string (j, "manifest_digest"));
   strv_from_json (json_object_get (j, "repositories"), &rec->repositories, &rec->n_repositories);
   strv_from_json (json_object_get (j, "repo_tags"), &rec->repo_tags, &rec->n_repo_tags);
   strv_from_json (json_object_get (j, "diff_ids"), &rec->diff_ids, &rec->n_diff_ids);
@@ -48,20 +50,20 @@ record_from_json (json_t *j, struct pg_image_record *rec)
   rec->has_scan = true;
   rec->scanned_at = time_field (scan, "scanned_at");
   rec->scanner = xstrdup ("trivy");
-  rec->os_family = xstrdup (json_get_string (scan, "os_family"));
-  rec->os_name = xstrdup (json_get_string (scan, "os_name"));
+  rec->os_family = xstrdup (pg_json_string (scan, "os_family"));
+  rec->os_name = xstrdup (pg_json_string (scan, "os_name"));
   rec->eosl = json_is_true (json_object_get (scan, "eosl"));
   json_array_foreach (json_object_get (scan, "vulns"), i, e)
   {
     struct pg_vuln *v;
     rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*v));
     v = &rec->vulns[rec->n_vulns++];
-    v->id = xstrdup (json_get_string (e, "id"));
-    v->pkg = xstrdup (json_get_string (e, "pkg"));
-    v->installed = xstrdup (json_get_string (e, "installed"));
-    v->fixed = xstrdup (json_get_string (e, "fixed"));
-    v->severity = severity_parse (json_get_string (e, "severity"));
-    v->status = xstrdup (json_get_string (e, "status"));
+    v->id = xstrdup (pg_json_string (e, "id"));
+    v->pkg = xstrdup (pg_json_string (e, "pkg"));
+    v->installed = xstrdup (pg_json_string (e, "installed"));
+    v->fixed = xstrdup (pg_json_string (e, "fixed"));
+    v->severity = severity_parse (pg_json_string (e, "severity"));
+    v->status = xstrdup (pg_json_string (e, "status"));
     v->fix_known_since = time_field (e, "fix_known_since");
   }
   json_array_foreach (json_object_get (j, "vex"), i, e)
@@ -70,8 +72,8 @@ record_from_json (json_t *j, struct pg_image_record *rec)
     rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*x));
     x = &rec->vex[rec->n_vex++];
     memset (x, 0, sizeof (*x));
-    x->vuln_id = xstrdup (json_get_string (e, "id"));
-    x->status = xstrdup (json_get_string (e, "status"));
+    x->vuln_id = xstrdup (pg_json_string (e, "id"));
+    x->status = xstrdup (pg_json_string (e, "status"));
     x->issued = time_field (e, "issued");
   }
   json_array_foreach (json_object_get (scan, "packages"), i, e)
@@ -79,8 +81,8 @@ record_from_json (json_t *j, struct pg_image_record *rec)
     struct pg_package *p;
     rec->packages = xrealloc (rec->packages, (rec->n_packages + 1) * sizeof (*p));
     p = &rec->packages[rec->n_packages++];
-    p->name = xstrdup (json_get_string (e, "name"));
-    p->version = xstrdup (json_get_string (e, "version"));
+    p->name = xstrdup (pg_json_string (e, "name"));
+    p->version = xstrdup (pg_json_string (e, "version"));
   }
 }
 
@@ -93,15 +95,15 @@ extra_from_json (json_t *j, struct pg_eval_extra *x)
 
   if (newer)
     {
-      x->newer_digest = xstrdup (json_get_string (newer, "digest"));
-      x->newer_name = xstrdup (json_get_string (newer, "name"));
+      x->newer_digest = xstrdup (pg_json_string (newer, "digest"));
+      x->newer_name = xstrdup (pg_json_string (newer, "name"));
       x->newer_since = time_field (newer, "since");
     }
   json_array_foreach (json_object_get (j, "bases"), i, b)
   {
     x->bases = xrealloc (x->bases, (x->n_bases + 1) * sizeof (*x->bases));
     memset (&x->bases[x->n_bases], 0, sizeof (x->bases[0]));
-    x->bases[x->n_bases].digest = xstrdup (json_get_string (b, "digest"));
+    x->bases[x->n_bases].digest = xstrdup (pg_json_string (b, "digest"));
     strv_from_json (json_object_get (b, "diff_ids"), &x->bases[x->n_bases].diff_ids,
                     &x->bases[x->n_bases].n_diff_ids);
     x->n_bases++;
@@ -147,14 +149,14 @@ run_case (const char *dir, const char *name)
     record_from_json (ij, &rec);
   if (xj)
     extra_from_json (xj, &extra);
-  ctx.digest = json_get_string (cj, "digest");
-  ctx.namespace = json_get_string (cj, "namespace");
-  ctx.image_ref = json_get_string (cj, "image_ref");
+  ctx.digest = pg_json_string (cj, "digest");
+  ctx.namespace = pg_json_string (cj, "namespace");
+  ctx.image_ref = pg_json_string (cj, "image_ref");
   ctx.container_id = "c1";
   assert_int_equal (eval_image (policy, ij ? &rec : NULL, &extra, &ctx, time_field (cj, "now"), &d, &err), 0);
 
-  if (strcmp (json_get_string (ej, "decision"), verdict_name (d.verdict)) != 0)
-    fail_msg ("%s: decision: expected %s, got %s", name, json_get_string (ej, "decision"),
+  if (strcmp (pg_json_string (ej, "decision"), verdict_name (d.verdict)) != 0)
+    fail_msg ("%s: decision: expected %s, got %s", name, pg_json_string (ej, "decision"),
               verdict_name (d.verdict));
   for (size_t i = 0; i < d.n_reasons; i++)
     strv_append (&codes, &n_codes, d.reasons[i].code);
@@ -163,10 +165,10 @@ run_case (const char *dir, const char *name)
                d.n_waivers_applied);
   expect_list (name, "waivers_expired", json_object_get (ej, "waivers_expired"), d.waivers_expired,
                d.n_waivers_expired);
-  if (json_get_string (ej, "scope") && strcmp (json_get_string (ej, "scope"), d.scope) != 0)
-    fail_msg ("%s: scope: expected %s, got %s", name, json_get_string (ej, "scope"), d.scope);
-  if (json_get_string (ej, "mode") && strcmp (json_get_string (ej, "mode"), mode_name (d.mode)) != 0)
-    fail_msg ("%s: mode: expected %s, got %s", name, json_get_string (ej, "mode"), mode_name (d.mode));
+  if (pg_json_string (ej, "scope") && strcmp (pg_json_string (ej, "scope"), d.scope) != 0)
+    fail_msg ("%s: scope: expected %s, got %s", name, pg_json_string (ej, "scope"), d.scope);
+  if (pg_json_string (ej, "mode") && strcmp (pg_json_string (ej, "mode"), mode_name (d.mode)) != 0)
+    fail_msg ("%s: mode: expected %s, got %s", name, pg_json_string (ej, "mode"), mode_name (d.mode));
   contains = json_object_get (ej, "detail_contains");
   json_object_foreach (contains, key, val)
   {

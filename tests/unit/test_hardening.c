@@ -9,6 +9,7 @@
 #include "identify/storage.h"
 #include "base/safe_open.h"
 #include "deadline.h"
+#include "base/json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -256,7 +257,7 @@ expect_json_error (const char *text, size_t len, const char *msg)
 {
   pg_error_t err = NULL;
   json_t *j = NULL;
-  if (json_parse_bounded (text, len, "t", &j, &err) == 0)
+  if (pg_json_parse (text, len, "t", &j, &err) == 0)
     {
       json_decref (j);
       fail_msg ("accepted JSON that must fail with \"%s\"", msg);
@@ -285,13 +286,13 @@ test_json_limits (void **state)
   many[len - 1] = ']';
   expect_json_error (many, len, "more than 1000000 values");
   /* Commas inside strings are not values.  */
-  assert_int_equal (json_text_count_values ("[\"a,b,c\", {\"k\": [1, 2]}]", 24), 6);
+  assert_int_equal (pg_json_count_values ("[\"a,b,c\", {\"k\": [1, 2]}]", 24), 6);
 
   /* Nesting.  */
   memset (deep, '[', PG_MAX_JSON_DEPTH + 2);
   memset (deep + PG_MAX_JSON_DEPTH + 2, ']', PG_MAX_JSON_DEPTH + 2);
   expect_json_error (deep, 2 * (PG_MAX_JSON_DEPTH + 2), "nested deeper");
-  assert_int_equal (json_parse_bounded (deep + 2, 2 * PG_MAX_JSON_DEPTH, "ok", &j, &err), 0);
+  assert_int_equal (pg_json_parse (deep + 2, 2 * PG_MAX_JSON_DEPTH, "ok", &j, &err), 0);
   json_decref (j);
 
   /* A NUL byte in a string.  */

@@ -20,6 +20,9 @@
    After the cases: directories, and the store round trip.  */
 #include "suite.h"
 #include "import/import.h"
+#include "base/json.h"
+#include "base/clock.h"
+#include "base/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -179,9 +182,9 @@ expect_strv (const char *where, const char *field, json_t *exp, char **v, size_t
 static const struct pg_vuln *
 find_vuln (const struct pg_scan *scan, json_t *exp)
 {
-  const char *id = json_get_string (exp, "id");
-  const char *pkg = json_get_string (exp, "pkg");
-  const char *installed = json_get_string (exp, "installed");
+  const char *id = pg_json_string (exp, "id");
+  const char *pkg = pg_json_string (exp, "pkg");
+  const char *installed = pg_json_string (exp, "installed");
 
   for (size_t i = 0; i < scan->n_vulns; i++)
     {
@@ -203,7 +206,7 @@ expect_vulns (const char *where, json_t *exp, const struct pg_scan *scan)
   {
     const struct pg_vuln *v = find_vuln (scan, e);
     cleanup_free char *what = NULL;
-    xasprintf (&what, "%s: vuln %s/%s", where, json_get_string (e, "id"), json_get_string (e, "pkg"));
+    xasprintf (&what, "%s: vuln %s/%s", where, pg_json_string (e, "id"), pg_json_string (e, "pkg"));
     if (v == NULL)
       fail_msg ("%s: not found", what);
     expect_str (what, "fixed", json_object_get (e, "fixed"), v->fixed);
@@ -220,8 +223,8 @@ expect_packages (const char *where, json_t *exp, const struct pg_scan *scan)
 
   json_array_foreach (exp, i, e)
   {
-    const char *name = json_get_string (e, "name");
-    const char *version = json_get_string (e, "version");
+    const char *name = pg_json_string (e, "name");
+    const char *version = pg_json_string (e, "version");
     bool found = false;
     for (size_t k = 0; k < scan->n_packages && !found; k++)
       found = strcmp (scan->packages[k].name, name) == 0 && strcmp (scan->packages[k].version, version) == 0;

@@ -4,6 +4,8 @@
    "min_versions", "max_scan_age": seconds, "on_unidentified"}).  */
 #include "suite.h"
 #include "rules/policy.h"
+#include "base/json.h"
+#include "base/clock.h"
 
 static void
 test_policy_case (void **state)
@@ -30,7 +32,7 @@ test_policy_case (void **state)
   if (r < 0)
     fail_msg ("%s: unexpected error: %s", dir, err->msg);
   assert_non_null (expected);
-  assert_string_equal (p->version, json_get_string (expected, "version"));
+  assert_string_equal (p->version, pg_json_string (expected, "version"));
   if (json_object_get (expected, "scopes"))
     assert_int_equal (p->n_scopes, json_integer_value (json_object_get (expected, "scopes")));
   if (json_object_get (expected, "waivers"))
@@ -40,8 +42,8 @@ test_policy_case (void **state)
   if (json_object_get (expected, "max_scan_age"))
     assert_int_equal (p->defaults.max_scan_age,
                       json_integer_value (json_object_get (expected, "max_scan_age")));
-  if (json_get_string (expected, "on_unidentified"))
-    assert_string_equal (verdict_name (p->on_unidentified), json_get_string (expected, "on_unidentified"));
+  if (pg_json_string (expected, "on_unidentified"))
+    assert_string_equal (verdict_name (p->on_unidentified), pg_json_string (expected, "on_unidentified"));
 }
 
 static void
@@ -117,10 +119,10 @@ test_json_limits (void **state)
 
   memset (deep, '[', 100);
   memset (deep + 100, ']', 100);
-  assert_int_equal (json_parse_bounded (deep, sizeof (deep), "deep", &j, &err), -1);
+  assert_int_equal (pg_json_parse (deep, sizeof (deep), "deep", &j, &err), -1);
   assert_non_null (strstr (err->msg, "nested deeper"));
   pg_error_release (&err);
-  assert_int_equal (json_parse_bounded (nul, strlen (nul), "nul", &j, &err), -1);
+  assert_int_equal (pg_json_parse (nul, strlen (nul), "nul", &j, &err), -1);
   pg_error_release (&err);
 }
 

@@ -6,6 +6,7 @@
    policy again: the two records must be byte for byte the same.  */
 #include "suite.h"
 #include "rules/policy_cache.h"
+#include "base/file.h"
 
 #include <sys/stat.h>
 

@@ -11,6 +11,7 @@
 #include "gate/gate.h"
 #include "identify/engines.h"
 #include "identify/storage.h"
+#include "base/json.h"
 
 #define DEFAULT_HOOK_JSON                                                                                    \
   "{\"storage_conf\": \"@CASE@/storage.conf\", \"storage_graphroot\": \"@CASE@/storage\","                   \
@@ -86,7 +87,7 @@ run_case (const char *dir, const char *name)
   cleanup_json json_t *ej = suite_json (dir, "expected.json", true);
   cleanup_free char *raw = suite_text (dir, "state.json");
   cleanup_free char *state = subst (raw, dir);
-  const char *want_err = json_get_string (ej, "error");
+  const char *want_err = pg_json_string (ej, "error");
   struct pg_hook_config cfg;
   struct pg_oci_state st;
   struct pg_identity id;

@@ -3,6 +3,7 @@
    rewrite of a bundle's config.json, and the choice of the real runtime.  */
 #include "suite.h"
 #include "runtime_wrap.h"
+#include "base/file.h"
 
 #include <sys/stat.h>
 

@@ -2,6 +2,7 @@
 #include "suite.h"
 #include "store/store.h"
 #include "rules/policy.h"
+#include "base/digest.h"
 
 #include <sqlite3.h>
 

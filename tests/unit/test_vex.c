@@ -3,6 +3,7 @@
    a malformed document leaves the database unchanged.  */
 #include "suite.h"
 #include "import/import.h"
+#include "base/clock.h"
 
 #define NGINX "sha256:be69f2940aaf64fdf50c9c99420cbd57e10ee655ec7204df1c407e9af63d0cc1"
 

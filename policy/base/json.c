@@ -1,0 +1,150 @@
+/* patchgate: JSON read with the project's bounds (one parser for every
+ * input: states, configs, policies, engine metadata).
+ */
+#include "base/json.h"
+#include "base/file.h"
+
+#include <string.h>
+
+static int
+pg_json_check_depth (json_t *j, int depth)
+{
+  const char *key;
+  json_t *v;
+  size_t i;
+
+  if (depth > PG_MAX_JSON_DEPTH)
+    return -1;
+  if (json_is_object (j))
+    json_object_foreach (j, key, v) if (pg_json_check_depth (v, depth + 1) < 0) return -1;
+  if (json_is_array (j))
+    json_array_foreach (j, i, v) if (pg_json_check_depth (v, depth + 1) < 0) return -1;
+  return 0;
+}
+
+/* Jansson nests recursively up to its own compile-time limit (2048); ours is
+   lower, so count brackets before parsing and never hand jansson more.  */
+static bool
+pg_json_text_too_deep (const char *buf, size_t len)
+{
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < len; i++)
+    {
+      char c = buf[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = false;
+          continue;
+        }
+      if (c == '"')
+        in_string = true;
+      else if (c == '{' || c == '[')
+        {
+          if (++depth > PG_MAX_JSON_DEPTH)
+            return true;
+        }
+      else if (c == '}' || c == ']')
+        depth--;
+    }
+  return false;
+}
+
+size_t
+pg_json_count_values (const char *buf, size_t len)
+{
+  /* Every value but the first is preceded by a ',' or opens a container
+     ('[' or '{' counted here, its first member after it): commas plus
+     opening brackets plus one bounds the number of values from above,
+     before jansson allocates anything.  */
+  size_t n = 1;
+  bool in_string = false;
+  for (size_t i = 0; i < len; i++)
+    {
+      char c = buf[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = false;
+          continue;
+        }
+      if (c == '"')
+        in_string = true;
+      else if (c == ',' || c == '[' || c == '{')
+        n++;
+    }
+  return n;
+}
+
+int
+pg_json_parse (const char *buf, size_t len, const char *name, json_t **out, pg_error_t *err)
+{
+  return pg_json_parse_flags (buf, len, name, 0, out, err);
+}
+
+int
+pg_json_parse_flags (const char *buf, size_t len, const char *name, size_t flags, json_t **out,
+                          pg_error_t *err)
+{
+  json_error_t jerr;
+  json_t *j;
+
+  if (pg_json_text_too_deep (buf, len))
+    return pg_make_error (err, 0, "%s: JSON nested deeper than %d levels", name, PG_MAX_JSON_DEPTH);
+  if (pg_json_count_values (buf, len) > PG_MAX_JSON_VALUES)
+    return pg_make_error (err, 0, "%s: JSON with more than %u values", name, PG_MAX_JSON_VALUES);
+  /* JSON_ALLOW_NUL is not passed: a "\u0000" in a string is rejected.  */
+  j = json_loadb (buf, len, JSON_REJECT_DUPLICATES | (flags & ~(size_t) JSON_ALLOW_NUL), &jerr);
+  if (j == NULL)
+    return pg_make_error (err, 0, "%s: invalid JSON at line %d column %d: %s", name, jerr.line, jerr.column,
+                          jerr.text);
+  if (pg_json_check_depth (j, 0) < 0)
+    {
+      json_decref (j);
+      return pg_make_error (err, 0, "%s: JSON nested deeper than %d levels", name, PG_MAX_JSON_DEPTH);
+    }
+  *out = j;
+  return 0;
+}
+
+int
+pg_json_load_file (const char *path, size_t max, json_t **out, pg_error_t *err)
+{
+  cleanup_free char *buf = NULL;
+  size_t len = 0;
+  if (read_all_file (path, max, &buf, &len, err) < 0)
+    return -1;
+  return pg_json_parse (buf, len, path, out, err);
+}
+
+const char *
+pg_json_string (json_t *obj, const char *key)
+{
+  json_t *v = json_is_object (obj) ? json_object_get (obj, key) : NULL;
+  return json_is_string (v) ? json_string_value (v) : NULL;
+}
+
+json_t *
+pg_json_path (json_t *obj, const char *path)
+{
+  char key[256];
+  const char *p = path;
+
+  while (obj && *p)
+    {
+      const char *dot = strchr (p, '.');
+      size_t n = dot ? (size_t) (dot - p) : strlen (p);
+      if (n >= sizeof (key) || !json_is_object (obj))
+        return NULL;
+      memcpy (key, p, n);
+      key[n] = '\0';
+      obj = json_object_get (obj, key);
+      p += n + (dot ? 1 : 0);
+    }
+  return obj;
+}

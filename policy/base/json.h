@@ -1,0 +1,24 @@
+/* patchgate: JSON with the project's bounds.  */
+#ifndef PATCHGATE_JSON_H
+#define PATCHGATE_JSON_H
+
+#include "base/util.h"
+
+/* Parse JSON from a buffer with patchgate's limits: no NUL bytes in strings,
+   nesting at most PG_MAX_JSON_DEPTH.  NAME is used in error messages.  */
+int pg_json_parse (const char *buf, size_t len, const char *name, json_t **out, pg_error_t *err);
+/* The same with extra jansson decoding FLAGS, e.g. JSON_DECODE_INT_AS_REAL
+   for documents with unsigned 64-bit numbers (OCI rlimits).  */
+int pg_json_parse_flags (const char *buf, size_t len, const char *name, size_t flags, json_t **out,
+                              pg_error_t *err);
+int pg_json_load_file (const char *path, size_t max, json_t **out, pg_error_t *err);
+/* An upper bound of the number of JSON values in BUF[0..LEN), from its text
+   (commas and opening brackets outside strings, plus one).  */
+size_t pg_json_count_values (const char *buf, size_t len);
+
+/* String field helpers: NULL when absent or not a string.  */
+const char *pg_json_string (json_t *obj, const char *key);
+/* Walk a path of object keys separated by '.' and return the node or NULL. */
+json_t *pg_json_path (json_t *obj, const char *path);
+
+#endif
