@@ -89,25 +89,42 @@ pg_json_parse (const char *buf, size_t len, const char *name, json_t **out, pg_e
 
 int
 pg_json_parse_flags (const char *buf, size_t len, const char *name, size_t flags, json_t **out,
-                          pg_error_t *err)
+                     pg_error_t *err)
 {
+  /* JSON_ALLOW_NUL is not passed: a "\u0000" in a string is rejected.  */
+  const struct pg_json_limits lim = { PG_MAX_JSON_VALUES, flags & ~(size_t) JSON_ALLOW_NUL };
+  return pg_json_parse_limited (buf, len, name, &lim, NULL, out, err);
+}
+
+int
+pg_json_parse_limited (const char *buf, size_t len, const char *name, const struct pg_json_limits *lim,
+                       size_t *used, json_t **out, pg_error_t *err)
+{
+  bool stream = (lim->flags & JSON_DISABLE_EOF_CHECK) != 0;
   json_error_t jerr;
   json_t *j;
 
-  if (pg_json_text_too_deep (buf, len))
+  /* json_error_t.position is an int.  */
+  if (len > (size_t) INT32_MAX)
+    return pg_make_error (err, 0, "%s: larger than %d bytes", name, INT32_MAX);
+  /* A stream is bounded once, whole, by its reader: scanning the rest of
+     it before each value would be quadratic.  */
+  if (!stream && pg_json_text_too_deep (buf, len))
     return pg_make_error (err, 0, "%s: JSON nested deeper than %d levels", name, PG_MAX_JSON_DEPTH);
-  if (pg_json_count_values (buf, len) > PG_MAX_JSON_VALUES)
-    return pg_make_error (err, 0, "%s: JSON with more than %u values", name, PG_MAX_JSON_VALUES);
-  /* JSON_ALLOW_NUL is not passed: a "\u0000" in a string is rejected.  */
-  j = json_loadb (buf, len, JSON_REJECT_DUPLICATES | (flags & ~(size_t) JSON_ALLOW_NUL), &jerr);
+  if (!stream && pg_json_count_values (buf, len) > lim->max_values)
+    return pg_make_error (err, 0, "%s: JSON with more than %zu values", name, lim->max_values);
+  j = json_loadb (buf, len, JSON_REJECT_DUPLICATES | lim->flags, &jerr);
   if (j == NULL)
     return pg_make_error (err, 0, "%s: invalid JSON at line %d column %d: %s", name, jerr.line, jerr.column,
                           jerr.text);
+  /* jansson's own nesting limit (2048) bounds this recursion.  */
   if (pg_json_check_depth (j, 0) < 0)
     {
       json_decref (j);
       return pg_make_error (err, 0, "%s: JSON nested deeper than %d levels", name, PG_MAX_JSON_DEPTH);
     }
+  if (used)
+    *used = jerr.position >= 0 ? (size_t) jerr.position : len;
   *out = j;
   return 0;
 }
@@ -147,4 +164,10 @@ pg_json_path (json_t *obj, const char *path)
       p += n + (dot ? 1 : 0);
     }
   return obj;
+}
+
+bool
+pg_json_is_space (char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }

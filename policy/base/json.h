@@ -10,7 +10,18 @@ int pg_json_parse (const char *buf, size_t len, const char *name, json_t **out, 
 /* The same with extra jansson decoding FLAGS, e.g. JSON_DECODE_INT_AS_REAL
    for documents with unsigned 64-bit numbers (OCI rlimits).  */
 int pg_json_parse_flags (const char *buf, size_t len, const char *name, size_t flags, json_t **out,
-                              pg_error_t *err);
+                         pg_error_t *err);
+/* The parser under both: at most LIM->max_values values, jansson FLAGS
+   (JSON_REJECT_DUPLICATES always).  With JSON_DISABLE_EOF_CHECK, BUF is a
+   stream: the first value is parsed, *USED says how many bytes it took,
+   and the caller bounds the whole stream.  */
+struct pg_json_limits
+{
+  size_t max_values;
+  size_t flags;
+};
+int pg_json_parse_limited (const char *buf, size_t len, const char *name, const struct pg_json_limits *lim,
+                           size_t *used, json_t **out, pg_error_t *err);
 int pg_json_load_file (const char *path, size_t max, json_t **out, pg_error_t *err);
 /* An upper bound of the number of JSON values in BUF[0..LEN), from its text
    (commas and opening brackets outside strings, plus one).  */
@@ -20,5 +31,7 @@ size_t pg_json_count_values (const char *buf, size_t len);
 const char *pg_json_string (json_t *obj, const char *key);
 /* Walk a path of object keys separated by '.' and return the node or NULL. */
 json_t *pg_json_path (json_t *obj, const char *path);
+/* JSON's whitespace: space, tab, newline, carriage return.  */
+bool pg_json_is_space (char c);
 
 #endif

@@ -50,8 +50,4 @@ int xasprintf (char **out, const char *fmt, ...) __attribute__ ((format (printf,
 void strv_append (char ***v, size_t *n, const char *s);
 void strv_free (char **v, size_t n);
 
-
-
-
-
 #endif

@@ -139,5 +139,4 @@ int store_meta_int (pg_store *store, const char *key, int64_t *out, pg_error_t *
 /* The same on a raw connection; NAME is used in messages.  */
 int pg_meta_int (sqlite3 *db, const char *name, const char *key, int64_t *out, pg_error_t *err);
 
-
 #endif

@@ -15,8 +15,8 @@ int resolve_crio (const struct pg_hook_config *cfg, const struct pg_oci_state *s
                   pg_error_t *err);
 int resolve_podman (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
                     pg_error_t *err);
-int resolve_containerd (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
-                        pg_error_t *err);
+int resolve_containerd (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
+                        struct pg_identity *id, pg_error_t *err);
 int resolve_docker (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
                     pg_error_t *err);
 int resolve_umoci (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,

@@ -52,8 +52,8 @@ crio_check_storage (const struct pg_oci_state *st, struct pg_identity *id, const
 
 /* When the container is in containers/storage, its record there must agree.  */
 static int
-crio_check_in_storage (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
-                       pg_error_t *err)
+crio_check_in_storage (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
+                       struct pg_identity *id, pg_error_t *err)
 {
   struct pg_storage_image img;
   int r = storage_lookup (cfg, st->id, &img, err);

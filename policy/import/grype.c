@@ -7,6 +7,7 @@
  * Grype lists findings only: packages without one never appear.
  */
 #include "import/import.h"
+#include "import/scan_builder.h"
 #include "base/json.h"
 #include "base/clock.h"
 #include "base/digest.h"

@@ -4,6 +4,7 @@
  * for how long such a statement counts (vex_max_age), as a waiver would.
  */
 #include "import/import.h"
+#include "import/scan_builder.h"
 #include "base/json.h"
 #include "base/clock.h"
 

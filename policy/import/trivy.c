@@ -6,6 +6,7 @@
  * of its own, but each repo digest is one.
  */
 #include "import/import.h"
+#include "import/scan_builder.h"
 #include "base/json.h"
 #include "base/clock.h"
 #include "base/digest.h"

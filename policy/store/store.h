@@ -184,5 +184,4 @@ struct pg_store_status
 };
 int store_status (pg_store *store, struct pg_store_status *st, pg_error_t *err);
 
-
 #endif

@@ -20,6 +20,7 @@
    After the cases: directories, and the store round trip.  */
 #include "suite.h"
 #include "import/import.h"
+#include "import/scan_builder.h"
 #include "base/json.h"
 #include "base/clock.h"
 #include "base/file.h"
