@@ -30,6 +30,8 @@ usage (FILE *out)
            "\n"
            "  -c, --config FILE  hook config (default $PATCHGATE_CONFIG, then " PG_DEFAULT_HOOK_CONFIG ";\n"
            "                     a missing default file means built-in defaults)\n"
+           "  -e, --engine NAME  the engine this hook definition serves (crio, podman,\n"
+           "                     containerd, docker, runc), set in the wiring\n"
            "  -h, --help         show this help\n"
            "\n"
            "Environment: PATCHGATE_NOW (RFC 3339) fixes the clock, for tests.\n"
@@ -125,11 +127,13 @@ int
 main (int argc, char **argv)
 {
   static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+                                        { "engine", required_argument, NULL, 'e' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct pg_hook_config cfg;
   struct pg_gate_result res;
   const char *config_path = NULL;
+  const char *engine = NULL;
   pg_error_t err = NULL;
   cleanup_free char *state = NULL;
   cleanup_free char *line = NULL;
@@ -137,11 +141,14 @@ main (int argc, char **argv)
   int64_t now;
   int c, ret;
 
-  while ((c = getopt_long (argc, argv, "c:h", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "c:e:h", opts, NULL)) != -1)
     switch (c)
       {
       case 'c':
         config_path = optarg;
+        break;
+      case 'e':
+        engine = optarg;
         break;
       case 'h':
         usage (stdout);
@@ -167,6 +174,7 @@ main (int argc, char **argv)
       hook_config_free (&cfg);
       return fail (NULL, NULL, &err);
     }
+  cfg.engine = engine ? xstrdup (engine) : NULL;
   pg_log_set_facility (cfg.syslog_facility);
   prepare_deadline (&cfg, NULL, cfg.timeout_ms);
   if (pg_deadline_arm (cfg.timeout_ms) < 0)

@@ -241,6 +241,7 @@ hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err)
 void
 hook_config_free (struct pg_hook_config *cfg)
 {
+  free (cfg->engine);
   free (cfg->path);
   free (cfg->policy_db);
   strv_free (cfg->annotation_keys, cfg->n_annotation_keys);

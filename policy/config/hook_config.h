@@ -40,6 +40,11 @@ struct pg_hook_config
   /* The hook's total deadline in milliseconds (hook/deadline.h); key
      `timeout`.  */
   int64_t timeout_ms;
+  /* The engine this hook definition serves, from the hook's own arguments
+     (`--engine NAME` in the hooks.d file, the containerd base spec, the
+     Docker wrapper's entry), which only root writes; never read from the
+     config file nor from the container.  NULL when not given.  */
+  char *engine;
 };
 
 /* PATH NULL: PATCHGATE_CONFIG, then the default path; a missing default
