@@ -1,5 +1,6 @@
 #include "cli.h"
 #include "gate/gate.h"
+#include "report/report.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/digest.h"
@@ -48,7 +49,7 @@ print_decision (const struct pg_decision *d, const struct pg_context *ctx, bool 
 {
   if (json)
     {
-      cleanup_json json_t *j = decision_to_json (d, ctx);
+      cleanup_json json_t *j = report_json (d, ctx);
       json_dumpf (j, stdout, JSON_INDENT (2));
       putchar ('\n');
       return;
@@ -67,6 +68,11 @@ print_decision (const struct pg_decision *d, const struct pg_context *ctx, bool 
     printf ("waiver %s applied\n", d->waivers_applied[i]);
   for (size_t i = 0; i < d->n_waivers_expired; i++)
     printf ("waiver %s expired and no longer applies\n", d->waivers_expired[i]);
+  {
+    /* The line the hook logs for this decision, rendered by the same code. */
+    cleanup_free char *line = report_logfmt (d, ctx);
+    printf ("log:      %s\n", line);
+  }
 }
 
 static int
@@ -78,10 +84,9 @@ exit_code (enum pg_verdict v)
 static int
 check_state (const struct check_opts *o, const char *text, size_t len, const char *name)
 {
-  struct pg_hook_config cfg;
-  struct pg_gate_result res;
+  cleanup_hook_config struct pg_hook_config cfg = { 0 };
+  cleanup_gate_result struct pg_gate_result res = { 0 };
   pg_error_t err = NULL;
-  int ret;
 
   if (hook_config_load (o->config, &cfg, &err) < 0)
     return cli_fail (&err);
@@ -91,16 +96,9 @@ check_state (const struct check_opts *o, const char *text, size_t len, const cha
       cfg.policy_db = xstrdup (o->db);
     }
   if (gate_decide (&cfg, text, len, name, o->now, &res, &err) < 0)
-    {
-      gate_result_free (&res);
-      hook_config_free (&cfg);
-      return cli_fail (&err);
-    }
+    return cli_fail (&err);
   print_decision (&res.decision, &res.ctx, o->json);
-  ret = exit_code (res.decision.verdict);
-  gate_result_free (&res);
-  hook_config_free (&cfg);
-  return ret;
+  return exit_code (res.decision.verdict);
 }
 
 static int
@@ -127,25 +125,20 @@ check_image (const struct check_opts *o)
   cleanup_free char *digest = NULL;
   cleanup_free char *repo = NULL;
   cleanup_free char *tag = NULL;
-  struct pg_context ctx = { .container_id = "patchgate-check", .namespace = o->namespace, .engine = "runc" };
-  struct pg_decision d;
+  cleanup_hook_config struct pg_hook_config cfg = { 0 };
+  cleanup_decision struct pg_decision d = { 0 };
+  struct pg_context ctx;
   pg_error_t err = NULL;
-  int ret;
 
   if (store_open (o->db ? o->db : PG_DEFAULT_DB, PG_STORE_READONLY, &store, &err) < 0)
     return cli_fail (&err);
-  {
-    /* The hook config's bundle freshness rule (max_policy_age) applies too.  */
-    struct pg_hook_config cfg;
-    if (hook_config_load (o->config, &cfg, &err) < 0)
-      {
-        hook_config_free (&cfg);
-        return cli_fail (&err);
-      }
-    ctx.max_policy_age = cfg.max_policy_age;
-    ctx.policy_stale = cfg.policy_stale;
-    hook_config_free (&cfg);
-  }
+  /* The hook config's settings (max_policy_age, ...) apply as in the hook. */
+  if (hook_config_load (o->config, &cfg, &err) < 0)
+    return cli_fail (&err);
+  gate_context_init (&cfg, &ctx);
+  ctx.container_id = "patchgate-check";
+  ctx.namespace = o->namespace;
+  ctx.engine = "runc";
   if (o->digest)
     {
       digest = digest_normalize (o->digest);
@@ -165,7 +158,7 @@ check_image (const struct check_opts *o)
       ctx.image_ref = o->image;
       if (digest == NULL)
         {
-          struct pg_image_record rec;
+          cleanup_image_record struct pg_image_record rec = { 0 };
           int r = store_lookup_name (store, repo, tag, &rec, &err);
           if (r < 0)
             return cli_fail (&err);
@@ -177,16 +170,13 @@ check_image (const struct check_opts *o)
               return cli_fail (&err);
             }
           digest = xstrdup (rec.image_id ? rec.image_id : rec.manifest_digest);
-          pg_image_record_free (&rec);
         }
     }
   ctx.digest = digest;
   if (decide_image (store, &ctx, o->now, &d, &err) < 0)
     return cli_fail (&err);
   print_decision (&d, &ctx, o->json);
-  ret = exit_code (d.verdict);
-  pg_decision_free (&d);
-  return ret;
+  return exit_code (d.verdict);
 }
 
 int

@@ -2,6 +2,7 @@
 #include "rules/policy.h"
 #include "base/clock.h"
 #include "base/file.h"
+#include "rules/policy_cache.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -57,7 +58,7 @@ policy_set (const char *db, const char *path)
     return cli_fail (&err);
   if (store_open (db, PG_STORE_CREATE, &store, &err) < 0 || store_begin (store, true, &err) < 0)
     return cli_fail (&err);
-  if (store_set_policy (store, text, policy->version, now, &err) < 0 || store_commit (store, &err) < 0)
+  if (policy_store_set (store, text, policy->version, now, &err) < 0 || store_commit (store, &err) < 0)
     {
       store_rollback (store);
       return cli_fail (&err);

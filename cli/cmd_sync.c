@@ -4,6 +4,7 @@
    (ident patchgate, the hook config's facility); on any failure the active
    policy stays and the exit status is 2.  */
 #include "cli.h"
+#include "base/logfmt.h"
 #include "gate/gate.h"
 #include "bundle/sync.h"
 #include "base/clock.h"

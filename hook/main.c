@@ -3,6 +3,7 @@
  * refused unless the config says on_error: allow).
  */
 #include "gate/gate.h"
+#include "report/report.h"
 #include "deadline.h"
 #include "logsink.h"
 #include "sandbox.h"
@@ -45,54 +46,36 @@ log_priority (enum pg_verdict v)
   return v == PG_VERDICT_DENY ? LOG_WARNING : v == PG_VERDICT_AUDIT ? LOG_NOTICE : LOG_INFO;
 }
 
-/* The decision line of an error: refused (or allowed, when the admin
-   chose on_error: allow), with the error as its detail and whatever was
-   learnt of the container before it.  */
-static char *
-error_line (const struct pg_hook_config *cfg, const struct pg_gate_result *res, const char *msg)
+/* What failed: the container's own input (its state, config.json, its
+   image's metadata: always refused, INVALID_INPUT) or the host (database,
+   config: on_error decides, POLICY_ERROR).  */
+enum fault
 {
-  bool allow = cfg && cfg->on_error_allow;
-  const char *container = res && res->container_id ? res->container_id : NULL;
-  char *line = NULL;
+  FAULT_HOST,
+  FAULT_INPUT,
+};
 
-  logfmt_append (&line, "decision", allow ? "allow" : "deny");
-  logfmt_append (&line, "container", container ? container : "");
-  if (res && res->identity.image_ref)
-    logfmt_append (&line, "image", res->identity.image_ref);
-  if (res && res->identity.digest)
-    logfmt_append (&line, "digest", res->identity.digest);
-  logfmt_append (&line, "reasons", "POLICY_ERROR");
-  if (res && res->identity.engine)
-    logfmt_append (&line, "engine", res->identity.engine);
-  if (res && res->identity.conflict)
-    logfmt_append (&line, "conflict", res->identity.conflict);
-  logfmt_append (&line, "on_error", allow ? "allow" : "deny");
-  logfmt_append (&line, "error", msg);
-  return line;
+static bool
+fault_allowed (const struct pg_hook_config *cfg, enum fault f)
+{
+  return f == FAULT_HOST && cfg && cfg->on_error_allow;
 }
 
-static char *
-error_stderr (const struct pg_hook_config *cfg, const struct pg_gate_result *res, const char *msg)
+static const char *
+fault_code (enum fault f)
 {
-  const char *container = res && res->container_id ? res->container_id : "?";
-  char *out = NULL;
-
-  if (cfg && cfg->on_error_allow)
-    xasprintf (&out, "patchgate: warning: allowed container %s despite an error (on_error: allow): %s\n",
-               container, msg);
-  else
-    xasprintf (&out, "patchgate: refused container %s: internal error: %s\n", container, msg);
-  return out;
+  return f == FAULT_INPUT ? "INVALID_INPUT" : "POLICY_ERROR";
 }
 
 /* An error still yields one decision line (syslog, else stderr) and the
-   one line on stderr.  */
+   one line on stderr, with whatever was learnt of the container.  */
 static int
-fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, pg_error_t *err)
+fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, enum fault f, pg_error_t *err)
 {
-  bool allow = cfg && cfg->on_error_allow;
-  cleanup_free char *line = error_line (cfg, res, (*err)->msg);
-  cleanup_free char *out = error_stderr (cfg, res, (*err)->msg);
+  bool allow = fault_allowed (cfg, f);
+  const struct pg_context *ctx = res ? &res->ctx : NULL;
+  cleanup_free char *line = report_error_logfmt (ctx, fault_code (f), allow, (*err)->msg);
+  cleanup_free char *out = report_stderr_error (ctx, fault_code (f), allow, (*err)->msg);
 
   pg_log_line (LOG_ERR, line);
   fputs (out, stderr);
@@ -112,8 +95,10 @@ prepare_deadline (const struct pg_hook_config *cfg, const struct pg_gate_result 
 
   xasprintf (&msg, "the hook's deadline of %lld ms passed before a decision (hook config `timeout`)",
              (long long) timeout_ms);
-  line = error_line (cfg, res, msg);
-  out = error_stderr (cfg, res, msg);
+  line = report_error_logfmt (res ? &res->ctx : NULL, fault_code (FAULT_HOST),
+                              fault_allowed (cfg, FAULT_HOST), msg);
+  out = report_stderr_error (res ? &res->ctx : NULL, fault_code (FAULT_HOST), fault_allowed (cfg, FAULT_HOST),
+                             msg);
   pg_log_prepare_emergency (LOG_ERR, line, out);
   pg_deadline_set_status (cfg && cfg->on_error_allow ? EXIT_ALLOW : EXIT_ERROR);
 }
@@ -139,6 +124,7 @@ main (int argc, char **argv)
   cleanup_free char *line = NULL;
   size_t len = 0;
   int64_t now;
+  enum fault fault = FAULT_HOST;
   int c, ret;
 
   while ((c = getopt_long (argc, argv, "c:e:h", opts, NULL)) != -1)
@@ -162,17 +148,17 @@ main (int argc, char **argv)
   if (pg_deadline_arm (PG_DEFAULT_TIMEOUT_MS) < 0)
     {
       pg_make_error (&err, errno, "arming the deadline");
-      return fail (NULL, NULL, &err);
+      return fail (NULL, NULL, FAULT_HOST, &err);
     }
   if (pg_sandbox_init_caps (&err) < 0)
-    return fail (NULL, NULL, &err);
+    return fail (NULL, NULL, FAULT_HOST, &err);
   /* Connected now, used inside the sandbox (hook/logsink.h).  */
   pg_log_open ("patchgate-hook", LOG_AUTHPRIV);
   prepare_deadline (NULL, NULL, PG_DEFAULT_TIMEOUT_MS);
   if (hook_config_load (config_path, &cfg, &err) < 0)
     {
       hook_config_free (&cfg);
-      return fail (NULL, NULL, &err);
+      return fail (NULL, NULL, FAULT_HOST, &err);
     }
   cfg.engine = engine ? xstrdup (engine) : NULL;
   pg_log_set_facility (cfg.syslog_facility);
@@ -180,10 +166,15 @@ main (int argc, char **argv)
   if (pg_deadline_arm (cfg.timeout_ms) < 0)
     pg_make_error (&err, errno, "arming the deadline");
 
-  if (err || pg_now (&now, &err) < 0
-      || read_all_fd (0, "OCI state (stdin)", PG_MAX_STATE_SIZE, &state, &len, &err) < 0)
+  if (err || pg_now (&now, &err) < 0)
     {
-      ret = fail (&cfg, NULL, &err);
+      ret = fail (&cfg, NULL, FAULT_HOST, &err);
+      hook_config_free (&cfg);
+      return ret;
+    }
+  if (read_all_fd (0, "OCI state (stdin)", PG_MAX_STATE_SIZE, &state, &len, &err) < 0)
+    {
+      ret = fail (&cfg, NULL, FAULT_INPUT, &err);
       hook_config_free (&cfg);
       return ret;
     }
@@ -191,7 +182,10 @@ main (int argc, char **argv)
   /* gate_prepare, in its two halves, so that a deadline while the
      database is locked names the container.  */
   if (gate_identify (&cfg, state, len, "OCI state (stdin)", &res, &err) < 0)
-    goto error;
+    {
+      fault = FAULT_INPUT;
+      goto error;
+    }
   prepare_deadline (&cfg, &res, cfg.timeout_ms);
   if (gate_open_store (&cfg, &res, &err) < 0)
     goto error;
@@ -206,18 +200,13 @@ main (int argc, char **argv)
     goto error;
 #endif
 
-  line = decision_logfmt (&res.decision, &res.ctx);
-  /* Two engine-set sources disagreed on the image (identify/resolve.c).  */
-  if (res.identity.conflict)
-    logfmt_append (&line, "conflict", res.identity.conflict);
+  line = report_logfmt (&res.decision, &res.ctx);
   pg_log_line (log_priority (res.decision.verdict), line);
   ret = EXIT_ALLOW;
   if (res.decision.verdict == PG_VERDICT_DENY)
     {
-      cleanup_free char *why = decision_summary (&res.decision, &res.ctx);
-      fprintf (stderr, "patchgate: refused container %s: %s%s%s%s\n", res.container_id, why,
-               res.identity.conflict ? " (the engine's sources disagree: " : "",
-               res.identity.conflict ? res.identity.conflict : "", res.identity.conflict ? ")" : "");
+      cleanup_free char *why = report_stderr_refusal (&res.decision, &res.ctx);
+      fputs (why, stderr);
       ret = EXIT_DENIED;
     }
   pg_deadline_settle (ret);
@@ -226,7 +215,7 @@ main (int argc, char **argv)
   return ret;
 
 error:
-  ret = fail (&cfg, &res, &err);
+  ret = fail (&cfg, &res, fault, &err);
   gate_result_free (&res);
   hook_config_free (&cfg);
   return ret;

@@ -423,15 +423,16 @@ array_has_hook (const char *s, const struct member *m, const char *path)
   json_t *e;
 
   json_array_foreach (arr, i, e)
-  {
-    const char *key;
-    json_t *v;
-    json_object_foreach (e, key, v)
     {
-      if (strcasecmp (key, "path") == 0 && json_is_string (v) && strcmp (json_string_value (v), path) == 0)
-        return true;
+      const char *key;
+      json_t *v;
+      json_object_foreach (e, key, v)
+        {
+          if (strcasecmp (key, "path") == 0 && json_is_string (v)
+              && strcmp (json_string_value (v), path) == 0)
+            return true;
+        }
     }
-  }
   return false;
 }
 

@@ -28,6 +28,11 @@ count_tap() { # name, tap file
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
+echo "== layout: tests/layout/check.py"
+python3 tests/layout/check.py >"$log/layout.tap" 2>&1
+cat "$log/layout.tap"
+count_tap layout "$log/layout.tap"
+
 for t in "$BUILD"/tests/test_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")

@@ -16,9 +16,13 @@ pg_json_check_depth (json_t *j, int depth)
   if (depth > PG_MAX_JSON_DEPTH)
     return -1;
   if (json_is_object (j))
-    json_object_foreach (j, key, v) if (pg_json_check_depth (v, depth + 1) < 0) return -1;
+    json_object_foreach (j, key, v)
+      if (pg_json_check_depth (v, depth + 1) < 0)
+        return -1;
   if (json_is_array (j))
-    json_array_foreach (j, i, v) if (pg_json_check_depth (v, depth + 1) < 0) return -1;
+    json_array_foreach (j, i, v)
+      if (pg_json_check_depth (v, depth + 1) < 0)
+        return -1;
   return 0;
 }
 

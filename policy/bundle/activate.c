@@ -8,6 +8,7 @@
  * A hook that opens the database meanwhile sees the old file or the new one.
  */
 #include "bundle/bundle.h"
+#include "store/meta.h"
 #include "rules/policy.h"
 #include "base/file.h"
 
@@ -68,7 +69,7 @@ policy_active_serial (const char *path, int64_t *serial, pg_error_t *err)
       return -1;
     }
   sqlite3_busy_timeout (db, 5000);
-  r = pg_meta_int (db, path, "bundle_serial", serial, err);
+  r = store_meta_get_int_db (db, path, "bundle_serial", serial, err);
   if (r < 0)
     {
       int code = sqlite3_errcode (db);
@@ -105,33 +106,6 @@ check_no_journal (const char *policy_db, pg_error_t *err)
 }
 
 static int
-set_meta (pg_store *store, const char *key, const char *value, pg_error_t *err)
-{
-  sqlite3_stmt *st = NULL;
-  int r;
-  if (sqlite3_prepare_v2 (store_db (store), "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1, &st,
-                          NULL)
-      != SQLITE_OK)
-    return pg_make_error (err, 0, "%s: meta: %s", store_path (store), sqlite3_errmsg (store_db (store)));
-  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, value, -1, SQLITE_STATIC);
-  r = sqlite3_step (st);
-  sqlite3_finalize (st);
-  if (r != SQLITE_DONE)
-    return pg_make_error (err, 0, "%s: meta.%s: %s", store_path (store), key,
-                          sqlite3_errmsg (store_db (store)));
-  return 0;
-}
-
-static int
-set_meta_int (pg_store *store, const char *key, int64_t v, pg_error_t *err)
-{
-  char buf[32];
-  snprintf (buf, sizeof (buf), "%lld", (long long) v);
-  return set_meta (store, key, buf, err);
-}
-
-static int
 stamp_meta (pg_store *store, const struct pg_activate_opts *o, const struct pg_bundle_manifest *m,
             const char *key, pg_error_t *err)
 {
@@ -139,15 +113,15 @@ stamp_meta (pg_store *store, const struct pg_activate_opts *o, const struct pg_b
   snprintf (result, sizeof (result), "activated serial %lld", (long long) m->serial);
   if (store_begin (store, true, err) < 0)
     return -1;
-  if (set_meta_int (store, "bundle_serial", m->serial, err) < 0
-      || set_meta_int (store, "bundle_created", m->created, err) < 0
-      || set_meta (store, "bundle_source", o->source ? o->source : "", err) < 0
-      || set_meta (store, "bundle_policy_version", m->policy_version, err) < 0
-      || set_meta (store, "bundle_sha256", m->payload_sha256, err) < 0
-      || set_meta (store, "bundle_key", key, err) < 0
-      || set_meta_int (store, "bundle_activated_at", o->now, err) < 0
-      || set_meta (store, "last_sync_result", result, err) < 0
-      || set_meta_int (store, "last_sync_time", o->now, err) < 0)
+  if (store_meta_set_int (store, "bundle_serial", m->serial, err) < 0
+      || store_meta_set_int (store, "bundle_created", m->created, err) < 0
+      || store_meta_set_text (store, "bundle_source", o->source ? o->source : "", err) < 0
+      || store_meta_set_text (store, "bundle_policy_version", m->policy_version, err) < 0
+      || store_meta_set_text (store, "bundle_sha256", m->payload_sha256, err) < 0
+      || store_meta_set_text (store, "bundle_key", key, err) < 0
+      || store_meta_set_int (store, "bundle_activated_at", o->now, err) < 0
+      || store_meta_set_text (store, "last_sync_result", result, err) < 0
+      || store_meta_set_int (store, "last_sync_time", o->now, err) < 0)
     {
       store_rollback (store);
       return -1;

@@ -132,11 +132,4 @@ int bundle_info_read (pg_store *store, const char *db_path, struct pg_bundle_inf
 void bundle_info_print (const struct pg_bundle_info *bi, int64_t now, FILE *out);
 void bundle_info_to_json (const struct pg_bundle_info *bi, int64_t now, json_t *obj);
 
-/* A meta value of the open database as an integer; returns 1 and sets *out,
-   or 0 when the key is absent (e.g. a database never activated from a
-   bundle has no bundle_created).  */
-int store_meta_int (pg_store *store, const char *key, int64_t *out, pg_error_t *err);
-/* The same on a raw connection; NAME is used in messages.  */
-int pg_meta_int (sqlite3 *db, const char *name, const char *key, int64_t *out, pg_error_t *err);
-
 #endif

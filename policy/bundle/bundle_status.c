@@ -3,6 +3,7 @@
    database).  Kept apart from freshness.c so that the hook, which needs
    only the freshness check, links neither libcurl nor libcrypto.  */
 #include "bundle/bundle.h"
+#include "store/meta.h"
 #include "bundle/sync.h"
 #include "base/clock.h"
 
@@ -18,21 +19,6 @@ bundle_info_free (struct pg_bundle_info *bi)
   memset (bi, 0, sizeof (*bi));
 }
 
-static char *
-meta_text (pg_store *store, const char *key)
-{
-  sqlite3_stmt *st = NULL;
-  char *v = NULL;
-  if (sqlite3_prepare_v2 (store_db (store), "SELECT value FROM meta WHERE key = ?", -1, &st, NULL)
-      != SQLITE_OK)
-    return NULL;
-  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
-  if (sqlite3_step (st) == SQLITE_ROW && sqlite3_column_text (st, 0))
-    v = xstrdup ((const char *) sqlite3_column_text (st, 0));
-  sqlite3_finalize (st);
-  return v;
-}
-
 int
 bundle_info_read (pg_store *store, const char *db_path, struct pg_bundle_info *bi, pg_error_t *err)
 {
@@ -41,17 +27,19 @@ bundle_info_read (pg_store *store, const char *db_path, struct pg_bundle_info *b
   int r;
 
   memset (bi, 0, sizeof (*bi));
-  r = store_meta_int (store, "bundle_serial", &bi->serial, err);
+  r = store_meta_get_int (store, "bundle_serial", &bi->serial, err);
   if (r < 0)
     return -1;
   if (r > 0)
     {
       bi->from_bundle = true;
-      if (store_meta_int (store, "bundle_created", &bi->created, err) < 0
-          || store_meta_int (store, "bundle_activated_at", &bi->activated_at, err) < 0)
+      if (store_meta_get_int (store, "bundle_created", &bi->created, err) < 0
+          || store_meta_get_int (store, "bundle_activated_at", &bi->activated_at, err) < 0)
         return -1;
-      bi->source = meta_text (store, "bundle_source");
-      bi->policy_version = meta_text (store, "bundle_policy_version");
+      if (store_meta_get_text (store, "bundle_source", &bi->source, err) < 0)
+        return -1;
+      if (store_meta_get_text (store, "bundle_policy_version", &bi->policy_version, err) < 0)
+        return -1;
     }
   if (sync_state_load (state_path, &s, err) < 0)
     return -1;

@@ -78,11 +78,11 @@ config_parse_bundle_field (const char *key, json_t *v, struct pg_hook_config *cf
       if (!json_is_array (v))
         return pg_make_error (err, 0, "trusted_keys: must be an array of PEM public key paths");
       json_array_foreach (v, i, k)
-      {
-        if (!json_is_string (k) || json_string_value (k)[0] != '/')
-          return pg_make_error (err, 0, "trusted_keys[%zu]: must be an absolute path", i);
-        strv_append (&cfg->trusted_keys, &cfg->n_trusted_keys, json_string_value (k));
-      }
+        {
+          if (!json_is_string (k) || json_string_value (k)[0] != '/')
+            return pg_make_error (err, 0, "trusted_keys[%zu]: must be an absolute path", i);
+          strv_append (&cfg->trusted_keys, &cfg->n_trusted_keys, json_string_value (k));
+        }
       return 1;
     }
   if (strcmp (key, "max_policy_age") == 0)
@@ -156,61 +156,61 @@ config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
   if (!json_is_object (doc))
     return pg_make_error (err, 0, "the hook config must be a JSON object");
   json_object_foreach (doc, key, v)
-  {
-    if (strcmp (key, "policy_db") == 0)
-      {
-        if (!json_is_string (v) || json_string_value (v)[0] != '/')
-          return pg_make_error (err, 0, "policy_db: must be an absolute path");
-        free (cfg->policy_db);
-        cfg->policy_db = xstrdup (json_string_value (v));
-      }
-    else if (strcmp (key, "on_error") == 0)
-      {
-        const char *s = json_string_value (v);
-        if (s == NULL || (strcmp (s, "deny") != 0 && strcmp (s, "allow") != 0))
-          return pg_make_error (err, 0, "on_error: must be \"deny\" or \"allow\"");
-        cfg->on_error_allow = strcmp (s, "allow") == 0;
-      }
-    else if (strcmp (key, "syslog_facility") == 0)
-      {
-        const char *s = json_string_value (v);
-        if (s == NULL || parse_facility (s, &cfg->syslog_facility) < 0)
-          return pg_make_error (err, 0,
-                                "syslog_facility: `%s` is not a facility (auth, authpriv, daemon, user, "
-                                "local0..local7)",
-                                s ? s : "?");
-      }
-    else if (strcmp (key, "timeout") == 0)
-      {
-        if (config_parse_timeout (v, cfg, err) < 0)
-          return -1;
-      }
-    else if (strcmp (key, "annotation_keys") == 0)
-      {
-        size_t i;
-        json_t *k;
-        if (!json_is_array (v))
-          return pg_make_error (err, 0, "annotation_keys: must be an array of strings");
-        json_array_foreach (v, i, k)
+    {
+      if (strcmp (key, "policy_db") == 0)
         {
-          if (!json_is_string (k) || json_string_length (k) == 0)
-            return pg_make_error (err, 0, "annotation_keys[%zu]: must be a non-empty string", i);
-          strv_append (&cfg->annotation_keys, &cfg->n_annotation_keys, json_string_value (k));
+          if (!json_is_string (v) || json_string_value (v)[0] != '/')
+            return pg_make_error (err, 0, "policy_db: must be an absolute path");
+          free (cfg->policy_db);
+          cfg->policy_db = xstrdup (json_string_value (v));
         }
-      }
-    else if ((r = config_parse_bundle_field (key, v, cfg, err)) != 0)
-      {
-        if (r < 0)
-          return -1;
-      }
-    else if ((r = config_parse_engine_field (key, v, cfg, err)) != 0)
-      {
-        if (r < 0)
-          return -1;
-      }
-    else
-      return pg_make_error (err, 0, "%s: unknown field", key);
-  }
+      else if (strcmp (key, "on_error") == 0)
+        {
+          const char *s = json_string_value (v);
+          if (s == NULL || (strcmp (s, "deny") != 0 && strcmp (s, "allow") != 0))
+            return pg_make_error (err, 0, "on_error: must be \"deny\" or \"allow\"");
+          cfg->on_error_allow = strcmp (s, "allow") == 0;
+        }
+      else if (strcmp (key, "syslog_facility") == 0)
+        {
+          const char *s = json_string_value (v);
+          if (s == NULL || parse_facility (s, &cfg->syslog_facility) < 0)
+            return pg_make_error (err, 0,
+                                  "syslog_facility: `%s` is not a facility (auth, authpriv, daemon, user, "
+                                  "local0..local7)",
+                                  s ? s : "?");
+        }
+      else if (strcmp (key, "timeout") == 0)
+        {
+          if (config_parse_timeout (v, cfg, err) < 0)
+            return -1;
+        }
+      else if (strcmp (key, "annotation_keys") == 0)
+        {
+          size_t i;
+          json_t *k;
+          if (!json_is_array (v))
+            return pg_make_error (err, 0, "annotation_keys: must be an array of strings");
+          json_array_foreach (v, i, k)
+            {
+              if (!json_is_string (k) || json_string_length (k) == 0)
+                return pg_make_error (err, 0, "annotation_keys[%zu]: must be a non-empty string", i);
+              strv_append (&cfg->annotation_keys, &cfg->n_annotation_keys, json_string_value (k));
+            }
+        }
+      else if ((r = config_parse_bundle_field (key, v, cfg, err)) != 0)
+        {
+          if (r < 0)
+            return -1;
+        }
+      else if ((r = config_parse_engine_field (key, v, cfg, err)) != 0)
+        {
+          if (r < 0)
+            return -1;
+        }
+      else
+        return pg_make_error (err, 0, "%s: unknown field", key);
+    }
   return 0;
 }
 

@@ -51,5 +51,6 @@ struct pg_hook_config
    file means built-in defaults, a missing named file is an error.  */
 int hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err);
 void hook_config_free (struct pg_hook_config *cfg);
+#define cleanup_hook_config __attribute__ ((cleanup (hook_config_free)))
 
 #endif

@@ -12,26 +12,44 @@ gate_result_free (struct pg_gate_result *r)
   memset (r, 0, sizeof (*r));
 }
 
+void
+gate_context_init (const struct pg_hook_config *cfg, struct pg_context *ctx)
+{
+  memset (ctx, 0, sizeof (*ctx));
+  ctx->max_policy_age = cfg ? cfg->max_policy_age : 0;
+  ctx->policy_stale = cfg ? cfg->policy_stale : PG_VERDICT_DENY;
+}
+
+void
+cleanup_gate_resultp (struct pg_gate_result *r)
+{
+  gate_result_free (r);
+}
+
 int
 gate_identify (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,
                struct pg_gate_result *res, pg_error_t *err)
 {
   struct pg_oci_state st;
-  int ret = -1;
+  int r, ret = -1;
 
   memset (res, 0, sizeof (*res));
-  if (oci_state_parse (state_text, len, state_name, &st, err) < 0)
-    return -1;
-  res->container_id = xstrdup (st.id);
-  res->ctx.container_id = res->container_id;
+  gate_context_init (cfg, &res->ctx);
+  r = oci_state_parse (state_text, len, state_name, &st, err);
+  if (st.id)
+    {
+      res->container_id = xstrdup (st.id);
+      res->ctx.container_id = res->container_id;
+    }
+  if (r < 0)
+    goto out;
   if (resolve_identity (cfg, &st, &res->identity, err) < 0)
     goto out;
   res->ctx.digest = res->identity.digest;
   res->ctx.image_ref = res->identity.image_ref;
   res->ctx.namespace = res->identity.namespace;
   res->ctx.engine = res->identity.engine;
-  res->ctx.max_policy_age = cfg->max_policy_age;
-  res->ctx.policy_stale = cfg->policy_stale;
+  res->ctx.conflict = res->identity.conflict;
   ret = 0;
 out:
   oci_state_free (&st);

@@ -18,6 +18,12 @@ struct pg_gate_result
   pg_store *store; /* opened by gate_prepare, closed by gate_result_free */
 };
 void gate_result_free (struct pg_gate_result *r);
+void cleanup_gate_resultp (struct pg_gate_result *r);
+#define cleanup_gate_result __attribute__ ((cleanup (cleanup_gate_resultp)))
+
+/* The one place the hook config's settings enter a decision's context;
+   the identity's fields are left empty.  */
+void gate_context_init (const struct pg_hook_config *cfg, struct pg_context *ctx);
 
 /* gate_prepare then gate_decide_prepared.  */
 int gate_decide (const struct pg_hook_config *cfg, const char *state_text, size_t len, const char *state_name,

@@ -214,11 +214,11 @@ find_by_id (json_t *arr, const char *id)
   size_t i;
   json_t *e;
   json_array_foreach (arr, i, e)
-  {
-    const char *v = pg_json_string (e, "id");
-    if (v && strcmp (v, id) == 0)
-      return e;
-  }
+    {
+      const char *v = pg_json_string (e, "id");
+      if (v && strcmp (v, id) == 0)
+        return e;
+    }
   return NULL;
 }
 
@@ -292,7 +292,8 @@ read_image (const struct pg_storage_conf *sc, const char *driver, const char *im
   if (r <= 0 || (e = find_by_id (doc, image)) == NULL)
     return r < 0 ? -1 : 0;
   add_digest (img, pg_json_string (e, "digest"));
-  json_array_foreach (json_object_get (e, "digests"), i, v) add_digest (img, json_string_value (v));
+  json_array_foreach (json_object_get (e, "digests"), i, v)
+    add_digest (img, json_string_value (v));
   v = json_array_get (json_object_get (e, "names"), 0);
   if (img->name == NULL && json_is_string (v))
     img->name = xstrdup (json_string_value (v));

@@ -52,8 +52,9 @@ annotations_valid (json_t *ann, const char *where, pg_error_t *err)
     return pg_make_error (err, 0, "%s: annotations must be an object", where);
   if (json_object_size (ann) > PG_MAX_ANNOTATIONS)
     return pg_make_error (err, 0, "%s: more than %u annotations", where, PG_MAX_ANNOTATIONS);
-  json_object_foreach (ann, key, v) if (!json_is_string (v)) return pg_make_error (
-      err, 0, "%s: annotation `%s` must be a string", where, key);
+  json_object_foreach (ann, key, v)
+    if (!json_is_string (v))
+      return pg_make_error (err, 0, "%s: annotation `%s` must be a string", where, key);
   return 0;
 }
 
@@ -76,6 +77,8 @@ oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_s
   bundle = state_bundle (doc);
   if (id == NULL || *id == '\0' || strlen (id) > 1024)
     return pg_make_error (err, 0, "%s: missing or invalid container `id`", name);
+  /* Known from here on, even when what follows fails: error lines name it. */
+  st->id = xstrdup (id);
   if (bundle == NULL || bundle[0] != '/' || strlen (bundle) > 4096)
     return pg_make_error (err, 0, "%s: missing `bundle` (an absolute path)", name);
   if (annotations_valid (json_object_get (doc, "annotations"), name, err) < 0)
@@ -89,7 +92,6 @@ oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_s
     return -1;
   if (ann == NULL)
     ann = json_object_get (doc, "annotations");
-  st->id = xstrdup (id);
   st->bundle = xstrdup (bundle);
   st->annotations = ann ? json_incref (ann) : json_object ();
   return 0;

@@ -129,18 +129,18 @@ grype_identity (json_t *target, const char *config_digest, struct pg_scan *out, 
   if (is_sha256_digest (manifest))
     out->manifest_digest = xstrdup (manifest);
   json_array_foreach (json_object_get (target, "repoDigests"), i, e)
-  {
-    /* Reports shared outside often have these replaced by "REDACTED".  */
-    const char *d = import_str_exact (e);
-    if (import_is_repo_digest (d))
-      import_strv_add (&out->repo_digests, &out->n_repo_digests, d);
-  }
+    {
+      /* Reports shared outside often have these replaced by "REDACTED".  */
+      const char *d = import_str_exact (e);
+      if (import_is_repo_digest (d))
+        import_strv_add (&out->repo_digests, &out->n_repo_digests, d);
+    }
   json_array_foreach (json_object_get (target, "tags"), i, e)
-  {
-    const char *t = import_str_exact (e);
-    if (t && *t)
-      import_strv_add (&out->repo_tags, &out->n_repo_tags, t);
-  }
+    {
+      const char *t = import_str_exact (e);
+      if (t && *t)
+        import_strv_add (&out->repo_tags, &out->n_repo_tags, t);
+    }
   if (out->image_id == NULL && out->manifest_digest == NULL && out->n_repo_digests == 0)
     return pg_make_error (err, 0,
                           "no image digest in report (Grype source.target has no valid imageID, "
@@ -155,12 +155,12 @@ grype_diff_ids (json_t *list, const char *key, const char *what, struct pg_scan 
   size_t i;
 
   json_array_foreach (list, i, e)
-  {
-    const char *d = import_str_exact (key ? json_object_get (e, key) : e);
-    if (!is_sha256_digest (d))
-      return pg_make_error (err, 0, "Grype %s[%zu] is not a sha256 digest", what, i);
-    strv_append (&out->diff_ids, &out->n_diff_ids, d);
-  }
+    {
+      const char *d = import_str_exact (key ? json_object_get (e, key) : e);
+      if (!is_sha256_digest (d))
+        return pg_make_error (err, 0, "Grype %s[%zu] is not a sha256 digest", what, i);
+      strv_append (&out->diff_ids, &out->n_diff_ids, d);
+    }
   return 0;
 }
 
@@ -212,7 +212,9 @@ grype_fixed (json_t *fix)
   if (state == NULL || strcmp (state, "fixed") != 0)
     return NULL;
   list = xmalloc0 (json_array_size (versions) * sizeof (*list));
-  json_array_foreach (versions, i, e) if (json_is_string (e)) list[n++] = json_string_value (e);
+  json_array_foreach (versions, i, e)
+    if (json_is_string (e))
+      list[n++] = json_string_value (e);
   return import_fixed_versions (list, n);
 }
 
@@ -237,30 +239,30 @@ grype_matches (json_t *doc, struct pg_scan *out, pg_error_t *err)
     return pg_make_error (err, 0, "Grype matches is not an array");
   import_seen_init (&seen);
   json_array_foreach (matches, i, m)
-  {
-    json_t *vuln = json_object_get (m, "vulnerability");
-    json_t *artifact = json_object_get (m, "artifact");
-    json_t *fix = json_object_get (vuln, "fix");
-    cleanup_free char *fixed = grype_fixed (fix);
-    struct pg_vuln v = { 0 };
+    {
+      json_t *vuln = json_object_get (m, "vulnerability");
+      json_t *artifact = json_object_get (m, "artifact");
+      json_t *fix = json_object_get (vuln, "fix");
+      cleanup_free char *fixed = grype_fixed (fix);
+      struct pg_vuln v = { 0 };
 
-    v.id = (char *) import_str (vuln, "id");
-    v.pkg = (char *) import_str (artifact, "name");
-    if (v.id == NULL || v.pkg == NULL)
-      {
-        ret = pg_make_error (err, 0, "Grype matches[%zu] has no vulnerability.id or artifact.name", i);
-        break;
-      }
-    /* Versions Grype reads out of binaries may hold a NUL and junk after
-       it; what precedes the NUL is the version.  */
-    v.installed = (char *) import_str (artifact, "version");
-    v.fixed = fixed;
-    v.severity = severity_parse (import_str (vuln, "severity"));
-    v.status = (char *) import_str (fix, "state");
-    import_add_vuln (out, &seen, &v);
-    if (v.installed && is_os_package_type (import_str (artifact, "type")))
-      import_add_package (out, &seen, v.pkg, v.installed);
-  }
+      v.id = (char *) import_str (vuln, "id");
+      v.pkg = (char *) import_str (artifact, "name");
+      if (v.id == NULL || v.pkg == NULL)
+        {
+          ret = pg_make_error (err, 0, "Grype matches[%zu] has no vulnerability.id or artifact.name", i);
+          break;
+        }
+      /* Versions Grype reads out of binaries may hold a NUL and junk after
+         it; what precedes the NUL is the version.  */
+      v.installed = (char *) import_str (artifact, "version");
+      v.fixed = fixed;
+      v.severity = severity_parse (import_str (vuln, "severity"));
+      v.status = (char *) import_str (fix, "state");
+      import_add_vuln (out, &seen, &v);
+      if (v.installed && is_os_package_type (import_str (artifact, "type")))
+        import_add_package (out, &seen, v.pkg, v.installed);
+    }
   import_seen_release (&seen);
   return ret;
 }

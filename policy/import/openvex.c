@@ -88,7 +88,8 @@ parse_statement (json_t *st, size_t index, int64_t doc_time, const char *source,
                           index, ts);
   if (!json_is_array (products) || json_array_size (products) == 0)
     return pg_make_error (err, 0, "%s: statements[%zu]: no products", source, index);
-  json_array_foreach (products, i, p) product_digests (p, &out->digests, &out->n_digests);
+  json_array_foreach (products, i, p)
+    product_digests (p, &out->digests, &out->n_digests);
   out->vuln_id = xstrdup (vuln);
   out->status = xstrdup (status);
   return 0;
@@ -110,34 +111,34 @@ import_openvex (json_t *doc, const char *source, struct pg_vex **out, size_t *n,
   if (!json_is_array (statements))
     return pg_make_error (err, 0, "%s: OpenVEX document without statements", source);
   json_array_foreach (statements, i, st)
-  {
-    struct pg_vex v = { 0 };
-    const char *status;
-    if (!json_is_object (st))
-      {
-        pg_vex_free (*out, *n);
-        *out = NULL;
-        *n = 0;
-        return pg_make_error (err, 0, "%s: statements[%zu]: must be an object", source, i);
-      }
-    if (parse_statement (st, i, doc_time, source, &v, err) < 0)
-      {
-        pg_vex_clear (&v);
-        pg_vex_free (*out, *n);
-        *out = NULL;
-        *n = 0;
-        return -1;
-      }
-    status = v.status;
-    /* Only statements that clear a finding matter to an allow-list of
-       fixes; "affected" and "under_investigation" change nothing.  */
-    if (v.n_digests == 0 || (strcmp (status, "not_affected") != 0 && strcmp (status, "fixed") != 0))
-      {
-        pg_vex_clear (&v);
-        continue;
-      }
-    *out = xrealloc (*out, (*n + 1) * sizeof (**out));
-    (*out)[(*n)++] = v;
-  }
+    {
+      struct pg_vex v = { 0 };
+      const char *status;
+      if (!json_is_object (st))
+        {
+          pg_vex_free (*out, *n);
+          *out = NULL;
+          *n = 0;
+          return pg_make_error (err, 0, "%s: statements[%zu]: must be an object", source, i);
+        }
+      if (parse_statement (st, i, doc_time, source, &v, err) < 0)
+        {
+          pg_vex_clear (&v);
+          pg_vex_free (*out, *n);
+          *out = NULL;
+          *n = 0;
+          return -1;
+        }
+      status = v.status;
+      /* Only statements that clear a finding matter to an allow-list of
+         fixes; "affected" and "under_investigation" change nothing.  */
+      if (v.n_digests == 0 || (strcmp (status, "not_affected") != 0 && strcmp (status, "fixed") != 0))
+        {
+          pg_vex_clear (&v);
+          continue;
+        }
+      *out = xrealloc (*out, (*n + 1) * sizeof (**out));
+      (*out)[(*n)++] = v;
+    }
   return 0;
 }

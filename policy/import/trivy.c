@@ -41,12 +41,12 @@ trivy_diff_ids (json_t *list, const char *what, struct pg_scan *out, pg_error_t 
   if (!json_is_array (list))
     return pg_make_error (err, 0, "Trivy %s is not an array", what);
   json_array_foreach (list, i, v)
-  {
-    const char *d = import_str_exact (v);
-    if (!is_sha256_digest (d))
-      return pg_make_error (err, 0, "Trivy %s[%zu] is not a sha256 digest", what, i);
-    strv_append (&out->diff_ids, &out->n_diff_ids, d);
-  }
+    {
+      const char *d = import_str_exact (v);
+      if (!is_sha256_digest (d))
+        return pg_make_error (err, 0, "Trivy %s[%zu] is not a sha256 digest", what, i);
+      strv_append (&out->diff_ids, &out->n_diff_ids, d);
+    }
   return 0;
 }
 
@@ -59,13 +59,13 @@ trivy_strings (json_t *list, bool digests, char ***v, size_t *n)
   if (!json_is_array (list))
     return;
   json_array_foreach (list, i, e)
-  {
-    const char *s = import_str_exact (e);
-    /* Trivy prints [""] when the image came without a name or digest.  */
-    if (s == NULL || *s == '\0' || (digests && !import_is_repo_digest (s)))
-      continue;
-    import_strv_add (v, n, s);
-  }
+    {
+      const char *s = import_str_exact (e);
+      /* Trivy prints [""] when the image came without a name or digest.  */
+      if (s == NULL || *s == '\0' || (digests && !import_is_repo_digest (s)))
+        continue;
+      import_strv_add (v, n, s);
+    }
 }
 
 static int
@@ -179,28 +179,31 @@ trivy_results (json_t *doc, struct pg_scan *out, pg_error_t *err)
     return pg_make_error (err, 0, "Trivy Results is not an array");
   import_seen_init (&seen);
   json_array_foreach (results, r, res)
-  {
-    json_t *vulns = json_object_get (res, "Vulnerabilities");
-    json_t *pkgs = json_object_get (res, "Packages");
-    json_t *e;
-    size_t i;
+    {
+      json_t *vulns = json_object_get (res, "Vulnerabilities");
+      json_t *pkgs = json_object_get (res, "Packages");
+      json_t *e;
+      size_t i;
 
-    if (!json_is_object (res))
-      {
-        ret = pg_make_error (err, 0, "Trivy Results[%zu] is not an object", r);
+      if (!json_is_object (res))
+        {
+          ret = pg_make_error (err, 0, "Trivy Results[%zu] is not an object", r);
+          break;
+        }
+      if (vulns != NULL && !json_is_null (vulns) && !json_is_array (vulns))
+        {
+          ret = pg_make_error (err, 0, "Trivy Results[%zu].Vulnerabilities is not an array", r);
+          break;
+        }
+      json_array_foreach (vulns, i, e)
+        if ((ret = trivy_vuln (e, r, i, out, &seen, err)) < 0)
+          break;
+      if (ret < 0)
         break;
-      }
-    if (vulns != NULL && !json_is_null (vulns) && !json_is_array (vulns))
-      {
-        ret = pg_make_error (err, 0, "Trivy Results[%zu].Vulnerabilities is not an array", r);
-        break;
-      }
-    json_array_foreach (vulns, i, e) if ((ret = trivy_vuln (e, r, i, out, &seen, err)) < 0) break;
-    if (ret < 0)
-      break;
-    if (json_is_array (pkgs) && trivy_is_os_result (res, out))
-      json_array_foreach (pkgs, i, e) trivy_package (e, out, &seen);
-  }
+      if (json_is_array (pkgs) && trivy_is_os_result (res, out))
+        json_array_foreach (pkgs, i, e)
+          trivy_package (e, out, &seen);
+    }
   import_seen_release (&seen);
   return ret;
 }

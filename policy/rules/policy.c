@@ -62,14 +62,14 @@ check_keys (json_t *obj, const char *where, const char *const *allowed, pg_error
   json_t *v;
 
   json_object_foreach (obj, key, v)
-  {
-    bool ok = false;
-    for (size_t i = 0; allowed[i]; i++)
-      if (strcmp (key, allowed[i]) == 0)
-        ok = true;
-    if (!ok)
-      return pg_make_error (err, 0, "%s%s%s: unknown field", where, *where ? "." : "", key);
-  }
+    {
+      bool ok = false;
+      for (size_t i = 0; allowed[i]; i++)
+        if (strcmp (key, allowed[i]) == 0)
+          ok = true;
+      if (!ok)
+        return pg_make_error (err, 0, "%s%s%s: unknown field", where, *where ? "." : "", key);
+    }
   return 0;
 }
 
@@ -166,15 +166,15 @@ get_grace (json_t *obj, const char *where, struct pg_rules *r, pg_error_t *err)
   if (!json_is_object (g))
     return pg_make_error (err, 0, "%s: must be an object of severity to duration", path);
   json_object_foreach (g, key, v)
-  {
-    enum pg_severity s = severity_parse (key);
-    if (s == PG_SEV_UNKNOWN && strcasecmp (key, "UNKNOWN") != 0)
-      return pg_make_error (err, 0,
-                            "%s.%s: unknown severity (use CRITICAL, HIGH, MEDIUM, LOW, NEGLIGIBLE, UNKNOWN)",
-                            path, key);
-    if (get_duration (g, key, path, &r->has_grace[s], &r->grace[s], err) < 0)
-      return -1;
-  }
+    {
+      enum pg_severity s = severity_parse (key);
+      if (s == PG_SEV_UNKNOWN && strcasecmp (key, "UNKNOWN") != 0)
+        return pg_make_error (
+            err, 0, "%s.%s: unknown severity (use CRITICAL, HIGH, MEDIUM, LOW, NEGLIGIBLE, UNKNOWN)", path,
+            key);
+      if (get_duration (g, key, path, &r->has_grace[s], &r->grace[s], err) < 0)
+        return -1;
+    }
   return 0;
 }
 
@@ -237,29 +237,29 @@ parse_scopes (json_t *doc, struct pg_policy *p, pg_error_t *err)
     return pg_make_error (err, 0, "scopes: must be an array");
   p->scopes = xmalloc0 (json_array_size (scopes) * sizeof (*p->scopes));
   json_array_foreach (scopes, i, s)
-  {
-    const char *keys[16];
-    struct pg_scope *sc = &p->scopes[i];
-    char where[64];
-    const char *name;
-    size_t k = 0;
+    {
+      const char *keys[16];
+      struct pg_scope *sc = &p->scopes[i];
+      char where[64];
+      const char *name;
+      size_t k = 0;
 
-    snprintf (where, sizeof (where), "scopes[%zu]", i);
-    if (!json_is_object (s))
-      return pg_make_error (err, 0, "%s: must be an object", where);
-    keys[k++] = "name";
-    keys[k++] = "match";
-    for (size_t r = 0; rule_keys[r]; r++)
-      keys[k++] = rule_keys[r];
-    keys[k] = NULL;
-    p->n_scopes++;
-    policy_builtin_rules (&sc->rules);
-    if (check_keys (s, where, keys, err) < 0 || get_string (s, "name", where, false, &name, err) < 0
-        || parse_match (s, where, true, true, &sc->match, err) < 0
-        || parse_rules (s, where, &sc->rules, err) < 0)
-      return -1;
-    sc->name = name ? xstrdup (name) : xstrdup (where);
-  }
+      snprintf (where, sizeof (where), "scopes[%zu]", i);
+      if (!json_is_object (s))
+        return pg_make_error (err, 0, "%s: must be an object", where);
+      keys[k++] = "name";
+      keys[k++] = "match";
+      for (size_t r = 0; rule_keys[r]; r++)
+        keys[k++] = rule_keys[r];
+      keys[k] = NULL;
+      p->n_scopes++;
+      policy_builtin_rules (&sc->rules);
+      if (check_keys (s, where, keys, err) < 0 || get_string (s, "name", where, false, &name, err) < 0
+          || parse_match (s, where, true, true, &sc->match, err) < 0
+          || parse_rules (s, where, &sc->rules, err) < 0)
+        return -1;
+      sc->name = name ? xstrdup (name) : xstrdup (where);
+    }
   return 0;
 }
 
@@ -273,14 +273,15 @@ parse_string_list (json_t *arr, const char *where, bool digests, char ***out, si
   if (!json_is_array (arr))
     return pg_make_error (err, 0, "%s: must be an array", where);
   json_array_foreach (arr, i, v)
-  {
-    const char *s = json_string_value (v);
-    if (s == NULL || *s == '\0')
-      return pg_make_error (err, 0, "%s[%zu]: must be a non-empty string", where, i);
-    if (digests && !is_sha256_digest (s))
-      return pg_make_error (err, 0, "%s[%zu]: `%s` is not a digest (sha256:<64 lowercase hex>)", where, i, s);
-    strv_append (out, n, s);
-  }
+    {
+      const char *s = json_string_value (v);
+      if (s == NULL || *s == '\0')
+        return pg_make_error (err, 0, "%s[%zu]: must be a non-empty string", where, i);
+      if (digests && !is_sha256_digest (s))
+        return pg_make_error (err, 0, "%s[%zu]: `%s` is not a digest (sha256:<64 lowercase hex>)", where, i,
+                              s);
+      strv_append (out, n, s);
+    }
   return 0;
 }
 
@@ -377,16 +378,16 @@ parse_waivers (json_t *doc, struct pg_policy *p, pg_error_t *err)
     return pg_make_error (err, 0, "waivers: must be an array");
   p->waivers = xmalloc0 (json_array_size (ws) * sizeof (*p->waivers));
   json_array_foreach (ws, i, w)
-  {
-    char where[64];
-    snprintf (where, sizeof (where), "waivers[%zu]", i);
-    p->n_waivers++;
-    if (parse_waiver (w, where, &p->waivers[i], err) < 0)
-      return -1;
-    for (size_t j = 0; j < i; j++)
-      if (strcmp (p->waivers[j].id, p->waivers[i].id) == 0)
-        return pg_make_error (err, 0, "%s.id: `%s` is used twice", where, p->waivers[i].id);
-  }
+    {
+      char where[64];
+      snprintf (where, sizeof (where), "waivers[%zu]", i);
+      p->n_waivers++;
+      if (parse_waiver (w, where, &p->waivers[i], err) < 0)
+        return -1;
+      for (size_t j = 0; j < i; j++)
+        if (strcmp (p->waivers[j].id, p->waivers[i].id) == 0)
+          return pg_make_error (err, 0, "%s.id: `%s` is used twice", where, p->waivers[i].id);
+    }
   return 0;
 }
 
@@ -446,44 +447,44 @@ parse_min_versions (json_t *doc, struct pg_policy *p, pg_error_t *err)
   if (!json_is_object (mv))
     return pg_make_error (err, 0, "min_versions: must be an object of distro family to {package: version}");
   json_object_foreach (mv, family, pkgs)
-  {
-    struct pg_distro d = { 0 };
-    enum pg_version_scheme scheme;
-
-    if (!json_is_object (pkgs))
-      return pg_make_error (err, 0, "min_versions.%s: must be an object of package to version", family);
-    if (parse_distro_key (family, "min_versions", &d, &scheme, err) < 0)
-      return -1;
-    json_object_foreach (pkgs, pkg, v)
     {
-      struct pg_min_version *m;
-      cleanup_error pg_error_t verr = NULL;
-      int cmp;
+      struct pg_distro d = { 0 };
+      enum pg_version_scheme scheme;
 
-      if (!json_is_string (v) || json_string_length (v) == 0)
+      if (!json_is_object (pkgs))
+        return pg_make_error (err, 0, "min_versions.%s: must be an object of package to version", family);
+      if (parse_distro_key (family, "min_versions", &d, &scheme, err) < 0)
+        return -1;
+      json_object_foreach (pkgs, pkg, v)
         {
-          free (d.family);
-          free (d.release);
-          return pg_make_error (err, 0, "min_versions.%s.%s: must be a version string", family, pkg);
+          struct pg_min_version *m;
+          cleanup_error pg_error_t verr = NULL;
+          int cmp;
+
+          if (!json_is_string (v) || json_string_length (v) == 0)
+            {
+              free (d.family);
+              free (d.release);
+              return pg_make_error (err, 0, "min_versions.%s.%s: must be a version string", family, pkg);
+            }
+          /* A floor the comparator cannot read could never be enforced.  */
+          if (version_compare (scheme, json_string_value (v), json_string_value (v), &cmp, &verr) < 0)
+            {
+              free (d.family);
+              free (d.release);
+              return pg_make_error (err, 0, "min_versions.%s.%s: `%s` is not a valid %s version: %s", family,
+                                    pkg, json_string_value (v), version_scheme_name (scheme), verr->msg);
+            }
+          p->min_versions = xrealloc (p->min_versions, (p->n_min_versions + 1) * sizeof (*p->min_versions));
+          m = &p->min_versions[p->n_min_versions++];
+          m->distro.family = xstrdup (d.family);
+          m->distro.release = xstrdup (d.release);
+          m->package = xstrdup (pkg);
+          m->version = xstrdup (json_string_value (v));
         }
-      /* A floor the comparator cannot read could never be enforced.  */
-      if (version_compare (scheme, json_string_value (v), json_string_value (v), &cmp, &verr) < 0)
-        {
-          free (d.family);
-          free (d.release);
-          return pg_make_error (err, 0, "min_versions.%s.%s: `%s` is not a valid %s version: %s", family, pkg,
-                                json_string_value (v), version_scheme_name (scheme), verr->msg);
-        }
-      p->min_versions = xrealloc (p->min_versions, (p->n_min_versions + 1) * sizeof (*p->min_versions));
-      m = &p->min_versions[p->n_min_versions++];
-      m->distro.family = xstrdup (d.family);
-      m->distro.release = xstrdup (d.release);
-      m->package = xstrdup (pkg);
-      m->version = xstrdup (json_string_value (v));
+      free (d.family);
+      free (d.release);
     }
-    free (d.family);
-    free (d.release);
-  }
   return 0;
 }
 
@@ -499,23 +500,23 @@ parse_eol (json_t *doc, struct pg_policy *p, pg_error_t *err)
   if (!json_is_object (eol))
     return pg_make_error (err, 0, "eol: must be an object of \"family:release\" to an RFC 3339 end date");
   json_object_foreach (eol, key, v)
-  {
-    struct pg_eol e = { 0 };
-    enum pg_version_scheme scheme;
-    const char *date = json_string_value (v);
+    {
+      struct pg_eol e = { 0 };
+      enum pg_version_scheme scheme;
+      const char *date = json_string_value (v);
 
-    if (date == NULL || parse_rfc3339 (date, &e.date) < 0)
-      return pg_make_error (err, 0, "eol.%s: must be an RFC 3339 time", key);
-    if (parse_distro_key (key, "eol", &e.distro, &scheme, err) < 0)
-      return -1;
-    if (e.distro.release == NULL)
-      {
-        free (e.distro.family);
-        return pg_make_error (err, 0, "eol.%s: name a release (\"%s:12\")", key, key);
-      }
-    p->eol = xrealloc (p->eol, (p->n_eol + 1) * sizeof (*p->eol));
-    p->eol[p->n_eol++] = e;
-  }
+      if (date == NULL || parse_rfc3339 (date, &e.date) < 0)
+        return pg_make_error (err, 0, "eol.%s: must be an RFC 3339 time", key);
+      if (parse_distro_key (key, "eol", &e.distro, &scheme, err) < 0)
+        return -1;
+      if (e.distro.release == NULL)
+        {
+          free (e.distro.family);
+          return pg_make_error (err, 0, "eol.%s: name a release (\"%s:12\")", key, key);
+        }
+      p->eol = xrealloc (p->eol, (p->n_eol + 1) * sizeof (*p->eol));
+      p->eol[p->n_eol++] = e;
+    }
   return 0;
 }
 

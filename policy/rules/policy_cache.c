@@ -1,5 +1,6 @@
 /* patchgate: the parsed policy, kept beside its text (see policy_cache.h).  */
 #include "rules/policy_cache.h"
+#include "store/meta.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -345,57 +346,40 @@ policy_cache_store (pg_store *store, const char *json, pg_error_t *err)
   cleanup_policy struct pg_policy *p = NULL;
   cleanup_error pg_error_t perr = NULL;
   cleanup_free void *blob = NULL;
-  sqlite3_stmt *st = NULL;
   size_t len = 0;
-  int r;
 
   if (build_fingerprint () == 0)
     return 0;
   if (policy_parse (json, strlen (json), "stored policy", &p, &perr) < 0)
     return 0; /* never used then: policy_load_cached parses (and fails) as before */
   blob = policy_cache_encode (p, json, strlen (json), &len);
-  if (sqlite3_prepare_v2 (store_db (store), "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", -1, &st,
-                          NULL)
-      != SQLITE_OK)
-    return pg_make_error (err, 0, "%s: meta: %s", store_path (store), sqlite3_errmsg (store_db (store)));
-  sqlite3_bind_text (st, 1, PG_POLICY_CACHE_KEY, -1, SQLITE_STATIC);
-  sqlite3_bind_blob (st, 2, blob, (int) len, SQLITE_STATIC);
-  r = sqlite3_step (st);
-  sqlite3_finalize (st);
-  if (r != SQLITE_DONE)
-    return pg_make_error (err, 0, "%s: storing the parsed policy: %s", store_path (store),
-                          sqlite3_errmsg (store_db (store)));
-  return 0;
+  return store_meta_set_blob (store, PG_POLICY_CACHE_KEY, blob, len, err);
+}
+
+int
+policy_store_set (pg_store *store, const char *json, const char *version, int64_t now, pg_error_t *err)
+{
+  if (store_set_policy (store, json, version, now, err) < 0)
+    return -1;
+  /* And its parsed form, which the hook reads instead of parsing the text.  */
+  return policy_cache_store (store, json, err);
 }
 
 int
 policy_load_cached (pg_store *store, struct pg_policy **out, pg_error_t *err)
 {
-  sqlite3_stmt *st = NULL;
-  int ok = 0;
+  cleanup_free char *body = NULL;
+  cleanup_free char *version = NULL;
+  cleanup_free void *blob = NULL;
+  cleanup_error pg_error_t ignored = NULL;
+  int64_t set_at = 0;
+  size_t len = 0;
 
-  /* Exactly what policy_load_from_store reads (the body of policy row 1),
-     and the record beside it.  */
-  if (build_fingerprint () != 0
-      && sqlite3_prepare_v2 (
-             store_db (store),
-             "SELECT p.body, m.value FROM policy p LEFT JOIN meta m ON m.key = '" PG_POLICY_CACHE_KEY
-             "' WHERE p.id = 1",
-             -1, &st, NULL)
-             == SQLITE_OK
-      && sqlite3_step (st) == SQLITE_ROW && sqlite3_column_type (st, 0) != SQLITE_NULL
-      && sqlite3_column_type (st, 1) == SQLITE_BLOB)
-    {
-      const char *body = (const char *) sqlite3_column_text (st, 0);
-      size_t body_len = (size_t) sqlite3_column_bytes (st, 0);
-      const void *blob = sqlite3_column_blob (st, 1);
-      size_t len = (size_t) sqlite3_column_bytes (st, 1);
-      /* policy_load_from_store parses up to the first NUL (strlen).  */
-      if (body && memchr (body, '\0', body_len) == NULL)
-        ok = policy_cache_decode (blob, len, body, body_len, out);
-    }
-  sqlite3_finalize (st);
-  if (ok)
+  /* Exactly the text policy_load_from_store parses, and the record beside
+     it; any trouble reading the record and the text is parsed instead.  */
+  if (build_fingerprint () != 0 && store_get_policy (store, &body, &version, &set_at, &ignored) > 0 && body
+      && store_meta_get_blob (store, PG_POLICY_CACHE_KEY, &blob, &len, &ignored) > 0
+      && policy_cache_decode (blob, len, body, strlen (body), out))
     return 0;
   return policy_load_from_store (store, out, err);
 }

@@ -2,7 +2,7 @@
  *
  * Parsing the policy JSON was half of the hook's work per container start
  * (jansson reads some 6 MB/s, and a policy with a few dozen waivers is
- * 10-20 KB).  store_set_policy therefore also stores the parsed policy as a
+ * 10-20 KB).  policy_store_set therefore also stores the parsed policy as a
  * flat binary record (meta key "policy_cache"), and decide_image rebuilds the
  * struct from it instead of parsing the text.
  *
@@ -23,6 +23,10 @@ void *policy_cache_encode (const struct pg_policy *p, const char *body, size_t b
 /* 1 and *OUT when BLOB is a usable record for BODY; 0 when it is not.  */
 int policy_cache_decode (const void *blob, size_t len, const char *body, size_t body_len,
                          struct pg_policy **out);
+
+/* Store the policy text (store_set_policy) and its record, in the caller's
+   write transaction: every writer of the policy goes through here.  */
+int policy_store_set (pg_store *store, const char *json, const char *version, int64_t now, pg_error_t *err);
 
 /* Parse JSON (the text store_set_policy is storing) and store its record,
    in the caller's transaction.  A text that does not parse gets none.  */

@@ -118,6 +118,7 @@ struct pg_image_record
   size_t n_vex;
 };
 void pg_image_record_free (struct pg_image_record *rec);
+#define cleanup_image_record __attribute__ ((cleanup (pg_image_record_free)))
 
 typedef struct pg_store pg_store;
 
@@ -150,6 +151,9 @@ int store_add_vex (pg_store *store, const struct pg_vex *vex, const char *source
    or a bare 64-hex image ID).  Returns 1 and fills *rec when found, 0 when
    unknown.  */
 int store_lookup_digest (pg_store *store, const char *digest, struct pg_image_record *rec, pg_error_t *err);
+/* The database row of the image that DIGEST names (image ID, manifest or
+   repo digest): 1 and *ROWID, or 0 when unknown.  */
+int store_find_image_rowid (pg_store *store, const char *digest, int64_t *rowid, pg_error_t *err);
 /* The same lookup for only the image's layer DiffIDs (what a revoked base
    contributes), without its names, scans and findings.  */
 int store_lookup_diff_ids (pg_store *store, const char *digest, char ***diff_ids, size_t *n_diff_ids,

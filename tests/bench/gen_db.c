@@ -31,6 +31,7 @@
 #include "rules/policy.h"
 #include "store/store.h"
 #include "base/clock.h"
+#include "rules/policy_cache.h"
 
 #include <getopt.h>
 #include <sys/resource.h>
@@ -758,7 +759,7 @@ main (int argc, char **argv)
       int64_t set_at = 0;
       if (store_open (db, 0, &store, &err) < 0 || store_begin (store, true, &err) < 0
           || store_get_policy (store, &json, &version, &set_at, &err) < 0
-          || (json && store_set_policy (store, json, version, set_at, &err) < 0)
+          || (json && policy_store_set (store, json, version, set_at, &err) < 0)
           || store_commit (store, &err) < 0)
         return die (&err);
       free (json);
@@ -805,7 +806,7 @@ main (int argc, char **argv)
       return die (&err);
     }
   if (store_begin (store, true, &err) < 0
-      || store_set_policy (store, policy_json, policy->version, g.now, &err) < 0
+      || policy_store_set (store, policy_json, policy->version, g.now, &err) < 0
       || store_commit (store, &err) < 0)
     return die (&err);
 

@@ -5,8 +5,11 @@
 #include "suite.h"
 #include "bundle/bundle.h"
 #include "rules/eval.h"
+#include "report/report.h"
+#include "store/meta.h"
 #include "gate/gate.h"
 #include "base/file.h"
+#include "rules/policy_cache.h"
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -75,7 +78,7 @@ make_admin_db (const char *path, const char *policy_version)
   assert_int_equal (store_open (path, PG_STORE_CREATE, &st, &err), 0);
   assert_int_equal (store_begin (st, true, &err), 0);
   assert_int_equal (store_add_scan (st, &s, NOW - 86400, &err), 1);
-  assert_int_equal (store_set_policy (st, policy, policy_version, NOW - 86400, &err), 0);
+  assert_int_equal (policy_store_set (st, policy, policy_version, NOW - 86400, &err), 0);
   assert_int_equal (store_commit (st, &err), 0);
   pg_scan_free (&s);
 }
@@ -235,7 +238,7 @@ test_build_sign_verify_activate (void **state)
   assert_int_equal (store_open (f->host_db, PG_STORE_READONLY, &st, &err), 0);
   assert_int_equal (store_lookup_digest (st, IMG, &rec, &err), 1);
   pg_image_record_free (&rec);
-  assert_int_equal (store_meta_int (st, "bundle_created", &created, &err), 1);
+  assert_int_equal (store_meta_get_int (st, "bundle_created", &created, &err), 1);
   assert_int_equal (created, NOW);
 
   /* The same serial again: nothing to do, nothing rewritten.  */
@@ -483,7 +486,7 @@ test_policy_stale (void **state)
   decide_at (f, 2 * 86400, PG_VERDICT_ALLOW, NOW + 3 * 86400, &d);
   assert_int_equal (d.verdict, PG_VERDICT_ALLOW);
   assert_false (has_reason (&d, "POLICY_STALE"));
-  line = decision_logfmt (&d, &ctx);
+  line = report_logfmt (&d, &ctx);
   assert_non_null (strstr (line, "policy_stale=allow"));
   pg_decision_free (&d);
 }
@@ -500,7 +503,7 @@ test_local_db_has_no_age (void **state)
 
   /* The admin's own database was never activated from a bundle.  */
   assert_int_equal (store_open (f->admin_db, PG_STORE_READONLY, &st, &err), 0);
-  assert_int_equal (store_meta_int (st, "bundle_created", &created, &err), 0);
+  assert_int_equal (store_meta_get_int (st, "bundle_created", &created, &err), 0);
   assert_int_equal (decide_image (st, &ctx, NOW + 86400, &d, &err), 0);
   assert_false (has_reason (&d, "POLICY_STALE"));
   pg_decision_free (&d);

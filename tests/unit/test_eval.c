@@ -1,13 +1,17 @@
 /* Data-driven evaluation suite: tests/unit/data/eval/<case>/ holds
    policy.json, image.json (absent: the image is not in the database),
-   context.json ({"now", "digest", "namespace", "image_ref"}), optional
-   extra.json ({"newer": {"digest", "name", "since"}, "bases": [{"digest",
-   "diff_ids"}]}) and expected.json ({"decision", "reasons": [codes in
-   order], optional "scope", "mode", "waivers_applied", "waivers_expired",
-   "detail_contains": {code: substring}}).  image.json may list OpenVEX
+   context.json ({"now", "digest", "namespace", "image_ref", "conflict",
+   "max_policy_age", "policy_stale"}), optional facts.json ({"newer":
+   {"digest", "name", "since"}, "bases": [{"digest", "diff_ids"}],
+   "bundle_created", "bundle_serial"}) and expected.json ({"decision",
+   "reasons": [codes in order], optional "scope", "mode", "waivers_applied",
+   "waivers_expired", "detail_contains": {code: substring}, "log_contains":
+   [substrings of the syslog line]}).  image.json may list OpenVEX
    statements as "vex": [{"id", "status", "issued"}].  */
 #include "suite.h"
 #include "rules/eval.h"
+#include "report/report.h"
+#include "base/logfmt.h"
 #include "base/json.h"
 #include "base/clock.h"
 
@@ -26,7 +30,8 @@ strv_from_json (json_t *arr, char ***v, size_t *n)
 {
   size_t i;
   json_t *e;
-  json_array_foreach (arr, i, e) strv_append (v, n, json_string_value (e));
+  json_array_foreach (arr, i, e)
+    strv_append (v, n, json_string_value (e));
 }
 
 static void
@@ -54,40 +59,40 @@ record_from_json (json_t *j, struct pg_image_record *rec)
   rec->os_name = xstrdup (pg_json_string (scan, "os_name"));
   rec->eosl = json_is_true (json_object_get (scan, "eosl"));
   json_array_foreach (json_object_get (scan, "vulns"), i, e)
-  {
-    struct pg_vuln *v;
-    rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*v));
-    v = &rec->vulns[rec->n_vulns++];
-    v->id = xstrdup (pg_json_string (e, "id"));
-    v->pkg = xstrdup (pg_json_string (e, "pkg"));
-    v->installed = xstrdup (pg_json_string (e, "installed"));
-    v->fixed = xstrdup (pg_json_string (e, "fixed"));
-    v->severity = severity_parse (pg_json_string (e, "severity"));
-    v->status = xstrdup (pg_json_string (e, "status"));
-    v->fix_known_since = time_field (e, "fix_known_since");
-  }
+    {
+      struct pg_vuln *v;
+      rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*v));
+      v = &rec->vulns[rec->n_vulns++];
+      v->id = xstrdup (pg_json_string (e, "id"));
+      v->pkg = xstrdup (pg_json_string (e, "pkg"));
+      v->installed = xstrdup (pg_json_string (e, "installed"));
+      v->fixed = xstrdup (pg_json_string (e, "fixed"));
+      v->severity = severity_parse (pg_json_string (e, "severity"));
+      v->status = xstrdup (pg_json_string (e, "status"));
+      v->fix_known_since = time_field (e, "fix_known_since");
+    }
   json_array_foreach (json_object_get (j, "vex"), i, e)
-  {
-    struct pg_vex *x;
-    rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*x));
-    x = &rec->vex[rec->n_vex++];
-    memset (x, 0, sizeof (*x));
-    x->vuln_id = xstrdup (pg_json_string (e, "id"));
-    x->status = xstrdup (pg_json_string (e, "status"));
-    x->issued = time_field (e, "issued");
-  }
+    {
+      struct pg_vex *x;
+      rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*x));
+      x = &rec->vex[rec->n_vex++];
+      memset (x, 0, sizeof (*x));
+      x->vuln_id = xstrdup (pg_json_string (e, "id"));
+      x->status = xstrdup (pg_json_string (e, "status"));
+      x->issued = time_field (e, "issued");
+    }
   json_array_foreach (json_object_get (scan, "packages"), i, e)
-  {
-    struct pg_package *p;
-    rec->packages = xrealloc (rec->packages, (rec->n_packages + 1) * sizeof (*p));
-    p = &rec->packages[rec->n_packages++];
-    p->name = xstrdup (pg_json_string (e, "name"));
-    p->version = xstrdup (pg_json_string (e, "version"));
-  }
+    {
+      struct pg_package *p;
+      rec->packages = xrealloc (rec->packages, (rec->n_packages + 1) * sizeof (*p));
+      p = &rec->packages[rec->n_packages++];
+      p->name = xstrdup (pg_json_string (e, "name"));
+      p->version = xstrdup (pg_json_string (e, "version"));
+    }
 }
 
 static void
-extra_from_json (json_t *j, struct pg_eval_extra *x)
+facts_from_json (json_t *j, struct pg_eval_facts *x)
 {
   json_t *newer = json_object_get (j, "newer");
   json_t *b;
@@ -100,14 +105,16 @@ extra_from_json (json_t *j, struct pg_eval_extra *x)
       x->newer_since = time_field (newer, "since");
     }
   json_array_foreach (json_object_get (j, "bases"), i, b)
-  {
-    x->bases = xrealloc (x->bases, (x->n_bases + 1) * sizeof (*x->bases));
-    memset (&x->bases[x->n_bases], 0, sizeof (x->bases[0]));
-    x->bases[x->n_bases].digest = xstrdup (pg_json_string (b, "digest"));
-    strv_from_json (json_object_get (b, "diff_ids"), &x->bases[x->n_bases].diff_ids,
-                    &x->bases[x->n_bases].n_diff_ids);
-    x->n_bases++;
-  }
+    {
+      x->bases = xrealloc (x->bases, (x->n_bases + 1) * sizeof (*x->bases));
+      memset (&x->bases[x->n_bases], 0, sizeof (x->bases[0]));
+      x->bases[x->n_bases].digest = xstrdup (pg_json_string (b, "digest"));
+      strv_from_json (json_object_get (b, "diff_ids"), &x->bases[x->n_bases].diff_ids,
+                      &x->bases[x->n_bases].n_diff_ids);
+      x->n_bases++;
+    }
+  x->bundle_created = time_field (j, "bundle_created");
+  x->bundle_serial = json_integer_value (json_object_get (j, "bundle_serial"));
 }
 
 static void
@@ -129,11 +136,11 @@ run_case (const char *dir, const char *name)
   cleanup_json json_t *pj = suite_json (dir, "policy.json", true);
   cleanup_json json_t *ij = suite_json (dir, "image.json", false);
   cleanup_json json_t *cj = suite_json (dir, "context.json", true);
-  cleanup_json json_t *xj = suite_json (dir, "extra.json", false);
+  cleanup_json json_t *xj = suite_json (dir, "facts.json", false);
   cleanup_json json_t *ej = suite_json (dir, "expected.json", true);
   cleanup_policy struct pg_policy *policy = NULL;
   struct pg_image_record rec;
-  struct pg_eval_extra extra = { 0 };
+  struct pg_eval_facts facts = { 0 };
   struct pg_context ctx = { 0 };
   struct pg_decision d;
   pg_error_t err = NULL;
@@ -142,18 +149,28 @@ run_case (const char *dir, const char *name)
   json_t *contains;
   const char *key;
   json_t *val;
+  size_t li;
 
   if (policy_parse_json (pj, name, &policy, &err) < 0)
     fail_msg ("%s: policy: %s", name, err->msg);
   if (ij)
     record_from_json (ij, &rec);
   if (xj)
-    extra_from_json (xj, &extra);
+    facts_from_json (xj, &facts);
   ctx.digest = pg_json_string (cj, "digest");
   ctx.namespace = pg_json_string (cj, "namespace");
   ctx.image_ref = pg_json_string (cj, "image_ref");
+  ctx.conflict = pg_json_string (cj, "conflict");
   ctx.container_id = "c1";
-  assert_int_equal (eval_image (policy, ij ? &rec : NULL, &extra, &ctx, time_field (cj, "now"), &d, &err), 0);
+  ctx.policy_stale = PG_VERDICT_DENY;
+  if (pg_json_string (cj, "max_policy_age")
+      && parse_duration (pg_json_string (cj, "max_policy_age"), &ctx.max_policy_age) < 0)
+    fail_msg ("%s: bad max_policy_age", name);
+  if (pg_json_string (cj, "policy_stale"))
+    ctx.policy_stale = strcmp (pg_json_string (cj, "policy_stale"), "allow") == 0   ? PG_VERDICT_ALLOW
+                       : strcmp (pg_json_string (cj, "policy_stale"), "audit") == 0 ? PG_VERDICT_AUDIT
+                                                                                    : PG_VERDICT_DENY;
+  assert_int_equal (eval_image (policy, ij ? &rec : NULL, &facts, &ctx, time_field (cj, "now"), &d, &err), 0);
 
   if (strcmp (pg_json_string (ej, "decision"), verdict_name (d.verdict)) != 0)
     fail_msg ("%s: decision: expected %s, got %s", name, pg_json_string (ej, "decision"),
@@ -171,21 +188,30 @@ run_case (const char *dir, const char *name)
     fail_msg ("%s: mode: expected %s, got %s", name, pg_json_string (ej, "mode"), mode_name (d.mode));
   contains = json_object_get (ej, "detail_contains");
   json_object_foreach (contains, key, val)
+    {
+      bool found = false;
+      for (size_t i = 0; i < d.n_reasons; i++)
+        if (strcmp (d.reasons[i].code, key) == 0
+            && (strstr (d.reasons[i].detail, json_string_value (val))
+                || strstr (d.reasons[i].remedy, json_string_value (val))))
+          found = true;
+      if (!found)
+        fail_msg ("%s: no %s reason mentions `%s`", name, key, json_string_value (val));
+    }
   {
-    bool found = false;
-    for (size_t i = 0; i < d.n_reasons; i++)
-      if (strcmp (d.reasons[i].code, key) == 0
-          && (strstr (d.reasons[i].detail, json_string_value (val))
-              || strstr (d.reasons[i].remedy, json_string_value (val))))
-        found = true;
-    if (!found)
-      fail_msg ("%s: no %s reason mentions `%s`", name, key, json_string_value (val));
+    /* The line the hook would log, from the same renderer.  */
+    cleanup_free char *line = report_logfmt (&d, &ctx);
+    json_array_foreach (json_object_get (ej, "log_contains"), li, val)
+      {
+        if (strstr (line, json_string_value (val)) == NULL)
+          fail_msg ("%s: the log line lacks `%s`: %s", name, json_string_value (val), line);
+      }
   }
   strv_free (codes, n_codes);
   pg_decision_free (&d);
   if (ij)
     pg_image_record_free (&rec);
-  pg_eval_extra_free (&extra);
+  pg_eval_facts_free (&facts);
 }
 
 static void

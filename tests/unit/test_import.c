@@ -176,7 +176,8 @@ expect_strv (const char *where, const char *field, json_t *exp, char **v, size_t
     return;
   if (json_array_size (exp) != n)
     fail_msg ("%s: %s: expected %zu entries, got %zu", where, field, json_array_size (exp), n);
-  json_array_foreach (exp, i, e) if (strcmp (json_string_value (e), v[i]) != 0)
+  json_array_foreach (exp, i, e)
+    if (strcmp (json_string_value (e), v[i]) != 0)
       fail_msg ("%s: %s[%zu]: expected \"%s\", got \"%s\"", where, field, i, json_string_value (e), v[i]);
 }
 
@@ -204,16 +205,16 @@ expect_vulns (const char *where, json_t *exp, const struct pg_scan *scan)
   size_t i;
 
   json_array_foreach (exp, i, e)
-  {
-    const struct pg_vuln *v = find_vuln (scan, e);
-    cleanup_free char *what = NULL;
-    xasprintf (&what, "%s: vuln %s/%s", where, pg_json_string (e, "id"), pg_json_string (e, "pkg"));
-    if (v == NULL)
-      fail_msg ("%s: not found", what);
-    expect_str (what, "fixed", json_object_get (e, "fixed"), v->fixed);
-    expect_str (what, "status", json_object_get (e, "status"), v->status);
-    expect_str (what, "severity", json_object_get (e, "severity"), severity_name (v->severity));
-  }
+    {
+      const struct pg_vuln *v = find_vuln (scan, e);
+      cleanup_free char *what = NULL;
+      xasprintf (&what, "%s: vuln %s/%s", where, pg_json_string (e, "id"), pg_json_string (e, "pkg"));
+      if (v == NULL)
+        fail_msg ("%s: not found", what);
+      expect_str (what, "fixed", json_object_get (e, "fixed"), v->fixed);
+      expect_str (what, "status", json_object_get (e, "status"), v->status);
+      expect_str (what, "severity", json_object_get (e, "severity"), severity_name (v->severity));
+    }
 }
 
 static void
@@ -223,15 +224,16 @@ expect_packages (const char *where, json_t *exp, const struct pg_scan *scan)
   size_t i;
 
   json_array_foreach (exp, i, e)
-  {
-    const char *name = pg_json_string (e, "name");
-    const char *version = pg_json_string (e, "version");
-    bool found = false;
-    for (size_t k = 0; k < scan->n_packages && !found; k++)
-      found = strcmp (scan->packages[k].name, name) == 0 && strcmp (scan->packages[k].version, version) == 0;
-    if (!found)
-      fail_msg ("%s: package %s %s not found", where, name, version);
-  }
+    {
+      const char *name = pg_json_string (e, "name");
+      const char *version = pg_json_string (e, "version");
+      bool found = false;
+      for (size_t k = 0; k < scan->n_packages && !found; k++)
+        found
+            = strcmp (scan->packages[k].name, name) == 0 && strcmp (scan->packages[k].version, version) == 0;
+      if (!found)
+        fail_msg ("%s: package %s %s not found", where, name, version);
+    }
 }
 
 static void
@@ -336,11 +338,11 @@ test_import_case (void **state)
           if (json_array_size (expected) != c.n)
             fail_msg ("%s: expected %zu reports, got %zu", dir, json_array_size (expected), c.n);
           json_array_foreach (expected, i, e)
-          {
-            cleanup_free char *where = NULL;
-            xasprintf (&where, "%s [%zu]", dir, i);
-            expect_scan (where, e, &c.scans[i]);
-          }
+            {
+              cleanup_free char *where = NULL;
+              xasprintf (&where, "%s [%zu]", dir, i);
+              expect_scan (where, e, &c.scans[i]);
+            }
         }
       else
         {

@@ -129,7 +129,7 @@ test_store (void **state)
 
   assert_int_equal (store_open (db, PG_STORE_CREATE, &store, &err), 0);
   assert_int_equal (store_begin (store, true, &err), 0);
-  assert_int_equal (store_set_policy (store, text, p->version, 1000, &err), 0);
+  assert_int_equal (policy_store_set (store, text, p->version, 1000, &err), 0);
   assert_int_equal (store_commit (store, &err), 0);
   assert_int_equal (policy_load_cached (store, &q, &err), 0);
   got = policy_cache_encode (q, text, len, &lg);

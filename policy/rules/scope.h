@@ -1,0 +1,21 @@
+/* patchgate: which of the policy's scopes applies to an image, and whether
+ * a match (of a scope or a waiver) names it.
+ */
+#ifndef PATCHGATE_SCOPE_H
+#define PATCHGATE_SCOPE_H
+
+#include "rules/decision.h"
+
+/* The policy's scope for this image and namespace (NULL: defaults), and the
+   rules it yields.  */
+const struct pg_scope *policy_select_scope (const struct pg_policy *policy, const struct pg_image_record *rec,
+                                            const struct pg_context *ctx, struct pg_rules *rules);
+/* Does M (namespace and repository globs) name this image?  */
+bool match_applies (const struct pg_match *m, const struct pg_image_record *rec,
+                    const struct pg_context *ctx);
+/* Is DIGEST one of the image's identities?  */
+bool image_has_digest (const struct pg_image_record *rec, const struct pg_context *ctx, const char *digest);
+/* The name to show people for the image.  */
+const char *image_label (const struct pg_image_record *rec, const struct pg_context *ctx);
+
+#endif

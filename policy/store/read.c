@@ -1,0 +1,464 @@
+/* patchgate: reading the store: an image by any of its digests, with its
+ * newest scans' findings; newer builds; the policy; counts.
+ */
+#include "store/store.h"
+#include "store/connection.h"
+
+#include <string.h>
+
+static int
+compare_strp (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+void
+store_set_package_filter (pg_store *store, const char *const *names, size_t n)
+{
+  strv_free (store->package_filter, store->n_package_filter);
+  store->package_filter = NULL;
+  store->n_package_filter = 0;
+  store->has_package_filter = names != NULL;
+  for (size_t i = 0; names && i < n; i++)
+    strv_append (&store->package_filter, &store->n_package_filter, names[i]);
+  if (store->n_package_filter > 1)
+    qsort (store->package_filter, store->n_package_filter, sizeof (char *), compare_strp);
+}
+
+int
+store_find_image_rowid (pg_store *store, const char *digest, int64_t *rowid, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+  if (store_prepare (store, "SELECT image FROM digests WHERE digest = ?", &st, err) < 0)
+    return -1;
+  sqlite3_bind_text (st, 1, digest, -1, SQLITE_STATIC);
+  r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
+    {
+      *rowid = sqlite3_column_int64 (st, 0);
+      return 1;
+    }
+  if (r != SQLITE_DONE)
+    return store_sqlite_error (err, store, "looking up a digest");
+  return 0;
+}
+
+static char *
+column_strdup (sqlite3_stmt *st, int i)
+{
+  const unsigned char *s = sqlite3_column_text (st, i);
+  return s ? xstrdup ((const char *) s) : NULL;
+}
+
+static int
+load_identity (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  const char *p;
+
+  if (store_prepare (store, "SELECT image_id, created, first_seen, diff_ids FROM images WHERE id = ?", &st,
+                     err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, image);
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return store_sqlite_error (err, store, "reading an image");
+  rec->rowid = image;
+  rec->image_id = column_strdup (st, 0);
+  rec->created = sqlite3_column_int64 (st, 1);
+  rec->first_seen = sqlite3_column_int64 (st, 2);
+  p = (const char *) sqlite3_column_text (st, 3);
+  while (p && *p)
+    {
+      const char *nl = strchr (p, '\n');
+      size_t n = nl ? (size_t) (nl - p) : strlen (p);
+      char *d = strndup (p, n);
+      strv_append (&rec->diff_ids, &rec->n_diff_ids, d);
+      free (d);
+      p += n + (nl ? 1 : 0);
+    }
+  return 0;
+}
+
+static int
+load_names (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  cleanup_stmt sqlite3_stmt *dg = NULL;
+  int r;
+
+  if (store_prepare (store, "SELECT repository, tag FROM names WHERE image = ? ORDER BY repository, tag", &st,
+                     err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, image);
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *repo = (const char *) sqlite3_column_text (st, 0);
+      const char *tag = (const char *) sqlite3_column_text (st, 1);
+      if (rec->n_repositories == 0 || strcmp (rec->repositories[rec->n_repositories - 1], repo) != 0)
+        strv_append (&rec->repositories, &rec->n_repositories, repo);
+      if (tag && *tag)
+        {
+          cleanup_free char *full = NULL;
+          xasprintf (&full, "%s:%s", repo, tag);
+          strv_append (&rec->repo_tags, &rec->n_repo_tags, full);
+        }
+    }
+  if (r != SQLITE_DONE)
+    return store_sqlite_error (err, store, "reading image names");
+  if (store_prepare (store, "SELECT digest FROM digests WHERE image = ? AND kind = 'manifest'", &dg, err) < 0)
+    return -1;
+  sqlite3_bind_int64 (dg, 1, image);
+  if (sqlite3_step (dg) == SQLITE_ROW)
+    rec->manifest_digest = column_strdup (dg, 0);
+  return 0;
+}
+
+static int
+load_newest_scan (pg_store *store, int64_t image, struct pg_image_record *rec, int64_t *scan_id,
+                  pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  if (store_prepare (store,
+                     "SELECT id, scanned_at, scanner, os_family, os_name, eosl FROM scans WHERE image = ? "
+                     "ORDER BY scanned_at DESC, id DESC LIMIT 1",
+                     &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, image);
+  r = sqlite3_step (st);
+  if (r == SQLITE_DONE)
+    return 0;
+  if (r != SQLITE_ROW)
+    return store_sqlite_error (err, store, "reading scans");
+  *scan_id = sqlite3_column_int64 (st, 0);
+  rec->has_scan = true;
+  rec->scanned_at = sqlite3_column_int64 (st, 1);
+  rec->scanner = column_strdup (st, 2);
+  rec->os_family = column_strdup (st, 3);
+  rec->os_name = column_strdup (st, 4);
+  rec->eosl = sqlite3_column_int (st, 5) != 0;
+  return 1;
+}
+
+/* Two scanners report the same finding: keep one.  */
+static bool
+vuln_already_loaded (const struct pg_image_record *rec, sqlite3_stmt *st)
+{
+  const char *id = (const char *) sqlite3_column_text (st, 0);
+  const char *pkg = (const char *) sqlite3_column_text (st, 1);
+  const char *installed = (const char *) sqlite3_column_text (st, 2);
+  for (size_t i = 0; i < rec->n_vulns; i++)
+    if (strcmp (rec->vulns[i].id, id) == 0 && strcmp (rec->vulns[i].pkg, pkg) == 0
+        && (installed == NULL) == (rec->vulns[i].installed == NULL)
+        && (installed == NULL || strcmp (installed, rec->vulns[i].installed) == 0))
+      {
+        /* Keep the fixed version if only one scanner named it.  */
+        return rec->vulns[i].fixed != NULL || sqlite3_column_type (st, 3) == SQLITE_NULL;
+      }
+  return false;
+}
+
+static int
+load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  /* fix_known_since means something only for a finding with a fix, and
+     each lookup in fixes is a random page: look up only those.  */
+  if (store_prepare (store,
+                     "SELECT v.vuln_id, v.pkg, v.installed, v.fixed, v.severity, v.status, "
+                     "CASE WHEN v.fixed IS NOT NULL THEN (SELECT f.first_seen FROM fixes f "
+                     "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END "
+                     "FROM vulns v WHERE v.scan = ?",
+                     &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, scan_id);
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      struct pg_vuln *v;
+      if (vuln_already_loaded (rec, st))
+        continue;
+      rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*rec->vulns));
+      v = &rec->vulns[rec->n_vulns++];
+      v->id = column_strdup (st, 0);
+      v->pkg = column_strdup (st, 1);
+      v->installed = column_strdup (st, 2);
+      v->fixed = column_strdup (st, 3);
+      v->severity = (enum pg_severity) sqlite3_column_int (st, 4);
+      if (v->severity < 0 || v->severity >= PG_SEV_COUNT)
+        v->severity = PG_SEV_UNKNOWN;
+      v->status = column_strdup (st, 5);
+      v->fix_known_since = sqlite3_column_int64 (st, 6);
+    }
+  if (r != SQLITE_DONE)
+    return store_sqlite_error (err, store, "reading vulnerabilities");
+  return 0;
+}
+
+static int
+load_packages (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  if (store_prepare (store, "SELECT name, version FROM packages WHERE scan = ?", &st, err) < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, scan_id);
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      struct pg_package *p;
+      const char *name = (const char *) sqlite3_column_text (st, 0);
+      if (store->has_package_filter
+          && (name == NULL || store->n_package_filter == 0
+              || bsearch (&name, store->package_filter, store->n_package_filter, sizeof (char *),
+                          compare_strp)
+                     == NULL))
+        continue; /* not one the caller needs (store_set_package_filter) */
+      rec->packages = xrealloc (rec->packages, (rec->n_packages + 1) * sizeof (*rec->packages));
+      p = &rec->packages[rec->n_packages++];
+      p->name = column_strdup (st, 0);
+      p->version = column_strdup (st, 1);
+    }
+  if (r != SQLITE_DONE)
+    return store_sqlite_error (err, store, "reading packages");
+  return 0;
+}
+
+/* Findings come from the newest scan of each scanner: a Grype and a Trivy
+   report of the same image both count, and an older report of the same
+   scanner is superseded by the newer one.  */
+static int
+load_findings (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  if (store_prepare (
+          store,
+          "SELECT id FROM scans s WHERE image = ?1 AND id = (SELECT id FROM scans o WHERE o.image = ?1 "
+          "AND o.scanner = s.scanner ORDER BY scanned_at DESC, id DESC LIMIT 1)",
+          &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, image);
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      int64_t scan_id = sqlite3_column_int64 (st, 0);
+      if (load_vulns (store, scan_id, rec, err) < 0 || load_packages (store, scan_id, rec, err) < 0)
+        return -1;
+    }
+  if (r != SQLITE_DONE)
+    return store_sqlite_error (err, store, "reading scans");
+  return 0;
+}
+
+static int
+load_vex (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  if (store_prepare (
+          store,
+          "SELECT v.vuln_id, v.status, max(v.issued) FROM vex v JOIN digests d ON d.digest = v.digest "
+          "WHERE d.image = ? GROUP BY v.vuln_id",
+          &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, image);
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      struct pg_vex *v;
+      rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*rec->vex));
+      v = &rec->vex[rec->n_vex++];
+      memset (v, 0, sizeof (*v));
+      v->vuln_id = column_strdup (st, 0);
+      v->status = column_strdup (st, 1);
+      v->issued = sqlite3_column_int64 (st, 2);
+    }
+  if (r != SQLITE_DONE)
+    return store_sqlite_error (err, store, "reading VEX statements");
+  return 0;
+}
+
+static int
+load_record (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
+{
+  int64_t scan_id = 0;
+  int r;
+
+  memset (rec, 0, sizeof (*rec));
+  if (load_identity (store, image, rec, err) < 0 || load_names (store, image, rec, err) < 0)
+    goto fail;
+  r = load_newest_scan (store, image, rec, &scan_id, err);
+  if (r < 0)
+    goto fail;
+  if (r > 0 && (load_findings (store, image, rec, err) < 0 || load_vex (store, image, rec, err) < 0))
+    goto fail;
+  return 1;
+fail:
+  pg_image_record_free (rec);
+  return -1;
+}
+
+/* A digest as users and engines write it ("sha256:<hex>" or a bare image
+   ID) to the image's row.  */
+static int
+find_image (pg_store *store, const char *digest, int64_t *image, pg_error_t *err)
+{
+  char buf[80];
+
+  if (is_hex64 (digest))
+    {
+      snprintf (buf, sizeof (buf), "sha256:%s", digest);
+      digest = buf;
+    }
+  if (!is_sha256_digest (digest))
+    return pg_make_error (err, 0, "`%s` is not a sha256 digest", digest);
+  return store_find_image_rowid (store, digest, image, err);
+}
+
+int
+store_lookup_digest (pg_store *store, const char *digest, struct pg_image_record *rec, pg_error_t *err)
+{
+  int64_t image;
+  int r = find_image (store, digest, &image, err);
+  if (r <= 0)
+    return r;
+  return load_record (store, image, rec, err);
+}
+
+int
+store_lookup_diff_ids (pg_store *store, const char *digest, char ***diff_ids, size_t *n_diff_ids,
+                       pg_error_t *err)
+{
+  struct pg_image_record rec;
+  int64_t image;
+  int r = find_image (store, digest, &image, err);
+
+  if (r <= 0)
+    return r;
+  memset (&rec, 0, sizeof (rec));
+  if (load_identity (store, image, &rec, err) < 0)
+    {
+      pg_image_record_free (&rec);
+      return -1;
+    }
+  *diff_ids = rec.diff_ids;
+  *n_diff_ids = rec.n_diff_ids;
+  rec.diff_ids = NULL;
+  rec.n_diff_ids = 0;
+  pg_image_record_free (&rec);
+  return 1;
+}
+
+int
+store_lookup_name (pg_store *store, const char *repository, const char *tag, struct pg_image_record *rec,
+                   pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  if (store_prepare (store,
+                     "SELECT n.image FROM names n JOIN scans s ON s.image = n.image "
+                     "WHERE n.repository = ? AND n.tag = ? ORDER BY s.scanned_at DESC LIMIT 1",
+                     &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_text (st, 1, repository, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, tag ? tag : "latest", -1, SQLITE_STATIC);
+  r = sqlite3_step (st);
+  if (r == SQLITE_DONE)
+    return 0;
+  if (r != SQLITE_ROW)
+    return store_sqlite_error (err, store, "looking up an image name");
+  return load_record (store, sqlite3_column_int64 (st, 0), rec, err);
+}
+
+int
+store_find_newer_build (pg_store *store, const struct pg_image_record *rec, char **digest, char **name,
+                        int64_t *since, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  /* A newer build carries the same repository:tag and was first seen under
+     it after this image was.  The oldest such build starts the grace period. */
+  if (store_prepare (
+          store,
+          "SELECT i.image_id, o.repository || ':' || o.tag, o.first_seen FROM names me "
+          "JOIN names o ON o.repository = me.repository AND o.tag = me.tag AND o.image != me.image "
+          "JOIN images i ON i.id = o.image "
+          "WHERE me.image = ? AND me.tag != '' AND o.first_seen > me.first_seen "
+          "AND EXISTS (SELECT 1 FROM scans s WHERE s.image = o.image) "
+          "ORDER BY o.first_seen ASC LIMIT 1",
+          &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, rec->rowid);
+  r = sqlite3_step (st);
+  if (r == SQLITE_DONE)
+    return 0;
+  if (r != SQLITE_ROW)
+    return store_sqlite_error (err, store, "looking for newer builds");
+  *digest = column_strdup (st, 0);
+  *name = column_strdup (st, 1);
+  *since = sqlite3_column_int64 (st, 2);
+  return 1;
+}
+
+int
+store_get_policy (pg_store *store, char **json, char **version, int64_t *set_at, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  *json = NULL;
+  if (store_prepare (store, "SELECT body, version, set_at FROM policy WHERE id = 1", &st, err) < 0)
+    return -1;
+  r = sqlite3_step (st);
+  if (r == SQLITE_DONE)
+    return 0;
+  if (r != SQLITE_ROW)
+    return store_sqlite_error (err, store, "reading the policy");
+  *json = column_strdup (st, 0);
+  if (version)
+    *version = column_strdup (st, 1);
+  if (set_at)
+    *set_at = sqlite3_column_int64 (st, 2);
+  return 1;
+}
+
+static int
+count (pg_store *store, const char *sql, int64_t *out, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  if (store_prepare (store, sql, &st, err) < 0)
+    return -1;
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return store_sqlite_error (err, store, sql);
+  *out = sqlite3_column_int64 (st, 0);
+  return 0;
+}
+
+int
+store_status (pg_store *store, struct pg_store_status *s, pg_error_t *err)
+{
+  memset (s, 0, sizeof (*s));
+  if (store_schema_version (store, &s->schema_version, err) < 0)
+    return -1;
+  if (count (store, "SELECT count(*) FROM images", &s->images, err) < 0
+      || count (store, "SELECT count(*) FROM scans", &s->scans, err) < 0
+      || count (store, "SELECT count(*) FROM vulns", &s->vulns, err) < 0
+      || count (store, "SELECT coalesce(max(scanned_at), 0) FROM scans", &s->newest_scan, err) < 0
+      || count (store, "SELECT coalesce(max(imported_at), 0) FROM scans", &s->last_import, err) < 0)
+    return -1;
+  return 0;
+}
