@@ -30,6 +30,36 @@ time_or_never (int64_t t, char *buf, size_t size)
     format_rfc3339 (t, buf, size);
 }
 
+static void
+time_and_age (int64_t t, int64_t now, char *buf, size_t size)
+{
+  char when[32], age[32];
+  format_rfc3339 (t, when, sizeof (when));
+  format_duration (now > t ? now - t : 0, age, sizeof (age));
+  snprintf (buf, size, "%s (%s ago)", when, age);
+}
+
+static void
+bundle_info_print (const struct pg_bundle_info *bi, int64_t now, FILE *out)
+{
+  char buf[96];
+  if (bi->from_bundle)
+    {
+      time_and_age (bi->created, now, buf, sizeof (buf));
+      fprintf (out, "bundle serial:   %lld\n", (long long) bi->serial);
+      fprintf (out, "bundle created:  %s\n", buf);
+      fprintf (out, "bundle source:   %s\n", bi->source ? bi->source : "?");
+    }
+  else
+    fprintf (out, "bundle:          none (database built locally; max_policy_age does not apply)\n");
+  if (bi->has_sync)
+    {
+      time_and_age (bi->sync_time, now, buf, sizeof (buf));
+      fprintf (out, "last sync:       %s %s: %s\n", buf, bi->sync_url ? bi->sync_url : "",
+               bi->sync_result ? bi->sync_result : "?");
+    }
+}
+
 int
 cmd_status (int argc, char **argv)
 {

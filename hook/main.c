@@ -36,8 +36,9 @@ usage (FILE *out)
            "  -h, --help         show this help\n"
            "\n"
            "Environment: PATCHGATE_NOW (RFC 3339) fixes the clock, for tests.\n"
-           "Exit status: 0 allowed (or audited), 1 denied by policy, 2 internal error\n"
-           "(the start is refused unless the config sets \"on_error\": \"allow\").\n");
+           "Exit status: 0 allowed (or audited), 1 denied by policy, 2 error: a fault of the\n"
+           "host (database, config) is refused unless the config sets \"on_error\": \"allow\";\n"
+           "an oversized or malformed state or config.json (INVALID_INPUT) always is.\n");
 }
 
 static int

@@ -21,6 +21,12 @@
 static bool force_fallback;
 static bool no_openat2;
 
+bool
+pg_safe_open_has_openat2 (void)
+{
+  return !no_openat2;
+}
+
 void
 pg_safe_open_force_fallback (bool force)
 {

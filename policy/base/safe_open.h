@@ -44,6 +44,9 @@ int pg_safe_read_file (int dirfd, const char *path, enum pg_resolve how, size_t 
                        char **out, size_t *len, pg_error_t *err);
 
 /* For the unit tests: force (true) or stop forcing the fallback walk.  */
+/* False once openat2(2) was refused (ENOSYS, EPERM) and the fallback walk
+   serves every open: tests use it to know which path they exercised.  */
+bool pg_safe_open_has_openat2 (void);
 void pg_safe_open_force_fallback (bool force);
 
 #endif

@@ -129,7 +129,6 @@ void bundle_info_free (struct pg_bundle_info *bi);
 #define cleanup_bundle_info __attribute__ ((cleanup (bundle_info_free)))
 /* Read inside the caller's read transaction.  */
 int bundle_info_read (pg_store *store, const char *db_path, struct pg_bundle_info *bi, pg_error_t *err);
-void bundle_info_print (const struct pg_bundle_info *bi, int64_t now, FILE *out);
 void bundle_info_to_json (const struct pg_bundle_info *bi, int64_t now, json_t *obj);
 
 #endif

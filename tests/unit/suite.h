@@ -92,7 +92,8 @@ suite_text (const char *dir, const char *name)
   return buf;
 }
 
-/* A database path in a fresh temporary directory; caller frees.  */
+/* A database path in a fresh temporary directory; declare it
+   cleanup_temp_db, which removes the directory and all in it.  */
 static inline char *
 suite_temp_db (void)
 {
@@ -103,5 +104,30 @@ suite_temp_db (void)
   free (dir);
   return path;
 }
+
+static inline void
+suite_temp_db_release (char **path)
+{
+  cleanup_free char *dir = NULL;
+  char *slash;
+  DIR *d;
+  struct dirent *e;
+
+  if (*path == NULL)
+    return;
+  dir = xstrdup (*path);
+  slash = strrchr (dir, '/');
+  *slash = '\0';
+  d = opendir (dir);
+  while (d && (e = readdir (d)))
+    if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
+      unlinkat (dirfd (d), e->d_name, 0);
+  if (d)
+    closedir (d);
+  rmdir (dir);
+  free (*path);
+  *path = NULL;
+}
+#define cleanup_temp_db __attribute__ ((cleanup (suite_temp_db_release)))
 
 #endif

@@ -312,6 +312,9 @@ do_caps (void *data)
   if (fd >= 0 || errno != EACCES)
     return 28;
   /* Root's CAP_DAC_OVERRIDE was never kept: no write either.  */
+  fd = open (secret_path, O_WRONLY);
+  if (fd >= 0 || errno != EACCES)
+    return 29;
   return 0;
 }
 

@@ -47,7 +47,7 @@ add (pg_store *st, const char *image_id, int64_t at, const char *tag, int expect
 static void
 test_lookup_by_every_digest (void **state)
 {
-  cleanup_free char *db = suite_temp_db ();
+  cleanup_temp_db char *db = suite_temp_db ();
   cleanup_store pg_store *st = NULL;
   pg_error_t err = NULL;
   const char *keys[] = { IMG, MAN, REPO, IMG + 7 };
@@ -82,7 +82,7 @@ test_lookup_by_every_digest (void **state)
 static void
 test_newer_build (void **state)
 {
-  cleanup_free char *db = suite_temp_db ();
+  cleanup_temp_db char *db = suite_temp_db ();
   cleanup_store pg_store *st = NULL;
   pg_error_t err = NULL;
   struct pg_image_record rec;
@@ -107,7 +107,7 @@ test_newer_build (void **state)
 static void
 test_readonly_missing_and_foreign (void **state)
 {
-  cleanup_free char *db = suite_temp_db ();
+  cleanup_temp_db char *db = suite_temp_db ();
   pg_store *st = NULL;
   pg_error_t err = NULL;
   sqlite3 *raw;
@@ -135,7 +135,7 @@ test_readonly_missing_and_foreign (void **state)
 static void
 test_newer_schema_refused (void **state)
 {
-  cleanup_free char *db = suite_temp_db ();
+  cleanup_temp_db char *db = suite_temp_db ();
   pg_store *st = NULL;
   pg_error_t err = NULL;
   sqlite3 *raw;
@@ -155,7 +155,7 @@ test_newer_schema_refused (void **state)
 static void
 test_rollback_leaves_nothing (void **state)
 {
-  cleanup_free char *db = suite_temp_db ();
+  cleanup_temp_db char *db = suite_temp_db ();
   cleanup_store pg_store *st = NULL;
   pg_error_t err = NULL;
   struct pg_scan s;

@@ -19,7 +19,7 @@ find_vex (const struct pg_image_record *rec, const char *id)
 static void
 test_vex_import (void **state)
 {
-  cleanup_free char *db = suite_temp_db ();
+  cleanup_temp_db char *db = suite_temp_db ();
   cleanup_store pg_store *st = NULL;
   pg_error_t err = NULL;
   struct import_stats stats;
@@ -50,7 +50,7 @@ test_vex_import (void **state)
 static void
 test_vex_malformed_changes_nothing (void **state)
 {
-  cleanup_free char *db = suite_temp_db ();
+  cleanup_temp_db char *db = suite_temp_db ();
   cleanup_store pg_store *st = NULL;
   pg_error_t err = NULL;
   struct pg_image_record rec;

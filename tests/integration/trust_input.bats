@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# What the container's author sizes and names cannot soften a decision nor
+# lose its log line (issue: "Trust only what the engine wrote", findings 4
+# and 6), under real runc with the decision read from a real rsyslogd.
+
+load helpers
+
+setup_file() {
+  export PG_RUNTIME=runc
+  pg_require runc || return 1
+  pg_setup_file syslog || return 1
+}
+
+teardown_file() {
+  pg_teardown_file
+}
+
+setup() {
+  pg_setup
+}
+
+teardown() {
+  pg_teardown
+}
+
+# big_annotations BUNDLE N KB : N annotations of KB kilobytes each.
+big_annotations() {
+  local b=$1 n=$2 kb=$3
+  python3 - "$b/config.json" "$n" "$kb" <<'PY'
+import json, sys
+path, n, kb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+c = json.load(open(path))
+for i in range(n):
+    c.setdefault("annotations", {})["example.com/pad-%d" % i] = "x" * (kb * 1024)
+json.dump(c, open(path, "w"))
+PY
+}
+
+@test "input: a state over the size limit is refused as INVALID_INPUT even under on_error: allow" {
+  pg_db_scanned 1
+  pg_hook_config "$PG_DB" '.on_error = "allow"' >"$PG_HOOK_CONFIG"
+  local b cid
+  b=$(make_bundle big 1)
+  big_annotations "$b" 9 120
+  cid=$(new_cid)
+  run rt_run "$cid" "$b"
+  assert_failure
+  refute_output_contains hello-from-container
+  assert_output_contains "INVALID_INPUT"
+  wait_syslog 'patchgate-hook(\[[0-9]+\])?: .*reasons=INVALID_INPUT' >/dev/null || pg_fail "no INVALID_INPUT line"
+  assert_log decision deny
+  # The same image with a state under the limit runs: the size refused it.
+  b=$(make_bundle small 1)
+  big_annotations "$b" 2 120
+  cid=$(new_cid)
+  run rt_run "$cid" "$b"
+  assert_success
+  assert_output_contains hello-from-container
+}
+
+@test "input: a malformed config.json is refused as INVALID_INPUT, its line naming the container" {
+  pg_db_scanned 1
+  pg_hook_config "$PG_DB" '.on_error = "allow"' >"$PG_HOOK_CONFIG"
+  local b cid state
+  b=$(make_bundle bad 1)
+  cid=$(new_cid)
+  pg_state_json "$cid" "$b" >"$BATS_TEST_TMPDIR/state.json"
+  # runc has read config.json before the hook runs; the hook reads it again.
+  printf '{"annotations": ' >"$b/config.json"
+  run env PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" --config "$PG_HOOK_CONFIG" <"$BATS_TEST_TMPDIR/state.json"
+  [ "$status" -eq 2 ] || pg_fail "exit $status: $output"
+  assert_output_contains "refused container $cid: INVALID_INPUT"
+  wait_decision "$cid"
+  assert_log decision deny
+  assert_log container "$cid"
+  assert_log reasons INVALID_INPUT
+}
+
+@test "input: a 60,000-character image name still leaves a whole decision line in syslog, within 2 KiB" {
+  pg_db_scanned 1
+  pg_hook_config "$PG_DB" '.annotation_keys = ["example.com/image"]' >"$PG_HOOK_CONFIG"
+  local b cid name len
+  name="registry.example.com/$(python3 -c 'print("\u00e9" * 60000)')@$PG_MANIFEST_2"
+  b=$(make_bundle longname 2 "example.com/image=$name")
+  rm -f "$b/umoci.json"
+  cid=$(new_cid)
+  run rt_run "$cid" "$b"
+  assert_failure
+  wait_decision "$cid" || pg_fail "the decision line never reached syslog"
+  assert_log decision deny
+  assert_log digest "$PG_MANIFEST_2"
+  assert_log reasons UNSCANNED
+  assert_log engine runc
+  [[ $syslog_line == *'[cut]'* ]] || pg_fail "the cut name is not marked: $syslog_line"
+  len=$(printf '%s' "${syslog_line#*patchgate-hook}" | wc -c)
+  [ "$len" -le 2100 ] || pg_fail "decision line of $len bytes"
+  # 100,000 ASCII characters: the fields that say what was decided come first.
+  name="registry.example.com/$(head -c 100000 /dev/zero | tr '\0' a)@$PG_MANIFEST_2"
+  b=$(make_bundle longascii 2 "example.com/image=$name")
+  rm -f "$b/umoci.json"
+  cid=$(new_cid)
+  run rt_run "$cid" "$b"
+  assert_failure
+  wait_decision "$cid" || pg_fail "the decision line never reached syslog"
+  assert_log decision deny
+  assert_log digest "$PG_MANIFEST_2"
+  assert_log reasons UNSCANNED
+}
+
+@test "input: a refusal on stderr escapes what the tenant named, as the log line does" {
+  pg_db_scanned 1
+  pg_hook_config "$PG_DB" '.annotation_keys = ["example.com/image"]' >"$PG_HOOK_CONFIG"
+  local b cid
+  b=$(make_bundle newline 2 "example.com/image=evil
+decision=allow forged@$PG_MANIFEST_2")
+  rm -f "$b/umoci.json"
+  cid=$(new_cid)
+  run rt_run "$cid" "$b"
+  assert_failure
+  wait_decision "$cid"
+  assert_log decision deny
+  # runc quotes what a hook prints, so read the hook's own stderr.
+  pg_state_json "$cid-direct" "$b" >"$BATS_TEST_TMPDIR/state.json"
+  run env PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" --config "$PG_HOOK_CONFIG" <"$BATS_TEST_TMPDIR/state.json"
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  assert_output_contains 'image evil\x0adecision=allow forged@'
+  [ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ] || pg_fail "more than one line on stderr: $output"
+}
