@@ -175,3 +175,12 @@ pg_json_is_space (char c)
 {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
+
+json_t *
+pg_json_strv (char *const *v, size_t n)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new (a, json_string (v[i]));
+  return a;
+}

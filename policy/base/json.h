@@ -33,5 +33,7 @@ const char *pg_json_string (json_t *obj, const char *key);
 json_t *pg_json_path (json_t *obj, const char *path);
 /* JSON's whitespace: space, tab, newline, carriage return.  */
 bool pg_json_is_space (char c);
+/* A JSON array of the strings V[0..N).  */
+json_t *pg_json_strv (char *const *v, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
 /* patchgate: rendering a decision: the syslog line, stderr, JSON.  */
 #include "report/report.h"
+#include "base/json.h"
 #include "base/logfmt.h"
 
 #include <string.h>
@@ -181,15 +182,6 @@ report_stderr_error (const struct pg_context *ctx, const char *code, bool allowe
   return out;
 }
 
-static json_t *
-strv_to_json (char **v, size_t n)
-{
-  json_t *a = json_array ();
-  for (size_t i = 0; i < n; i++)
-    json_array_append_new (a, json_string (v[i]));
-  return a;
-}
-
 json_t *
 report_json (const struct pg_decision *d, const struct pg_context *ctx)
 {
@@ -204,8 +196,8 @@ report_json (const struct pg_decision *d, const struct pg_context *ctx)
       mode_name (d->mode), "scope", d->scope ? d->scope : "defaults", "policy",
       d->policy_version ? d->policy_version : "", "image", ctx->image_ref ? ctx->image_ref : d->image_name,
       "digest", ctx->digest, "image_id", d->image_id, "reasons", reasons, "waivers_applied",
-      strv_to_json (d->waivers_applied, d->n_waivers_applied), "waivers_expired",
-      strv_to_json (d->waivers_expired, d->n_waivers_expired));
+      pg_json_strv (d->waivers_applied, d->n_waivers_applied), "waivers_expired",
+      pg_json_strv (d->waivers_expired, d->n_waivers_expired));
   if (j && ctx->engine)
     json_object_set_new (j, "engine", json_string (ctx->engine));
   if (j && ctx->conflict)

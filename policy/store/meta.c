@@ -38,20 +38,9 @@ meta_step (sqlite3 *db, const char *name, const char *key, sqlite3_stmt *st, pg_
 int
 store_meta_get_text (pg_store *store, const char *key, char **out, pg_error_t *err)
 {
-  cleanup_stmt sqlite3_stmt *st = NULL;
-  int r;
-
-  *out = NULL;
-  if (store_prepare (store, META_GET, &st, err) < 0)
-    return -1;
-  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
-  r = meta_step (store->db, store->path, key, st, err);
-  if (r == 1)
-    {
-      const char *v = (const char *) sqlite3_column_text (st, 0);
-      *out = xstrdup (v ? v : "");
-    }
-  return r;
+  size_t len;
+  /* The blob reader copies the bytes with a NUL after them.  */
+  return store_meta_get_blob (store, key, (void **) out, &len, err);
 }
 
 int
