@@ -3,6 +3,7 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "rules/policy_cache.h"
+#include "rules/scope.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -42,6 +43,11 @@ policy_validate (const char *path)
     return cli_fail (&err);
   printf ("%s: valid policy %s (%zu scopes, %zu waivers, %zu minimum versions)\n", path, policy->version,
           policy->n_scopes, policy->n_waivers, policy->n_min_versions);
+  for (size_t i = 0; i < policy->n_scopes; i++)
+    if (scope_is_softer (&policy->scopes[i], &policy->defaults))
+      printf ("scope %s is softer than the defaults: it applies only to images scanned under a repository it "
+              "matches, or to a namespace a CRI engine set, never through an image's local name\n",
+              policy->scopes[i].name);
   return 0;
 }
 

@@ -11,27 +11,46 @@ glob_match (const char *pattern, const char *s)
   return pattern && s && fnmatch (pattern, s, 0) == 0;
 }
 
+/* Which names a match may read.  The repositories under which imported
+   scans recorded the image are the admin's facts; the engine's name for the
+   image (ctx->image_ref) can come from a local tag or an annotation, which
+   whoever starts the container chose.  */
+enum name_trust
+{
+  NAMES_ADMIN,          /* scanned repositories only */
+  NAMES_ADMIN_OR_TENANT /* and the engine's name */
+};
+
 static bool
-repository_matches (const char *pattern, const struct pg_image_record *rec, const struct pg_context *ctx)
+repository_matches (const char *pattern, const struct pg_image_record *rec, const struct pg_context *ctx,
+                    enum name_trust trust)
 {
   cleanup_free char *repo = NULL;
 
   for (size_t i = 0; rec && i < rec->n_repositories; i++)
     if (glob_match (pattern, rec->repositories[i]))
       return true;
-  if (ctx->image_ref && image_ref_parse (ctx->image_ref, &repo, NULL, NULL) == 0)
+  if (trust == NAMES_ADMIN_OR_TENANT && ctx->image_ref
+      && image_ref_parse (ctx->image_ref, &repo, NULL, NULL) == 0)
     return glob_match (pattern, repo) || glob_match (pattern, ctx->image_ref);
   return false;
+}
+
+static bool
+match_names (const struct pg_match *m, const struct pg_image_record *rec, const struct pg_context *ctx,
+             enum name_trust trust)
+{
+  if (m->namespace && !glob_match (m->namespace, ctx->namespace))
+    return false;
+  if (m->repository && !repository_matches (m->repository, rec, ctx, trust))
+    return false;
+  return true;
 }
 
 bool
 match_applies (const struct pg_match *m, const struct pg_image_record *rec, const struct pg_context *ctx)
 {
-  if (m->namespace && !glob_match (m->namespace, ctx->namespace))
-    return false;
-  if (m->repository && !repository_matches (m->repository, rec, ctx))
-    return false;
-  return true;
+  return match_names (m, rec, ctx, NAMES_ADMIN);
 }
 
 /* Literal characters outrank wildcards: a longer literal prefix is more
@@ -66,6 +85,34 @@ overlay_rules (struct pg_rules *dst, const struct pg_rules *src)
     dst->vex_max_age = src->vex_max_age;
 }
 
+static bool
+longer (int64_t scope, int64_t defaults)
+{
+  /* -1 is "no limit", the longest of all.  */
+  return defaults >= 0 && (scope < 0 || scope > defaults);
+}
+
+bool
+scope_is_softer (const struct pg_scope *s, const struct pg_rules *defaults)
+{
+  struct pg_rules r = *defaults;
+
+  overlay_rules (&r, &s->rules);
+  if (r.mode != defaults->mode && (r.mode == PG_MODE_OFF || defaults->mode == PG_MODE_ENFORCE))
+    return true;
+  if (r.unscanned != defaults->unscanned
+      && (r.unscanned == PG_VERDICT_ALLOW || defaults->unscanned == PG_VERDICT_DENY))
+    return true;
+  if (longer (r.max_scan_age, defaults->max_scan_age) || longer (r.max_image_age, defaults->max_image_age)
+      || longer (r.superseded_grace, defaults->superseded_grace))
+    return true;
+  for (int i = 0; i < PG_SEV_COUNT; i++)
+    if (longer (r.grace[i], defaults->grace[i]))
+      return true;
+  /* VEX honoured (or longer) where the defaults do not honour it.  */
+  return r.vex_max_age > defaults->vex_max_age;
+}
+
 const struct pg_scope *
 policy_select_scope (const struct pg_policy *policy, const struct pg_image_record *rec,
                      const struct pg_context *ctx, struct pg_rules *rules)
@@ -77,7 +124,11 @@ policy_select_scope (const struct pg_policy *policy, const struct pg_image_recor
     {
       const struct pg_scope *s = &policy->scopes[i];
       int fields, weight;
-      if (!match_applies (&s->match, rec, ctx))
+      /* A name the container's starter chose may select a stricter scope,
+         never a softer one.  */
+      if (!match_names (&s->match, rec, ctx, NAMES_ADMIN)
+          && !(match_names (&s->match, rec, ctx, NAMES_ADMIN_OR_TENANT)
+               && !scope_is_softer (s, &policy->defaults)))
         continue;
       fields = (s->match.namespace != NULL) + (s->match.repository != NULL);
       weight = pattern_weight (s->match.namespace) + pattern_weight (s->match.repository);

@@ -126,3 +126,39 @@ decision=allow forged@$PG_MANIFEST_2")
   assert_output_contains 'image evil\x0adecision=allow forged@'
   [ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ] || pg_fail "more than one line on stderr: $output"
 }
+
+@test "input: an image's own name cannot select a softer scope (mode: off), only a stricter one" {
+  pg_db_scanned 1
+  pg_policy '.scopes = [
+      {name: "sandbox", match: {repository: "registry.example.com/sandbox/*"}, mode: "off"},
+      {name: "payments", match: {repository: "registry.example.com/payments/*"}, max_scan_age: "1h"}]' \
+    >"$PG_POLICY_FILE"
+  "$PG_CLI" policy set --db "$PG_DB" "$PG_POLICY_FILE" >/dev/null
+  run "$PG_CLI" policy validate "$PG_POLICY_FILE"
+  assert_success
+  assert_output_contains "scope sandbox is softer than the defaults"
+  refute_output_contains "scope payments is softer"
+  pg_hook_config "$PG_DB" '.annotation_keys = ["example.com/image"]' >"$PG_HOOK_CONFIG"
+  local b cid
+  # Image 2 was never scanned; whoever starts it names it into the sandbox.
+  b=$(make_bundle sandbox 2 "example.com/image=registry.example.com/sandbox/evil@$PG_MANIFEST_2")
+  rm -f "$b/umoci.json"
+  cid=$(new_cid)
+  run rt_run "$cid" "$b"
+  assert_failure
+  refute_output_contains hello-from-container
+  wait_decision "$cid"
+  assert_log decision deny
+  assert_log scope defaults
+  assert_log reasons UNSCANNED
+  # Image 1, scanned a day ago, named into the stricter payments scope.
+  b=$(make_bundle payments 1 "example.com/image=registry.example.com/payments/api@$PG_MANIFEST_1")
+  rm -f "$b/umoci.json"
+  cid=$(new_cid)
+  run rt_run "$cid" "$b"
+  assert_failure
+  wait_decision "$cid"
+  assert_log decision deny
+  assert_log scope payments
+  assert_log reasons SCAN_STALE
+}
