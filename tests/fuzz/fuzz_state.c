@@ -60,12 +60,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t len)
       fuzz_write ("bundle/config.json", data, len);
     }
   state = subst_bundle (raw);
-  if (oci_state_parse (state, strlen (state), "state", &st, &err) == 0)
-    {
-      if (resolve_identity (&cfg, &st, &id, &err) == 0)
-        identity_free (&id);
-      oci_state_free (&st);
-    }
+  if (oci_state_parse (state, strlen (state), "state", &st, &err) == 0
+      && resolve_identity (&cfg, &st, &id, &err) == 0)
+    identity_free (&id);
+  oci_state_free (&st);
   pg_error_release (&err);
   return 0;
 }

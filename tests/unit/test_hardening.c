@@ -327,6 +327,9 @@ test_annotation_cap (void **state)
   xasprintf (&state_text, "{\"id\": \"c\", \"bundle\": \"%s/many\"}", top);
   assert_int_equal (oci_state_parse (state_text, strlen (state_text), "state", &st, &err), -1);
   assert_non_null (strstr (err->msg, "more than 100000 annotations"));
+  /* The state named its container before config.json was refused.  */
+  assert_string_equal (st.id, "c");
+  oci_state_free (&st);
   pg_error_release (&err);
 
   /* A config.json that is a symlink is refused, not followed.  */
@@ -338,6 +341,7 @@ test_annotation_cap (void **state)
   xasprintf (&state_text, "{\"id\": \"c\", \"bundle\": \"%s/linked\"}", top);
   assert_int_equal (oci_state_parse (state_text, strlen (state_text), "state", &st, &err), -1);
   assert_non_null (strstr (err->msg, "refused"));
+  oci_state_free (&st);
   pg_error_release (&err);
 }
 
