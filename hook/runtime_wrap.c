@@ -19,9 +19,8 @@ static const char *const global_value_opts[]
 /* create's, run's and restore's options that take a value, bundle aside
    (runc's and crun's).  */
 static const char *const create_value_opts[]
-    = { "console-socket", "pid-file",    "preserve-fds",      "pidfd-socket",
-        "image-path",     "work-path",   "parent-path",       "manage-cgroups-mode",
-        "empty-ns",       "lsm-profile", "lsm-mount-context", NULL };
+    = { "console-socket",      "pid-file", "preserve-fds", "pidfd-socket",      "image-path", "work-path",
+        "manage-cgroups-mode", "empty-ns", "lsm-profile",  "lsm-mount-context", NULL };
 
 static bool
 in_list (const char *const *list, const char *name, size_t len)

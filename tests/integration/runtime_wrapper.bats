@@ -342,8 +342,9 @@ corpus_expected_calls() {
 
 # differential RUNTIME : every corpus case through the wrapper and RUNTIME.
 differential() {
-  local rt=$1 rtroot=$BATS_FILE_TMPDIR/diff-$(basename "$1")-root hookdir=$BATS_TEST_TMPDIR/hooks
+  local rt=$1 rtroot hookdir=$BATS_TEST_TMPDIR/hooks cases=("$PG_CORPUS"/*)
   local b base entry c cid log failures=() want got pg ours out rc created
+  rtroot=$BATS_FILE_TMPDIR/diff-${rt##*/}-root
   corpus_hooks "$hookdir"
   log=$hookdir/calls.log
   b=$(PG_RUNTIME=$(basename "$rt") PG_HOOK_STAGE=none make_bundle diff 1) || return 1
@@ -354,7 +355,7 @@ differential() {
     args: ["patchgate-hook", "--engine", "docker", "--config", $c],
     env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], timeout: 10}')
   ours="$hookdir/patchgate-hook --engine docker --config $PG_HOOK_CONFIG"
-  for c in $(ls "$PG_CORPUS"); do
+  for c in "${cases[@]##*/}"; do
     corpus_config "$c" "$hookdir" "$base" "$entry" >"$b/config.json" || return 1
     rm -f "$log"
     cid=diff-$c-$$
@@ -393,7 +394,7 @@ $want")
   done
   [ ${#failures[@]} = 0 ] && return 0
   printf '%s\n' "${failures[@]}" >&2
-  pg_fail "${#failures[@]} of $(ls "$PG_CORPUS" | wc -l) corpus cases differ under $rt"
+  pg_fail "${#failures[@]} of ${#cases[@]} corpus cases differ under $rt"
 }
 
 @test "wrapper: the corpus under runc: patchgate's hook runs exactly once, refused configs create nothing" {
