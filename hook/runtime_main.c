@@ -1,8 +1,10 @@
 /* patchgate-runtime: register it with Docker (daemon.json "runtimes") or
- * containerd (BinaryName) in place of runc.  `create` and `run` get
- * patchgate-hook at hooks.createRuntime; then, and for every other command
- * at once, the real runtime is exec'd with the same arguments.  Thin by
- * design: the logic is hook/runtime_wrap.c.
+ * containerd (BinaryName) in place of runc.  `create`, `run` and `restore`
+ * get patchgate-hook as the one patchgate entry, at hooks.createRuntime, or
+ * are refused (exit 2, no container made) when config.json could be read
+ * differently by runc and crun; then, and for every other command at once,
+ * the real runtime is exec'd with the same arguments.  Thin by design: the
+ * logic is hook/runtime_wrap.c and hook/oci_config.c.
  */
 #include "runtime_wrap.h"
 
@@ -18,18 +20,18 @@ die (pg_error_t *err)
   return EXIT_ERROR;
 }
 
-/* Adds the hook to the bundle's config.json.  */
+/* Makes the hook the bundle's one patchgate entry.  */
 static int
 gate_bundle (const struct pg_hook_config *cfg, const struct pg_runtime_args *a, const char *self,
              pg_error_t *err)
 {
   struct pg_hook_entry h;
-  bool added;
+  bool changed;
   int r;
 
   if (runtime_hook_entry (cfg, self, &h, err) < 0)
     return -1;
-  r = bundle_add_hook (a->bundle ? a->bundle : ".", &h, &added, err);
+  r = bundle_set_hook (a->bundle ? a->bundle : ".", &h, &changed, err);
   hook_entry_free (&h);
   return r;
 }
@@ -62,7 +64,7 @@ prepare (int argc, char **argv, const char *self, char **runtime, pg_error_t *er
   pg_error_release (err);
   if (creates && gate_bundle (&cfg, &a, self, err) < 0)
     {
-      pg_error_wrap (err, "cannot add patchgate-hook to the bundle");
+      pg_error_wrap (err, "cannot add patchgate-hook to the bundle, the container is not created");
       goto out;
     }
   ret = runtime_select (have_cfg ? &cfg : NULL, self, runtime, err);

@@ -132,15 +132,24 @@ pg_mkstemp_beside (const char *path, char **tmp, int *fd, pg_error_t *err)
   return 0;
 }
 
-int
-pg_write_file_atomic (const char *path, const void *data, size_t len, pg_error_t *err)
+/* LIKE NULL: mode 0644 and the caller's ownership.  */
+static int
+write_file_atomic (const char *path, const void *data, size_t len, const struct stat *like, pg_error_t *err)
 {
   cleanup_unlink char *tmp = NULL;
   cleanup_close int fd = -1;
 
   if (pg_mkstemp_beside (path, &tmp, &fd, err) < 0)
     return -1;
-  if (fchmod (fd, 0644) < 0)
+  if (fchmod (fd, like ? like->st_mode & 07777 : 0644) < 0)
+    return pg_make_error (err, errno, "%s: chmod", tmp);
+  /* After the chmod: chown clears set-id bits, and a file the owner may
+     not write stays so until the rename.  A caller that cannot give the
+     file away (not root) is refused rather than leaving its own uid.  */
+  if (like && fchown (fd, like->st_uid, like->st_gid) < 0)
+    return pg_make_error (err, errno, "%s: chown to %u:%u", tmp, (unsigned) like->st_uid,
+                          (unsigned) like->st_gid);
+  if (like && (like->st_mode & 06000) && fchmod (fd, like->st_mode & 07777) < 0)
     return pg_make_error (err, errno, "%s: chmod", tmp);
   if (pg_write_all (fd, data, len, tmp, err) < 0)
     return -1;
@@ -151,6 +160,19 @@ pg_write_file_atomic (const char *path, const void *data, size_t len, pg_error_t
   free (tmp);
   tmp = NULL;
   return pg_fsync_parent (path, err);
+}
+
+int
+pg_write_file_atomic (const char *path, const void *data, size_t len, pg_error_t *err)
+{
+  return write_file_atomic (path, data, len, NULL, err);
+}
+
+int
+pg_write_file_atomic_like (const char *path, const void *data, size_t len, const struct stat *like,
+                           pg_error_t *err)
+{
+  return write_file_atomic (path, data, len, like, err);
 }
 
 int

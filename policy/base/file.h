@@ -15,8 +15,15 @@ int pg_write_all_raw (int fd, const void *buf, size_t len);
 int pg_write_all (int fd, const void *buf, size_t len, const char *name, pg_error_t *err);
 /* fsync the directory that holds PATH, after a rename into it.  */
 int pg_fsync_parent (const char *path, pg_error_t *err);
-/* Write DATA to PATH through a temp file beside it, fsync and rename.  */
+/* Write DATA to PATH through a temp file beside it, fsync and rename.  The
+   new file is mode 0644, owned by the caller.  */
 int pg_write_file_atomic (const char *path, const void *data, size_t len, pg_error_t *err);
+/* The same, replacing a file that another program owns (a bundle's
+   config.json): the new file takes LIKE's permission bits and owner, so
+   that the rename changes nothing but the content.  */
+struct stat;
+int pg_write_file_atomic_like (const char *path, const void *data, size_t len, const struct stat *like,
+                               pg_error_t *err);
 /* mkdir the directory of PATH (one level) when it is missing.  */
 int pg_ensure_parent_dir (const char *path, pg_error_t *err);
 /* A temp file "<dir of PATH>/.<base of PATH>.XXXXXX"; *tmp is malloc'd.  */

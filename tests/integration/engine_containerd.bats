@@ -78,7 +78,9 @@ setup_file() {
   mount -t tmpfs -o mode=0755 patchgate-run /run || pg_fail "cannot mount a private /run" || return 1
   write_base_spec || return 1
   write_containerd_config || return 1
-  # patchgate-runtime (as the runc binary) inherits containerd's environment.
+  # patchgate-runtime (as the runc binary) inherits containerd's environment;
+  # PATCHGATE_NOW does not reach the hook through it (its entry has an env
+  # of its own), only through the base spec's hook env.
   PATCHGATE_RUNTIME=$(command -v runc) PATCHGATE_CONFIG=$PG_CTRD_HOOK_CONFIG PATCHGATE_NOW=$PG_NOW \
     containerd --config "$PG_CTRD_DIR/config.toml" </dev/null >"$PG_CTRD_DIR/containerd.log" 2>&1 3>&- &
   echo $! >"$PG_CTRD_DIR/containerd.pid"

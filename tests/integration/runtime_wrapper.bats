@@ -1,20 +1,28 @@
 #!/usr/bin/env bats
 # patchgate-runtime, the runc stand-in for Docker (and containerd's
-# BinaryName): `create` and `run` get patchgate-hook in config.json, and
-# every other command reaches runc untouched.
+# BinaryName): `create`, `run` and `restore` get exactly one patchgate-hook
+# entry in config.json (or are refused), and every other command reaches
+# runc untouched.  The differential tests run the unit corpus
+# (tests/unit/data/runtime_wrap/) under real runc and crun with recording
+# hooks, and compare what the runtimes ran with what the corpus expects.
+# crun wants a pure cgroup2 /sys/fs/cgroup (this file's mount namespace
+# only); runc runs there as well.
 
 load helpers
 load engines
 
 setup_file() {
   export PG_RUNTIME=runc
-  pg_require runc || return 1
-  pg_setup_file syslog || return 1
+  pg_require runc crun python3 || return 1
+  pg_setup_file syslog cgroup2 || return 1
   pg_skipping && return 0
   PG_WRAPPER=$PG_BUILD/patchgate-runtime
   [ -x "$PG_WRAPPER" ] || pg_fail "$PG_WRAPPER is missing: run make" || return 1
   PG_RUNC=$(command -v runc)
-  export PG_WRAPPER PG_RUNC
+  PG_CRUN=$(command -v crun)
+  PG_CORPUS=$PATCHGATE_SRC/tests/unit/data/runtime_wrap
+  [ -d "$PG_CORPUS" ] || pg_fail "no corpus at $PG_CORPUS" || return 1
+  export PG_WRAPPER PG_RUNC PG_CRUN PG_CORPUS
 }
 
 teardown_file() {
@@ -110,7 +118,8 @@ $got"
   run jq -c '[.hooks.createRuntime[] | .path]' "$b/config.json"
   [ "$output" = "[\"/bin/true\",\"$PG_HOOK_BIN\"]" ] || pg_fail "createRuntime hooks: $output"
   run jq -c '.hooks.createRuntime[1].args' "$b/config.json"
-  [ "$output" = "[\"patchgate-hook\",\"--config\",\"$PG_HOOK_CONFIG\"]" ] || pg_fail "hook args: $output"
+  [ "$output" = "[\"patchgate-hook\",\"--engine\",\"docker\",\"--config\",\"$PG_HOOK_CONFIG\"]" ] ||
+    pg_fail "hook args: $output"
   diff <(jq -S 'del(.hooks.createRuntime[1])' "$b/config.json") <(jq -S . "$orig") ||
     pg_fail "config.json changed beyond the hook"
   grep -q '"hard": 18446744073709551615' "$b/config.json" || pg_fail "RLIM_INFINITY was not kept byte for byte"
@@ -189,6 +198,7 @@ $got"
   run wrap_create --root "$PG_RT_ROOT" create --bundle "$b" "$cid"
   assert_failure
   assert_output_contains "patchgate-runtime: cannot add patchgate-hook"
+  assert_output_contains "the container is not created"
   run "$PG_RUNC" --root "$PG_RT_ROOT" state "$cid"
   assert_failure
 }
@@ -201,4 +211,196 @@ $got"
   run env PATCHGATE_RUNTIME="$PG_WRAPPER" "$PG_WRAPPER" --version
   assert_failure
   assert_output_contains "patchgate-runtime itself"
+}
+
+@test "wrapper: a patchgate entry with other arguments is replaced: the wrapper's config decides" {
+  pg_db_scanned 1
+  local b cid evil=$BATS_TEST_TMPDIR/evil-hook.json
+  # A config that lets everything run: no database, on_error allow.
+  pg_hook_config "$BATS_TEST_TMPDIR/none.db" '.on_error = "allow"' >"$evil"
+  b=$(PG_HOOK_STAGE=none make_bundle evil-args 2)
+  jq --arg p "$PG_HOOK_BIN" --arg c "$evil" \
+    '.hooks.createRuntime = [{path: $p, args: ["patchgate-hook", "--config", $c], env: ["PATH=/bin"]}]' \
+    "$b/config.json" >"$b/c" && mv "$b/c" "$b/config.json"
+  cid=$(new_cid)
+  run wrap_create --root "$PG_RT_ROOT" create --bundle "$b" "$cid"
+  assert_failure
+  assert_output_contains "has never been scanned"
+  [ "$(jq -c '[.hooks.createRuntime[] | .args]' "$b/config.json")" = \
+    "[[\"patchgate-hook\",\"--engine\",\"docker\",\"--config\",\"$PG_HOOK_CONFIG\"]]" ] ||
+    pg_fail "createRuntime: $(jq -c .hooks.createRuntime "$b/config.json")"
+  run "$PG_RUNC" --root "$PG_RT_ROOT" state "$cid"
+  assert_failure
+}
+
+@test "wrapper: PATCHGATE_NOW in the runtime's environment does not reach the hook" {
+  pg_db_scanned 1
+  local b cid future out=$BATS_TEST_TMPDIR/create.out
+  # A clock 30 days on would make the 1-day-old scan stale: the hook must
+  # keep its own clock and allow.
+  future=$(pg_rfc3339 $((PG_NOW_EPOCH + 30 * 86400)))
+  b=$(plain_bundle clock 1)
+  cid=$(new_cid)
+  PATCHGATE_RUNTIME=$PG_RUNC PATCHGATE_CONFIG=$PG_HOOK_CONFIG PATCHGATE_NOW=$future \
+    "$PG_WRAPPER" --root "$PG_RT_ROOT" create --bundle "$b" "$cid" </dev/null >"$out" 2>&1 ||
+    pg_fail "create refused under PATCHGATE_NOW=$future: $(cat "$out")"
+  wait_decision "$cid"
+  assert_log decision allow
+  jq -e --arg p "$PG_HOOK_BIN" '[.hooks.createRuntime[] | select(.path == $p)] | length == 1
+      and (.[0].env | length > 0) and all(.[0].env[]; startswith("PATCHGATE_") | not)' "$b/config.json" >/dev/null ||
+    pg_fail "the entry's env: $(jq -c '.hooks.createRuntime' "$b/config.json")"
+}
+
+@test "wrapper: restore is gated as create is (the config.json runc restores from carries the hook)" {
+  # criu 3.17 cannot run on this kernel (criu check: vDSO), so no real
+  # checkpoint is restored: runc is reached and fails on the missing image,
+  # after loading the config.json the wrapper rewrote.
+  local b cid ck=$BATS_TEST_TMPDIR/checkpoint
+  mkdir -p "$ck"
+  b=$(plain_bundle restore 1)
+  cid=$(new_cid)
+  run wrap --root "$PG_RT_ROOT" restore --image-path "$ck" --bundle "$b" "$cid"
+  assert_failure
+  assert_output_contains "descriptors.json"
+  jq -e --arg p "$PG_HOOK_BIN" '[.hooks.createRuntime[] | select(.path == $p)]
+      | length == 1 and .[0].args[1:3] == ["--engine", "docker"]' "$b/config.json" >/dev/null ||
+    pg_fail "no patchgate entry after restore: $(jq -c .hooks "$b/config.json")"
+
+  # A config.json the wrapper refuses is refused on restore too, before runc.
+  printf '{"hoo\\u212As": {}}' >"$b/config.json"
+  run wrap --root "$PG_RT_ROOT" restore --image-path "$ck" --bundle "$b" "$cid"
+  assert_failure
+  assert_output_contains "spelled another way"
+  refute_output_contains "descriptors.json"
+}
+
+# --- the corpus under real runtimes ----------------------------------------
+
+# A hook that appends "$0 ARGS" to calls.log beside it.  It runs in the
+# runtime's namespaces and (createContainer, startContainer) in the
+# container's, where the hook directory is bind-mounted at the same path.
+recording_hook() {
+  cat >"$1" <<'SH'
+#!/bin/sh
+while read -r _; do :; done
+echo "$0 $*" >>"${0%/*}/calls.log"
+SH
+  chmod 0755 "$1"
+}
+
+# corpus_hooks DIR : the corpus's hook directory under real paths.
+corpus_hooks() {
+  mkdir -p "$1"
+  recording_hook "$1/patchgate-hook"
+  recording_hook "$1/other-hook"
+  ln -sf patchgate-hook "$1/alias"
+  ln -f "$1/patchgate-hook" "$1/pg-hardlink"
+}
+
+# corpus_config CASE HOOKDIR BASE ENTRY : the case's config.json (or
+# config.gen.json) with its top-level members laid over BASE (a runnable
+# config.json without hooks, less every key the case sets itself), the
+# placeholders filled.  A case that is no object stays as it is.
+corpus_config() {
+  local dir=$PG_CORPUS/$1
+  python3 - "$dir" "$2" "$3" "$4" <<'PY'
+import json, os, sys
+d, hookdir, base_path, entry = sys.argv[1:5]
+if os.path.exists(d + "/config.json"):
+    case = open(d + "/config.json", "rb").read()
+else:
+    g = json.load(open(d + "/config.gen.json"))
+    case = (g["head"] + g["repeat"] * g["times"] + g["tail"]).encode()
+case = case.replace(b"@HOOKDIR@", hookdir.encode()).replace(b'"@ENTRY@"', entry.encode())
+base = json.load(open(base_path))
+try:
+    keys = [k for k, _ in json.loads(case, object_pairs_hook=lambda p: p)] if case.lstrip().startswith(b"{") else []
+except ValueError:
+    keys = []
+for k in keys:
+    base.pop(k, None)
+base = json.dumps(base, separators=(",", ":")).encode()
+s = case.lstrip()
+if not s.startswith(b"{"):
+    out = case
+elif s[1:].strip() == b"}":
+    out = base
+else:
+    out = base[:-1] + b"," + s[1:]
+sys.stdout.buffer.write(out)
+PY
+}
+
+# corpus_expected_calls CASE HOOKDIR : the other-hook lines the runtime
+# should record for an accepted case, from its expected.json.
+corpus_expected_calls() {
+  sed "s|@HOOKDIR@|$2|g; s|\"@ENTRY@\"|{\"path\": \"entry\"}|g" "$PG_CORPUS/$1/expected.json" |
+    jq -r '[.prestart, .createRuntime, .createContainer, .startContainer, .poststart, .poststop]
+      | map(. // []) | add | .[] | select(.path | endswith("/other-hook"))
+      | ([.path] + (.args // [])[1:]) | join(" ")' | sort
+}
+
+# differential RUNTIME : every corpus case through the wrapper and RUNTIME.
+differential() {
+  local rt=$1 rtroot hookdir=$BATS_TEST_TMPDIR/hooks cases=("$PG_CORPUS"/*)
+  local b base entry c cid log failures=() want got pg ours out rc created
+  rtroot=$BATS_FILE_TMPDIR/diff-${rt##*/}-root
+  corpus_hooks "$hookdir"
+  log=$hookdir/calls.log
+  b=$(PG_RUNTIME=$(basename "$rt") PG_HOOK_STAGE=none make_bundle diff 1) || return 1
+  base=$BATS_TEST_TMPDIR/base.json
+  jq --arg h "$hookdir" '.process.args = ["/bin/sh", "-c", "true"] | del(.hooks)
+    | .mounts += [{destination: $h, type: "bind", source: $h, options: ["rbind", "rw"]}]' "$b/config.json" >"$base"
+  entry=$(jq -cn --arg p "$hookdir/patchgate-hook" --arg c "$PG_HOOK_CONFIG" '{path: $p,
+    args: ["patchgate-hook", "--engine", "docker", "--config", $c],
+    env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], timeout: 10}')
+  ours="$hookdir/patchgate-hook --engine docker --config $PG_HOOK_CONFIG"
+  for c in "${cases[@]##*/}"; do
+    corpus_config "$c" "$hookdir" "$base" "$entry" >"$b/config.json" || return 1
+    rm -f "$log"
+    cid=diff-$c-$$
+    rc=0
+    out=$(PATCHGATE_RUNTIME=$rt PATCHGATE_CONFIG=$PG_HOOK_CONFIG PATCHGATE_HOOK=$hookdir/patchgate-hook \
+      timeout 60 "$PG_WRAPPER" --root "$rtroot" run --bundle "$b" "$cid" </dev/null 2>&1) || rc=$?
+    created=false
+    "$rt" --root "$rtroot" state "$cid" >/dev/null 2>&1 && created=true
+    "$rt" --root "$rtroot" delete -f "$cid" >/dev/null 2>&1
+    if [ -f "$PG_CORPUS/$c/error" ]; then
+      # Refused: by the wrapper, with the case's reason; no container, no hook.
+      if [ $rc = 0 ] || $created; then
+        failures+=("$c: a container was made (exit $rc), expected a refusal")
+      elif [[ $out != *"patchgate-runtime: "*"$(head -1 "$PG_CORPUS/$c/error")"* ]]; then
+        failures+=("$c: not refused by the wrapper as expected: $out")
+      elif [ -s "$log" ]; then
+        failures+=("$c: refused, yet hooks ran: $(cat "$log")")
+      fi
+      continue
+    fi
+    if [ $rc != 0 ]; then
+      failures+=("$c: $rt run failed ($rc): $out")
+      continue
+    fi
+    # patchgate's hook ran exactly once, as the wrapper's entry; the other
+    # hooks ran as the corpus expects.
+    pg=$(grep -c -E "^$hookdir/(patchgate-hook|alias|pg-hardlink) |^[^ ]*/patchgate-hook " "$log" || true)
+    [ "$pg" = 1 ] || failures+=("$c: patchgate's hook ran $pg times: $(cat "$log")")
+    grep -qxF "$ours" "$log" || failures+=("$c: the wrapper's entry did not run: $(cat "$log")")
+    want=$(corpus_expected_calls "$c" "$hookdir")
+    got=$(grep -F "$hookdir/other-hook" "$log" | sort || true)
+    [ "$want" = "$got" ] || failures+=("$c: other hooks ran as
+$got
+expected
+$want")
+  done
+  [ ${#failures[@]} = 0 ] && return 0
+  printf '%s\n' "${failures[@]}" >&2
+  pg_fail "${#failures[@]} of ${#cases[@]} corpus cases differ under $rt"
+}
+
+@test "wrapper: the corpus under runc: patchgate's hook runs exactly once, refused configs create nothing" {
+  differential "$PG_RUNC"
+}
+
+@test "wrapper: the corpus under crun: patchgate's hook runs exactly once, refused configs create nothing" {
+  differential "$PG_CRUN"
 }
