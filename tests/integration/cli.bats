@@ -347,3 +347,72 @@ import_ok() {
     [ "$status" -eq 0 ] || pg_fail "patchgate $sub --help: exit $status: $output"
   done
 }
+
+# --- global options, --version, make deps -----------------------------------
+
+@test "--version prints the version and exits 0" {
+  run "$PG_CLI" --version
+  assert_success
+  assert_output_matches "^patchgate [0-9]+\.[0-9]+\.[0-9]+$"
+}
+
+@test "options before the command mean the same as after it" {
+  local after before
+  "$PG_CLI" --db "$PG_DB" import "$REPORTS/trivy/nginx-debian12.json" >/dev/null ||
+    pg_fail "patchgate --db FILE import failed"
+  "$PG_CLI" --db="$PG_DB" policy set "$BATS_TEST_TMPDIR/nginx-policy.json" >/dev/null ||
+    pg_fail "patchgate --db=FILE policy set failed"
+  after=$("$PG_CLI" check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-10T00:00:00Z --json --config "$PG_HOOK_CONFIG")
+  before=$("$PG_CLI" --db "$PG_DB" --config "$PG_HOOK_CONFIG" check --digest "$NGINX_ID" --at 2025-06-10T00:00:00Z --json)
+  [ -n "$after" ] && [ "$after" = "$before" ] || pg_fail "check differs: after: $after; before: $before"
+  [ "$(jq -r .decision <<<"$before")" = allow ] || pg_fail "check: $before"
+  run "$PG_CLI" --db "$PG_DB" status --json
+  assert_success
+  [ "$(jq -r .policy_version <<<"$output")" = cli-1 ] || pg_fail "status --json: $output"
+  # The last one wins, as it does after the command.
+  run "$PG_CLI" --db /nonexistent/a.db status --db "$PG_DB"
+  assert_success
+  # Operands after `--` stay operands.
+  run "$PG_CLI" --db "$PG_DB" import -- "$REPORTS/grype/clamav-alpine.json"
+  assert_success
+  # An option the command does not take fails as it would after it.
+  run "$PG_CLI" --db "$PG_DB" bundle sign --key /nonexistent.pem x
+  [ "$status" -eq 2 ] || pg_fail "bundle sign --db: exit $status: $output"
+  run "$PG_CLI" --no-such-option status
+  [ "$status" -eq 2 ] || pg_fail "an unknown global option: exit $status"
+}
+
+@test "policy set: a waiver of FIXABLE_UNKNOWN, a code the hook emits, is accepted and applies" {
+  # grype/clamav-alpine.json: CVE-2025-5399 in libcurl, severity Unknown, fixed in 8.14.1-r0.
+  pg_policy '.version = "unknown-1" | .defaults.max_scan_age = "30d" | .defaults.fixable_grace = {"UNKNOWN": "7d"}' \
+    >"$BATS_TEST_TMPDIR/p1.json"
+  pg_make_db "$PG_DB" "$BATS_TEST_TMPDIR/p1.json" "$REPORTS/grype/clamav-alpine.json"
+  run cli check --db "$PG_DB" --digest "$CLAMAV_ID" --at 2025-06-20T00:00:00Z --json
+  [ "$status" -eq 1 ] && [ "$(json_codes)" = FIXABLE_UNKNOWN ] || pg_fail "expected FIXABLE_UNKNOWN: $output"
+  for code in FIXABLE_UNKNOWN FIXABLE_NEGLIGIBLE; do
+    jq --arg c "$code" '.version = "unknown-2" | .waivers = [{"id": "W-U", "match": {"repository": "docker.io/clamav/*",
+      "reason_code": $c}, "expires": "2025-12-31T00:00:00Z", "reason": "rated by nobody", "owner": "team-av"}]' \
+      "$BATS_TEST_TMPDIR/p1.json" >"$BATS_TEST_TMPDIR/p2.json"
+    run "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/p2.json"
+    [ "$status" -eq 0 ] || pg_fail "policy set refused a waiver of $code: $output"
+  done
+  jq '.waivers[0].match.reason_code = "FIXABLE_UNKNOWN"' "$BATS_TEST_TMPDIR/p2.json" >"$BATS_TEST_TMPDIR/p3.json"
+  "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/p3.json" >/dev/null
+  run cli check --db "$PG_DB" --digest "$CLAMAV_ID" --at 2025-06-20T00:00:00Z --json
+  [ "$status" -eq 0 ] || pg_fail "the FIXABLE_UNKNOWN waiver did not apply: $output"
+  jq -e '.waivers_applied | index("W-U")' <<<"$output" >/dev/null || pg_fail "W-U not applied: $output"
+}
+
+@test "make deps: names the missing packages after \"installing \"" {
+  # A stub apt-get: the recipe's message is what is tested, not Debian's mirror.
+  mkdir -p "$BATS_TEST_TMPDIR/bin"
+  printf '#!/bin/sh\necho "apt-get $*" >>"%s"\n' "$BATS_TEST_TMPDIR/apt.log" >"$BATS_TEST_TMPDIR/bin/apt-get"
+  chmod +x "$BATS_TEST_TMPDIR/bin/apt-get"
+  [ "$(id -u)" = 0 ] || pg_fail "make deps installs only as root"
+  run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" make -s -C "$PG_SRC" deps \
+    DEPS="patchgate-test-missing-a patchgate-test-missing-b bash"
+  assert_success
+  assert_output_contains "make deps: installing patchgate-test-missing-a patchgate-test-missing-b"
+  grep -q "install -y -qq patchgate-test-missing-a patchgate-test-missing-b$" "$BATS_TEST_TMPDIR/apt.log" ||
+    pg_fail "apt-get was asked for: $(cat "$BATS_TEST_TMPDIR/apt.log")"
+}
