@@ -15,8 +15,25 @@
  *   with scanner aliases folded ("redhat" -> "rhel", "rockylinux" -> "rocky").
  * - packages are the OS packages only (deb, rpm, apk): they feed the
  *   per-distro minimum versions, which a language package would only confuse.
- * - vulnerabilities are deduplicated on (id, package, installed version);
- *   when duplicates disagree, the one naming a fix wins.
+ * - vulnerabilities are deduplicated on (id, package, installed version).
+ *   Duplicates (Grype lists a finding once per matcher; reports may list
+ *   one twice with different data) merge by a rule that does not depend on
+ *   their order in the report (pg_vuln_merge): the highest severity;
+ *   fixable when any entry names a fixed version under a status that does
+ *   not block it, with the fixed versions of the fixable entries merged
+ *   (sorted, each once) and their status; otherwise a blocking status wins
+ *   over one that does not block, so a version named under will_not_fix
+ *   stays no fix; the earliest fix date.  The store merges two scanners'
+ *   entries for one finding by the same rule when it loads a record.
+ * - pg_vuln.remedy: when the fixed versions are several (one per release
+ *   branch: "3.2.12, 4.0.10"), the smallest above the installed version, in
+ *   the package manager's order for OS packages (dpkg, rpm, apk) and in
+ *   numeric order for other ecosystems when both versions are plain dotted
+ *   numbers (a leading "v" and "+build" metadata aside); NULL when any of
+ *   them cannot be ordered, so that a remedy is never a guess.
+ * - pg_vuln.fix_date: Grype's fix.available[].date (newer Grype, DB schema
+ *   v6), the earliest of them, with its kind ("advisory", "first-observed",
+ *   "release", ...); only for a finding with a fix.  Trivy gives none.
  */
 #ifndef PATCHGATE_IMPORT_H
 #define PATCHGATE_IMPORT_H

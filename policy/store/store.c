@@ -89,6 +89,12 @@ static const char *const migrations[] = {
   "  issued INTEGER NOT NULL,"
   "  source TEXT,"
   "  PRIMARY KEY (digest, vuln_id)) WITHOUT ROWID;",
+  /* 2 -> 3: a finding's remedy (the fixed version a rebuild needs, when the
+     scanner names several), and the scanner's own date for when a fix
+     became known (Grype's fix.available), the earliest any report gave.  */
+  "ALTER TABLE vulns ADD COLUMN remedy TEXT;"
+  "ALTER TABLE fixes ADD COLUMN fix_date INTEGER;"
+  "ALTER TABLE fixes ADD COLUMN fix_date_kind TEXT;",
 };
 
 static int
@@ -383,7 +389,10 @@ vuln_clear (struct pg_vuln *v)
   free (v->pkg);
   free (v->installed);
   free (v->fixed);
+  free (v->remedy);
   free (v->status);
+  free (v->fix_date_kind);
+  free (v->fix_known_source);
 }
 
 void
@@ -396,9 +405,151 @@ pg_scan_add_vuln (struct pg_scan *scan, const struct pg_vuln *v)
   d->pkg = xstrdup (v->pkg);
   d->installed = xstrdup (v->installed);
   d->fixed = xstrdup (v->fixed);
+  d->remedy = xstrdup (v->remedy);
   d->severity = v->severity;
   d->status = xstrdup (v->status);
+  d->fix_date = v->fix_date;
+  d->fix_date_kind = xstrdup (v->fix_date_kind);
   d->fix_known_since = v->fix_known_since;
+  d->fix_known_source = xstrdup (v->fix_known_source);
+}
+
+bool
+pg_fix_status_blocks (const char *status)
+{
+  static const char *const words[]
+      = { "will_not_fix", "wont-fix",     "wont_fix",    "not-fixed", "not_fixed",
+          "fix_deferred", "not_affected", "end_of_life", NULL };
+  for (size_t i = 0; status && words[i]; i++)
+    if (strcasecmp (status, words[i]) == 0)
+      return true;
+  return false;
+}
+
+bool
+pg_vuln_fixable (const struct pg_vuln *v)
+{
+  return v->fixed != NULL && !pg_fix_status_blocks (v->status);
+}
+
+/* Split "a, b" (as the importers normalise it) onto *V.  */
+static void
+split_fixed (const char *list, char ***v, size_t *n)
+{
+  for (const char *p = list; p && *p;)
+    {
+      const char *sep = strstr (p, ", ");
+      size_t len = sep ? (size_t) (sep - p) : strlen (p);
+      cleanup_free char *one = strndup (p, len);
+      bool seen = false;
+      for (size_t i = 0; i < *n && !seen; i++)
+        seen = strcmp ((*v)[i], one) == 0;
+      if (len && !seen)
+        strv_append (v, n, one);
+      p = sep ? sep + 2 : NULL;
+    }
+}
+
+char *
+pg_fixed_union (const char *a, const char *b)
+{
+  char **v = NULL;
+  size_t n = 0, len = 0;
+  char *out;
+
+  split_fixed (a, &v, &n);
+  split_fixed (b, &v, &n);
+  if (n == 0)
+    return NULL;
+  qsort (v, n, sizeof (*v), compare_strp);
+  for (size_t i = 0; i < n; i++)
+    len += strlen (v[i]) + 2;
+  out = xmalloc0 (len + 1);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (i)
+        strcat (out, ", ");
+      strcat (out, v[i]);
+    }
+  strv_free (v, n);
+  return out;
+}
+
+/* The one of A and B to keep, whichever way round they come: a word over
+   none, then the smaller.  */
+static const char *
+pick_word (const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return a ? a : b;
+  return strcmp (a, b) <= 0 ? a : b;
+}
+
+static void
+replace_str (char **dst, const char *src)
+{
+  char *copy = xstrdup (src);
+  free (*dst);
+  *dst = copy;
+}
+
+/* The status a merged finding keeps.  Of fixable entries, theirs; else a
+   word that blocks the fix over one that does not, so that a version named
+   under will_not_fix stays no fix after the merge.  */
+static const char *
+merged_status (const struct pg_vuln *a, const struct pg_vuln *b, bool a_fix, bool b_fix)
+{
+  bool a_blocks = pg_fix_status_blocks (a->status), b_blocks = pg_fix_status_blocks (b->status);
+
+  if (a_fix != b_fix)
+    return a_fix ? a->status : b->status;
+  if (!a_fix && a_blocks != b_blocks)
+    return a_blocks ? a->status : b->status;
+  return pick_word (a->status, b->status);
+}
+
+/* The earlier of two (time, words) pairs, 0 meaning none; on a tie the
+   smaller word.  */
+static void
+merge_dated (int64_t *t, char **words, int64_t t2, const char *words2)
+{
+  if (t2 == 0)
+    return;
+  if (*t == 0 || t2 < *t || (t2 == *t && pick_word (*words, words2) != *words))
+    {
+      *t = t2;
+      replace_str (words, words2);
+    }
+}
+
+void
+pg_vuln_merge (struct pg_vuln *into, const struct pg_vuln *from)
+{
+  bool into_fix = pg_vuln_fixable (into), from_fix = pg_vuln_fixable (from);
+  cleanup_free char *status = xstrdup (merged_status (into, from, into_fix, from_fix));
+  char *fixed;
+
+  if (from->severity > into->severity)
+    into->severity = from->severity;
+  if (into_fix != from_fix)
+    /* Only the fixable entry's versions: a version named under a blocking
+       status is no fix, and must not become one by the merge.  */
+    fixed = xstrdup (into_fix ? into->fixed : from->fixed);
+  else
+    fixed = pg_fixed_union (into->fixed, from->fixed);
+  if (!into_fix && from_fix)
+    replace_str (&into->remedy, from->remedy);
+  else if (into_fix == from_fix
+           && (into->remedy == NULL || from->remedy == NULL || strcmp (into->remedy, from->remedy) != 0))
+    replace_str (&into->remedy, NULL);
+  free (into->fixed);
+  into->fixed = fixed;
+  free (into->status);
+  into->status = status;
+  status = NULL;
+  merge_dated (&into->fix_date, &into->fix_date_kind, from->fix_date, from->fix_date_kind);
+  merge_dated (&into->fix_known_since, &into->fix_known_source, from->fix_known_since,
+               from->fix_known_source);
 }
 
 void
@@ -668,15 +819,24 @@ add_vulns (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_erro
 {
   cleanup_stmt sqlite3_stmt *st = NULL;
   cleanup_stmt sqlite3_stmt *fix = NULL;
+  /* The fix date kept is the earliest any report gave, with its kind (the
+     smaller kind on a tie, so the import order does not matter).  SQLite
+     computes every SET from the row as it was.  */
   if (prepare (store,
-               "INSERT INTO vulns (scan, vuln_id, pkg, installed, fixed, severity, status) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)",
+               "INSERT INTO vulns (scan, vuln_id, pkg, installed, fixed, severity, status, remedy) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                &st, err)
           < 0
-      || prepare (store,
-                  "INSERT INTO fixes (vuln_id, pkg, first_seen) VALUES (?, ?, ?) "
-                  "ON CONFLICT DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)",
-                  &fix, err)
+      || prepare (
+             store,
+             "INSERT INTO fixes (vuln_id, pkg, first_seen, fix_date, fix_date_kind) VALUES (?, ?, ?, ?, ?) "
+             "ON CONFLICT DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), "
+             "fix_date = coalesce(min(fix_date, excluded.fix_date), fix_date, excluded.fix_date), "
+             "fix_date_kind = CASE WHEN excluded.fix_date IS NULL THEN fix_date_kind "
+             "WHEN fix_date IS NULL OR excluded.fix_date < fix_date THEN excluded.fix_date_kind "
+             "WHEN excluded.fix_date = fix_date AND excluded.fix_date_kind < fix_date_kind "
+             "THEN excluded.fix_date_kind ELSE fix_date_kind END",
+             &fix, err)
              < 0)
     return -1;
   for (size_t i = 0; i < scan->n_vulns; i++)
@@ -689,6 +849,7 @@ add_vulns (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_erro
       bind_text_or_null (st, 5, v->fixed);
       sqlite3_bind_int (st, 6, (int) v->severity);
       bind_text_or_null (st, 7, v->status);
+      bind_text_or_null (st, 8, v->remedy);
       if (step_done (store, st, "adding a vulnerability", err) < 0)
         return -1;
       if (v->fixed == NULL)
@@ -696,6 +857,11 @@ add_vulns (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_erro
       sqlite3_bind_text (fix, 1, v->id ? v->id : "", -1, SQLITE_STATIC);
       sqlite3_bind_text (fix, 2, v->pkg ? v->pkg : "", -1, SQLITE_STATIC);
       sqlite3_bind_int64 (fix, 3, scan->scanned_at);
+      if (v->fix_date > 0)
+        sqlite3_bind_int64 (fix, 4, v->fix_date);
+      else
+        sqlite3_bind_null (fix, 4);
+      bind_text_or_null (fix, 5, v->fix_date > 0 ? v->fix_date_kind : NULL);
       if (step_done (store, fix, "recording a fix", err) < 0)
         return -1;
     }
@@ -881,22 +1047,44 @@ load_newest_scan (pg_store *store, int64_t image, struct pg_image_record *rec, i
   return 1;
 }
 
-/* Two scanners report the same finding: keep one.  */
-static bool
-vuln_already_loaded (const struct pg_image_record *rec, sqlite3_stmt *st)
+/* Two scanners report the same finding: merged as one report's duplicate
+   entries are (pg_vuln_merge), so that the decision does not depend on
+   which report was imported first.  */
+static struct pg_vuln *
+find_loaded (const struct pg_image_record *rec, const struct pg_vuln *v)
 {
-  const char *id = (const char *) sqlite3_column_text (st, 0);
-  const char *pkg = (const char *) sqlite3_column_text (st, 1);
-  const char *installed = (const char *) sqlite3_column_text (st, 2);
   for (size_t i = 0; i < rec->n_vulns; i++)
-    if (strcmp (rec->vulns[i].id, id) == 0 && strcmp (rec->vulns[i].pkg, pkg) == 0
-        && (installed == NULL) == (rec->vulns[i].installed == NULL)
-        && (installed == NULL || strcmp (installed, rec->vulns[i].installed) == 0))
-      {
-        /* Keep the fixed version if only one scanner named it.  */
-        return rec->vulns[i].fixed != NULL || sqlite3_column_type (st, 3) == SQLITE_NULL;
-      }
-  return false;
+    if (strcmp (rec->vulns[i].id, v->id) == 0 && strcmp (rec->vulns[i].pkg, v->pkg) == 0
+        && (v->installed == NULL) == (rec->vulns[i].installed == NULL)
+        && (v->installed == NULL || strcmp (v->installed, rec->vulns[i].installed) == 0))
+      return &rec->vulns[i];
+  return NULL;
+}
+
+/* When the fix became known: the earliest of the first scan that listed a
+   fix and the date a report gave for it.  */
+static void
+load_fix_known (sqlite3_stmt *st, struct pg_vuln *v)
+{
+  int64_t first_seen = sqlite3_column_int64 (st, 6);
+  int64_t date = sqlite3_column_int64 (st, 7);
+  const char *kind = (const char *) sqlite3_column_text (st, 8);
+
+  if (v->fixed == NULL)
+    return;
+  if (date > 0 && (first_seen == 0 || date < first_seen))
+    {
+      v->fix_known_since = date;
+      if (kind)
+        xasprintf (&v->fix_known_source, "per the scanner's fix date (%s)", kind);
+      else
+        v->fix_known_source = xstrdup ("per the scanner's fix date");
+    }
+  else if (first_seen > 0)
+    {
+      v->fix_known_since = first_seen;
+      v->fix_known_source = xstrdup ("when an imported scan first listed it");
+    }
 }
 
 static int
@@ -905,12 +1093,18 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
   cleanup_stmt sqlite3_stmt *st = NULL;
   int r;
 
-  /* fix_known_since means something only for a finding with a fix, and
-     each lookup in fixes is a random page: look up only those.  */
+  /* The fix columns mean something only for a finding with a fix, and
+     each lookup in fixes is a random page: look up only those (the second
+     and third lookups find the page the first one read).  */
   if (prepare (store,
                "SELECT v.vuln_id, v.pkg, v.installed, v.fixed, v.severity, v.status, "
                "CASE WHEN v.fixed IS NOT NULL THEN (SELECT f.first_seen FROM fixes f "
-               "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END "
+               "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END, "
+               "CASE WHEN v.fixed IS NOT NULL THEN (SELECT f.fix_date FROM fixes f "
+               "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END, "
+               "CASE WHEN v.fixed IS NOT NULL THEN (SELECT f.fix_date_kind FROM fixes f "
+               "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END, "
+               "v.remedy "
                "FROM vulns v WHERE v.scan = ?",
                &st, err)
       < 0)
@@ -918,20 +1112,31 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
   sqlite3_bind_int64 (st, 1, scan_id);
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     {
-      struct pg_vuln *v;
-      if (vuln_already_loaded (rec, st))
-        continue;
+      struct pg_vuln v = { 0 }, *dup;
+      v.id = column_strdup (st, 0);
+      v.pkg = column_strdup (st, 1);
+      v.installed = column_strdup (st, 2);
+      v.fixed = column_strdup (st, 3);
+      v.severity = (enum pg_severity) sqlite3_column_int (st, 4);
+      if (v.severity < 0 || v.severity >= PG_SEV_COUNT)
+        v.severity = PG_SEV_UNKNOWN;
+      v.status = column_strdup (st, 5);
+      v.remedy = column_strdup (st, 9);
+      load_fix_known (st, &v);
+      if (v.id == NULL || v.pkg == NULL)
+        {
+          vuln_clear (&v);
+          return sqlite_error (err, store, "reading vulnerabilities: a row without id or package");
+        }
+      dup = find_loaded (rec, &v);
+      if (dup)
+        {
+          pg_vuln_merge (dup, &v);
+          vuln_clear (&v);
+          continue;
+        }
       rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*rec->vulns));
-      v = &rec->vulns[rec->n_vulns++];
-      v->id = column_strdup (st, 0);
-      v->pkg = column_strdup (st, 1);
-      v->installed = column_strdup (st, 2);
-      v->fixed = column_strdup (st, 3);
-      v->severity = (enum pg_severity) sqlite3_column_int (st, 4);
-      if (v->severity < 0 || v->severity >= PG_SEV_COUNT)
-        v->severity = PG_SEV_UNKNOWN;
-      v->status = column_strdup (st, 5);
-      v->fix_known_since = sqlite3_column_int64 (st, 6);
+      rec->vulns[rec->n_vulns++] = v;
     }
   if (r != SQLITE_DONE)
     return sqlite_error (err, store, "reading vulnerabilities");

@@ -416,3 +416,45 @@ import_ok() {
   grep -q "install -y -qq patchgate-test-missing-a patchgate-test-missing-b$" "$BATS_TEST_TMPDIR/apt.log" ||
     pg_fail "apt-get was asked for: $(cat "$BATS_TEST_TMPDIR/apt.log")"
 }
+
+# --- fix dates and remedies (Grype fix.available) ----------------------------
+
+# grype/check_all_fields.json (scanned 2021-12-24) lists Django 3.2.9 with
+# GHSA-v6rh-hp5x-86rv fixed in 3.2.10; the advisory (CVE-2021-44420) names
+# one fix per branch, 2.2.25, 3.1.14 and 3.2.10, released 2021-12-07.  Newer
+# Grype prints that as fix.versions and fix.available[].{version,date,kind}.
+django_report() {
+  jq '(.matches[] | select(.artifact.name == "Django") | .vulnerability.fix) |=
+        (.versions = ["2.2.25", "3.1.14", "3.2.10"]
+         | .available = [{"version": "2.2.25", "date": "2021-12-07", "kind": "advisory"},
+                         {"version": "3.1.14", "date": "2021-12-07", "kind": "advisory"},
+                         {"version": "3.2.10", "date": "2021-12-07", "kind": "advisory"}])' \
+    "$REPORTS/grype/check_all_fields.json"
+}
+
+@test "check: the fixable grace runs from Grype's fix date, says so, and names the branch's fix" {
+  local img=sha256:ce9898fd214aef9c994a42624b09056bdce3ff4a8e3f68dc242d967b80fcbeee
+  pg_policy '.version = "django-1" | .defaults.max_scan_age = "3650d" | .defaults.fixable_grace = {"HIGH": "30d"}' \
+    >"$BATS_TEST_TMPDIR/p.json"
+  django_report >"$BATS_TEST_TMPDIR/django.json"
+  # Without fix dates: the grace runs from the scan (2021-12-24), 17 days before.
+  pg_make_db "$PG_DB" "$BATS_TEST_TMPDIR/p.json" "$REPORTS/grype/check_all_fields.json"
+  run cli check --db "$PG_DB" --digest "$img" --at 2022-01-10T00:00:00Z --json
+  [ "$status" -eq 0 ] || pg_fail "from the scan, 17 days is within 30d: $output"
+  # With them: from 2021-12-07, 34 days before.
+  pg_make_db "$BATS_TEST_TMPDIR/dated.db" "$BATS_TEST_TMPDIR/p.json" "$BATS_TEST_TMPDIR/django.json"
+  run cli check --db "$BATS_TEST_TMPDIR/dated.db" --digest "$img" --at 2022-01-10T00:00:00Z --json
+  [ "$status" -eq 1 ] && [ "$(json_codes)" = FIXABLE_HIGH ] || pg_fail "expected FIXABLE_HIGH from the fix date: $output"
+  jq -e '.reasons[0].detail | contains("oldest fix known since 2021-12-07T00:00:00Z, per the scanner'"'"'s fix date (advisory)")' \
+    <<<"$output" >/dev/null || pg_fail "the detail does not name the date's source: $output"
+  jq -e '.reasons[0].remedy == "rebuild the image with Django >= 3.2.10"' <<<"$output" >/dev/null ||
+    pg_fail "the remedy should name 3.2.10, the fix above 3.2.9: $output"
+  # The earlier scan stays the source when it is earlier than the date.
+  jq '(.matches[] | select(.artifact.name == "Django") | .vulnerability.fix.available[].date) = "2022-01-01"' \
+    "$BATS_TEST_TMPDIR/django.json" >"$BATS_TEST_TMPDIR/late.json"
+  pg_make_db "$BATS_TEST_TMPDIR/late.db" "$BATS_TEST_TMPDIR/p.json" "$BATS_TEST_TMPDIR/late.json"
+  run cli check --db "$BATS_TEST_TMPDIR/late.db" --digest "$img" --at 2022-01-30T00:00:00Z --json
+  [ "$status" -eq 1 ] || pg_fail "expected a deny 37 days after the scan: $output"
+  jq -e '.reasons[0].detail | contains("since 2021-12-24T08:14:02Z, when an imported scan first listed it")' \
+    <<<"$output" >/dev/null || pg_fail "the detail should name the scan: $output"
+}

@@ -5,6 +5,14 @@
                   $PATCHGATE_SRC/../shared/testdata/reports/,
      stdin        a byte stream fed to `-` (concatenated reports),
      stdin_refs   real reports, one path a line, concatenated and fed to `-`,
+   optionally with
+     entries.json {"into": "matches" | "Results/0/Vulnerabilities" | ...,
+                  "entries": [...], "every_order": bool}: the report (from
+                  input_ref or input.json) with the array at INTO replaced
+                  by ENTRIES, which keeps a real report real but for the
+                  entries under test; with every_order, imported once per
+                  order of the entries, each time to the same expected.json
+                  (a merge must not depend on the order),
    and the outcome, one of
      expected.json  what the scan must hold (only the keys present are
                     checked; an array holds one object per report, in order):
@@ -14,7 +22,8 @@
                     os_name, eosl, diff_ids, n_diff_ids, first_diff_id,
                     n_vulns, n_fixable (fixed != NULL), n_packages,
                     severities {NAME: count}, vulns [{id, pkg, installed,
-                    fixed, severity, status}] (found by id, pkg and
+                    fixed, remedy, severity, status, fix_date (RFC 3339,
+                    or 0), fix_date_kind}] (found by id, pkg and
                     installed when given), packages [{name, version}],
      error          a substring of the error message.
    After the cases: directories, and the store round trip.  */
@@ -211,7 +220,10 @@ expect_vulns (const char *where, json_t *exp, const struct pg_scan *scan)
     if (v == NULL)
       fail_msg ("%s: not found", what);
     expect_str (what, "fixed", json_object_get (e, "fixed"), v->fixed);
+    expect_str (what, "remedy", json_object_get (e, "remedy"), v->remedy);
     expect_str (what, "status", json_object_get (e, "status"), v->status);
+    expect_time (what, "fix_date", json_object_get (e, "fix_date"), v->fix_date);
+    expect_str (what, "fix_date_kind", json_object_get (e, "fix_date_kind"), v->fix_date_kind);
     expect_str (what, "severity", json_object_get (e, "severity"), severity_name (v->severity));
   }
 }
@@ -278,6 +290,127 @@ expect_scan (const char *where, json_t *exp, const struct pg_scan *scan)
   expect_packages (where, json_object_get (exp, "packages"), scan);
 }
 
+/* ---- reports with their entries replaced (entries.json) ---- */
+
+/* The array at PATH ("a/0/b") in DOC, created when the last step is
+   missing.  */
+static json_t *
+doc_at (json_t *doc, const char *path, json_t *value)
+{
+  cleanup_free char *copy = xstrdup (path);
+  char *save = NULL, *step = strtok_r (copy, "/", &save);
+  json_t *cur = doc;
+
+  while (step)
+    {
+      char *next = strtok_r (NULL, "/", &save);
+      json_t *parent = cur;
+      cur = json_is_array (parent) ? json_array_get (parent, strtoul (step, NULL, 10))
+                                   : json_object_get (parent, step);
+      if (next == NULL)
+        {
+          if (json_is_array (parent))
+            json_array_set (parent, strtoul (step, NULL, 10), value);
+          else
+            json_object_set (parent, step, value);
+          return value;
+        }
+      if (cur == NULL)
+        fail_msg ("entries.json: no `%s` in the report (path %s)", step, path);
+      step = next;
+    }
+  return NULL;
+}
+
+static bool
+next_permutation (size_t *p, size_t n)
+{
+  size_t i, j;
+  if (n < 2)
+    return false;
+  for (i = n - 1; i > 0 && p[i - 1] >= p[i]; i--)
+    ;
+  if (i == 0)
+    return false;
+  for (j = n - 1; p[j] <= p[i - 1]; j--)
+    ;
+  size_t t = p[i - 1];
+  p[i - 1] = p[j];
+  p[j] = t;
+  for (j = n - 1; i < j; i++, j--)
+    {
+      t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+  return true;
+}
+
+static void
+run_entries_case (const char *dir, const char *path, json_t *expected, const char *want_error)
+{
+  cleanup_json json_t *spec = suite_json (dir, "entries.json", true);
+  json_t *entries = json_object_get (spec, "entries");
+  size_t n = json_array_size (entries), runs = 0;
+  cleanup_free size_t *order = xmalloc0 ((n + 1) * sizeof (*order));
+  cleanup_free char *buf = NULL;
+  size_t len = 0;
+  pg_error_t err = NULL;
+
+  if (read_all_file (path, PG_MAX_REPORT_SIZE, &buf, &len, &err) < 0)
+    fail_msg ("%s: %s", dir, err->msg);
+  for (size_t i = 0; i < n; i++)
+    order[i] = i;
+  do
+    {
+      cleanup_json json_t *doc = NULL;
+      json_t *list = json_array ();
+      struct pg_scan scan = { 0 };
+      cleanup_free char *where = NULL;
+      cleanup_error pg_error_t perr = NULL;
+      int r;
+
+      if (import_parse_json (buf, len, path, false, &doc, NULL, &perr) < 0)
+        fail_msg ("%s: %s", dir, perr->msg);
+      for (size_t i = 0; i < n; i++)
+        json_array_append (list, json_array_get (entries, order[i]));
+      doc_at (doc, pg_json_string (spec, "into"), list);
+      json_decref (list);
+      xasprintf (&where, "%s (entries in the order", dir);
+      for (size_t i = 0; i < n; i++)
+        {
+          char *w = NULL;
+          xasprintf (&w, "%s %zu", where, order[i]);
+          free (where);
+          where = w;
+        }
+      {
+        char *w = NULL;
+        xasprintf (&w, "%s)", where);
+        free (where);
+        where = w;
+      }
+      r = import_parse_report (doc, "entries", &scan, &perr);
+      if (want_error)
+        {
+          if (r == 0 || strstr (perr->msg, want_error) == NULL)
+            fail_msg ("%s: expected an error containing \"%s\", got %s", where, want_error,
+                      r == 0 ? "success" : perr->msg);
+        }
+      else
+        {
+          if (r < 0)
+            fail_msg ("%s: %s", where, perr->msg);
+          expect_scan (where, expected, &scan);
+        }
+      pg_scan_free (&scan);
+      runs++;
+    }
+  while (json_is_true (json_object_get (spec, "every_order")) && next_permutation (order, n));
+  if (json_is_true (json_object_get (spec, "every_order")) && n > 1 && runs < 2)
+    fail_msg ("%s: every_order ran once", dir);
+}
+
 static void
 test_import_case (void **state)
 {
@@ -314,6 +447,11 @@ test_import_case (void **state)
   else
     fail_msg ("%s: no input", dir);
 
+  if (case_has (dir, "entries.json"))
+    {
+      run_entries_case (dir, path, expected, want_error);
+      return;
+    }
   r = read_reports (path, stdin_file, &c, &err);
   if (tmp_stdin)
     unlink (stdin_file);
