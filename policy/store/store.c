@@ -890,6 +890,13 @@ add_packages (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_e
 int
 store_add_scan (pg_store *store, const struct pg_scan *scan, int64_t now, pg_error_t *err)
 {
+  return store_add_scan_image (store, scan, now, NULL, err);
+}
+
+int
+store_add_scan_image (pg_store *store, const struct pg_scan *scan, int64_t now, int64_t *image_out,
+                      pg_error_t *err)
+{
   cleanup_stmt sqlite3_stmt *st = NULL;
   int64_t image, scan_id;
 
@@ -914,6 +921,8 @@ store_add_scan (pg_store *store, const struct pg_scan *scan, int64_t now, pg_err
   sqlite3_bind_int64 (st, 9, now);
   if (sqlite3_step (st) != SQLITE_DONE)
     return sqlite_error (err, store, "adding a scan");
+  if (image_out)
+    *image_out = image;
   if (sqlite3_changes (store->db) == 0)
     return 0;
   scan_id = sqlite3_last_insert_rowid (store->db);

@@ -173,6 +173,10 @@ void store_rollback (pg_store *store);
 /* Record a scan.  Returns 1 when added, 0 when the same scan (image, scanner,
    time) was already there.  Call inside a write transaction.  */
 int store_add_scan (pg_store *store, const struct pg_scan *scan, int64_t now, pg_error_t *err);
+/* The same, and *IMAGE (may be NULL) gets the image's row, for counting
+   the distinct images an import touched.  */
+int store_add_scan_image (pg_store *store, const struct pg_scan *scan, int64_t now, int64_t *image,
+                          pg_error_t *err);
 
 /* Record a VEX statement for each digest it names; a newer statement for
    the same (digest, vulnerability) replaces an older one.  */

@@ -458,3 +458,89 @@ django_report() {
   jq -e '.reasons[0].detail | contains("since 2021-12-24T08:14:02Z, when an imported scan first listed it")' \
     <<<"$output" >/dev/null || pg_fail "the detail should name the scan: $output"
 }
+
+# --- import: trees, --keep-going, progress ------------------------------------
+
+# report_tree DIR : the real reports kept one folder per image, as scan jobs
+# leave them, plus a symlink out of the tree and one within it.
+report_tree() {
+  local d=$1
+  mkdir -p "$d/nginx" "$d/clamav/nested" "$d/rocky" "$d/.cache"
+  cp "$REPORTS/trivy/nginx-debian12.json" "$d/nginx/trivy-results.json"
+  cp "$REPORTS/grype/nginx-debian12.json" "$d/nginx/grype-results.json"
+  cp "$REPORTS/grype/clamav-alpine.json" "$d/clamav/nested/grype-results.json"
+  cp "$REPORTS/trivy/rockylinux-8.json" "$d/rocky/trivy-results.json"
+  echo '{ not a report' >"$d/.cache/partial.json"
+  echo 'notes' >"$d/rocky/README"
+  ln -s "$REPORTS/trivy/all_statuses.json" "$d/outside.json"
+  ln -s nginx/trivy-results.json "$d/inside.json"
+}
+
+@test "import DIR: subfolders in a sorted order; symlinks are not followed, in or out of DIR" {
+  local t=$BATS_TEST_TMPDIR/tree all_statuses_id
+  report_tree "$t"
+  run "$PG_CLI" import --db "$PG_DB" "$t/"
+  assert_success
+  assert_output_contains "imported 4 reports: 3 images, 4 new scans (0 already present), 190 findings"
+  assert_output_contains "patchgate: skipped $t/inside.json: a symlink: not followed"
+  assert_output_contains "patchgate: skipped $t/outside.json: a symlink: not followed"
+  [ "$(sqlite3 "$PG_DB" 'SELECT source FROM scans ORDER BY id' | tr '\n' ' ')" = \
+    "$t/clamav/nested/grype-results.json $t/nginx/grype-results.json $t/nginx/trivy-results.json $t/rocky/trivy-results.json " ] ||
+    pg_fail "order: $(sqlite3 "$PG_DB" 'SELECT source FROM scans ORDER BY id')"
+  # The image all_statuses.json scanned is not in the database.
+  all_statuses_id=$(jq -r .Metadata.ImageID "$REPORTS/trivy/all_statuses.json")
+  "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/nginx-policy.json" >/dev/null
+  run cli check --db "$PG_DB" --digest "$all_statuses_id" --at 2025-06-10T00:00:00Z --json
+  [ "$(json_codes)" = UNSCANNED ] || pg_fail "the symlinked report was imported: $output"
+  run cli check --db "$PG_DB" --digest "$CLAMAV_ID" --at 2025-06-10T00:00:00Z --json
+  [[ ,$(json_codes), != *,UNSCANNED,* ]] || pg_fail "the nested report was not imported: $output"
+}
+
+@test "import: one transaction by default; --keep-going imports the good ones and lists every bad one" {
+  local t=$BATS_TEST_TMPDIR/tree
+  report_tree "$t"
+  mkdir -p "$t/legacy" "$t/broken"
+  cp "$REPORTS/trivy/legacy_many_vulns.json" "$t/legacy/trivy-results.json"
+  head -c 5000 "$REPORTS/trivy/nginx-debian12.json" >"$t/broken/trivy-results.json"
+  run "$PG_CLI" import --db "$PG_DB" "$t"
+  [ "$status" -eq 2 ] || pg_fail "expected exit 2: $output"
+  assert_output_contains "$t/broken/trivy-results.json: invalid JSON"
+  [ "$(sqlite3 "$PG_DB" 'SELECT count(*) FROM scans')" = 0 ] || pg_fail "a failed run recorded scans"
+
+  run "$PG_CLI" import --keep-going --db "$PG_DB" "$t" "$BATS_TEST_TMPDIR/missing.json"
+  [ "$status" -eq 2 ] || pg_fail "expected exit 2 when reports failed: $output"
+  assert_output_contains "patchgate: FAILED $t/broken/trivy-results.json: invalid JSON"
+  assert_output_contains "patchgate: FAILED $t/legacy/trivy-results.json: legacy pre-SchemaVersion Trivy output"
+  assert_output_contains "patchgate: FAILED $BATS_TEST_TMPDIR/missing.json: No such file or directory"
+  assert_output_contains "imported 4 reports: 3 images, 4 new scans (0 already present), 190 findings, 0 VEX statements; 3 reports failed; 2 skipped"
+  [ "$(sqlite3 "$PG_DB" 'SELECT count(*) FROM scans')" = 4 ] || pg_fail "the good reports were not all recorded"
+  # Again: nothing new, the same failures, the same exit status.
+  run "$PG_CLI" import -k --db "$PG_DB" "$t"
+  [ "$status" -eq 2 ] || pg_fail "expected exit 2 again: $output"
+  assert_output_contains "imported 4 reports: 3 images, 0 new scans (4 already present)"
+  # Only good reports: exit 0.
+  rm -r "$t/legacy" "$t/broken"
+  run "$PG_CLI" import --keep-going --db "$PG_DB" "$t"
+  assert_success
+}
+
+@test "import: a progress line on a terminal for a long import, none otherwise" {
+  local t=$BATS_TEST_TMPDIR/many i
+  pg_require script
+  # Enough reports to take more than the second before the line appears.
+  for i in $(seq -w 1 150); do
+    mkdir -p "$t/img$i"
+    cp "$REPORTS/grype/nginx-debian12.json" "$t/img$i/grype-results.json"
+  done
+  run script -qec "'$PG_CLI' import --db '$PG_DB' '$t'" /dev/null
+  assert_success
+  assert_output_matches "importing \[#*\.*\] [0-9]+/150 reports  [0-9.]+/s  ETA [0-9]+:[0-9]{2}"
+  # Erased before the summary, which stays alone on its line.
+  assert_output_matches $'\r\033\\[Kimported 150 reports: 1 image, 1 new scan \\(149 already present\\)'
+  # Not a terminal: the summary only.
+  "$PG_CLI" import --db "$PG_DB" "$t" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" ||
+    pg_fail "import failed: $(cat "$BATS_TEST_TMPDIR/err")"
+  [ ! -s "$BATS_TEST_TMPDIR/err" ] || pg_fail "progress written to a file: $(od -c "$BATS_TEST_TMPDIR/err" | head)"
+  [ "$(cat "$BATS_TEST_TMPDIR/out")" = "imported 150 reports: 1 image, 0 new scans (150 already present), 0 findings, 0 VEX statements" ] ||
+    pg_fail "summary: $(cat "$BATS_TEST_TMPDIR/out")"
+}

@@ -36,6 +36,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 
 struct collected
@@ -531,20 +532,38 @@ tmpdir_write (struct tmpdir *t, const char *name, const char *text)
     fail_msg ("write %s", p);
 }
 
-/* Only what the tests put there: files and one level of directories.  */
+static int
+remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  remove (path);
+  return 0;
+}
+
+/* Everything the test put there, links not followed.  */
 static void
 tmpdir_remove (struct tmpdir *t)
 {
-  DIR *d = opendir (t->path);
-  struct dirent *e;
-  if (d == NULL)
-    return;
-  while ((e = readdir (d)))
-    if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
-      if (unlinkat (dirfd (d), e->d_name, 0) < 0)
-        unlinkat (dirfd (d), e->d_name, AT_REMOVEDIR);
-  closedir (d);
-  rmdir (t->path);
+  nftw (t->path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+tmpdir_copy_ref (struct tmpdir *t, const char *name, const char *ref)
+{
+  cleanup_free char *src = report_ref (ref);
+  cleanup_free char *buf = NULL;
+  size_t len = 0;
+  pg_error_t err = NULL;
+  if (read_all_file (src, PG_MAX_REPORT_SIZE, &buf, &len, &err) < 0)
+    fail_msg ("%s", err->msg);
+  tmpdir_write (t, name, buf);
+}
+
+static void
+tmpdir_mkdir (struct tmpdir *t, const char *name)
+{
+  cleanup_free char *p = tmpdir_file (t, name);
+  if (mkdir (p, 0700) < 0)
+    fail_msg ("mkdir %s: %s", p, strerror (errno));
 }
 
 /* Setup and teardown, so that a failing test still removes its files.  */
@@ -571,30 +590,45 @@ test_directory (void **state)
   struct tmpdir *t = *state;
   struct collected c = { 0 };
   cleanup_error pg_error_t err = NULL;
-  cleanup_free char *sub = NULL;
+  static const char *const want[] = { "/a-grype.json", "/b-trivy.json", "/img1/sub/trivy-results.json",
+                                      "/img1/trivy-results.json", "/img2/grype-results.json" };
   int r;
 
-  tmpdir_link_ref (t, "b-trivy.json", "trivy/clamav-alpine.json");
-  tmpdir_link_ref (t, "a-grype.json", "grype/clamav-alpine.json");
+  tmpdir_copy_ref (t, "b-trivy.json", "trivy/clamav-alpine.json");
+  tmpdir_copy_ref (t, "a-grype.json", "grype/clamav-alpine.json");
   tmpdir_write (t, "notes.txt", "not a report\n");
   tmpdir_write (t, ".hidden.json", "{ broken");
-  sub = tmpdir_file (t, "sub.json");
-  mkdir (sub, 0700);
+  tmpdir_mkdir (t, "img2");
+  tmpdir_copy_ref (t, "img2/grype-results.json", "grype/fix_not_available.json");
+  tmpdir_mkdir (t, "img1");
+  tmpdir_copy_ref (t, "img1/trivy-results.json", "trivy/rockylinux-8.json");
+  tmpdir_mkdir (t, "img1/sub");
+  tmpdir_copy_ref (t, "img1/sub/trivy-results.json", "trivy/nginx-debian12.json");
+  tmpdir_mkdir (t, ".git");
+  tmpdir_write (t, ".git/x.json", "{ broken");
+  /* Links are not followed, whether they point out of the tree or in.  */
+  tmpdir_link_ref (t, "c-outside.json", "trivy/all_statuses.json");
+  {
+    cleanup_free char *link = tmpdir_file (t, "d-inside.json");
+    if (symlink ("a-grype.json", link) < 0)
+      fail_msg ("symlink: %s", strerror (errno));
+  }
   r = read_reports (t->path, NULL, &c, &err);
   if (r < 0)
     fail_msg ("%s", err->msg);
-  assert_int_equal (c.n, 2);
-  assert_string_equal (c.scans[0].scanner, "grype");
-  assert_string_equal (c.scans[1].scanner, "trivy");
-  assert_non_null (strstr (c.scans[0].source, "/a-grype.json"));
-  assert_non_null (strstr (c.scans[1].source, "/b-trivy.json"));
+  /* Depth first, each level in name order: "img1/sub" < "img1/trivy-..." .  */
+  assert_int_equal (c.n, sizeof (want) / sizeof (want[0]));
+  for (size_t i = 0; i < c.n; i++)
+    if (strstr (c.scans[i].source, want[i]) == NULL
+        || strncmp (c.scans[i].source, t->path, strlen (t->path)) != 0)
+      fail_msg ("report %zu: %s, expected %s%s", i, c.scans[i].source, t->path, want[i]);
   collected_free (&c);
 
   /* A report that fails inside a directory is named by its own path.  */
-  tmpdir_write (t, "c-bad.json", "[1]");
+  tmpdir_write (t, "img2/c-bad.json", "[1]");
   r = read_reports (t->path, NULL, &c, &err);
   assert_int_equal (r, -1);
-  assert_non_null (strstr (err->msg, "/c-bad.json: unknown report format"));
+  assert_non_null (strstr (err->msg, "/img2/c-bad.json: unknown report format"));
   collected_free (&c);
 }
 
@@ -823,6 +857,85 @@ test_store_failed_batch (void **state)
   store = NULL;
 }
 
+static void
+record_progress (const struct import_progress *p, void *data)
+{
+  json_t *log = data;
+  json_array_append_new (log, json_pack ("{s:I, s:I, s:I, s:s}", "done", (json_int_t) p->done, "total",
+                                         (json_int_t) p->total, "failed", (json_int_t) p->failed, "source",
+                                         p->source));
+}
+
+/* --keep-going: every good report recorded in its own transaction, every
+   bad one listed with its reason; without it, nothing.  */
+static void
+test_keep_going (void **state)
+{
+  struct tmpdir *t = *state;
+  cleanup_store pg_store *store = NULL;
+  cleanup_error pg_error_t err = NULL;
+  cleanup_json json_t *log = json_array ();
+  struct import_opts opts = { .keep_going = true, .progress = record_progress, .progress_data = log };
+  struct import_result res;
+  char *paths[2];
+
+  tmpdir_mkdir (t, "reports");
+  tmpdir_mkdir (t, "reports/nginx");
+  tmpdir_copy_ref (t, "reports/nginx/trivy-results.json", "trivy/nginx-debian12.json");
+  tmpdir_copy_ref (t, "reports/nginx/grype-results.json", "grype/nginx-debian12.json");
+  tmpdir_mkdir (t, "reports/legacy");
+  tmpdir_copy_ref (t, "reports/legacy/trivy-results.json", "trivy/legacy_many_vulns.json");
+  tmpdir_mkdir (t, "reports/clamav");
+  tmpdir_copy_ref (t, "reports/clamav/grype-results.json", "grype/clamav-alpine.json");
+  tmpdir_write (t, "reports/clamav/trivy-results.json", "{\"SchemaVersion\": 2, \"Results\": [");
+  tmpdir_link_ref (t, "reports/rocky.json", "trivy/rockylinux-8.json");
+  paths[0] = tmpdir_file (t, "reports");
+  paths[1] = tmpdir_file (t, "missing.json");
+  store = open_db (t);
+
+  /* Without --keep-going: a missing path fails before anything is read,
+     and the first bad report stops it all.  */
+  assert_int_equal (import_run (store, paths, 2, 1767225600, NULL, &res, &err), -1);
+  assert_non_null (strstr (err->msg, "missing.json"));
+  import_result_free (&res);
+  pg_error_release (&err);
+  assert_int_equal (import_run (store, paths, 1, 1767225600, NULL, &res, &err), -1);
+  assert_non_null (strstr (err->msg, "reports/clamav/trivy-results.json: invalid JSON"));
+  assert_int_equal (res.n_skipped, 1);
+  import_result_free (&res);
+  pg_error_release (&err);
+  expect_counts (store, 0, 0, 0);
+
+  if (import_run (store, paths, 2, 1767225600, &opts, &res, &err) < 0)
+    fail_msg ("%s", err->msg);
+  /* clamav/grype, nginx/grype and nginx/trivy (one image), in that order.  */
+  assert_int_equal (res.stats.reports, 3);
+  assert_int_equal (res.stats.images, 2);
+  assert_int_equal (res.stats.scans_added, 3);
+  assert_int_equal (res.stats.vulns, 9 + 135 + 45);
+  assert_int_equal (res.stats.failed, 3);
+  assert_int_equal (res.n_failures, 3);
+  assert_non_null (strstr (res.failures[0].source, "reports/clamav/trivy-results.json"));
+  assert_non_null (strstr (res.failures[0].reason, "invalid JSON"));
+  assert_non_null (strstr (res.failures[1].source, "reports/legacy/trivy-results.json"));
+  assert_non_null (strstr (res.failures[1].reason, "legacy pre-SchemaVersion Trivy output"));
+  assert_non_null (strstr (res.failures[2].source, "missing.json"));
+  assert_int_equal (res.n_skipped, 1);
+  assert_non_null (strstr (res.skipped[0].source, "reports/rocky.json"));
+  assert_non_null (strstr (res.skipped[0].reason, "symlink"));
+  expect_counts (store, 2, 3, 9 + 135 + 45);
+  /* Progress after every report, good or bad, out of the six.  */
+  assert_int_equal (json_array_size (log), 6);
+  assert_int_equal (json_integer_value (json_object_get (json_array_get (log, 5), "done")), 6);
+  assert_int_equal (json_integer_value (json_object_get (json_array_get (log, 5), "total")), 6);
+  assert_int_equal (json_integer_value (json_object_get (json_array_get (log, 5), "failed")), 3);
+  import_result_free (&res);
+  free (paths[0]);
+  free (paths[1]);
+  store_close (store);
+  store = NULL;
+}
+
 int
 main (void)
 {
@@ -834,6 +947,7 @@ main (void)
     cmocka_unit_test (test_missing_file),
     cmocka_unit_test_setup_teardown (test_store_round_trip, tmpdir_setup, tmpdir_teardown),
     cmocka_unit_test_setup_teardown (test_store_failed_batch, tmpdir_setup, tmpdir_teardown),
+    cmocka_unit_test_setup_teardown (test_keep_going, tmpdir_setup, tmpdir_teardown),
   };
   size_t n = 0, nfixed = sizeof (fixed) / sizeof (fixed[0]);
   char **cases = suite_cases (root, &n);
