@@ -2,6 +2,8 @@
 # `make check` runs every test; `make check SANITIZE=1` does so with ASan+UBSan.
 
 PREFIX ?= /usr/local
+# What `patchgate --version` prints.
+VERSION = 0.1.0
 DESTDIR ?=
 SANITIZE ?=
 
@@ -73,6 +75,8 @@ $(BUILD)/obj/hook/%.o: CFLAGS += -Ihook
 # Where `make install` puts the hook, for the wrapper's default entry.
 $(BUILD)/obj/hook/runtime_wrap.o: CFLAGS += -DPG_DEFAULT_HOOK_PATH='"$(PREFIX)/libexec/oci/hooks.d/patchgate-hook"'
 $(BUILD)/obj/cli/%.o: CFLAGS += -Icli
+$(BUILD)/obj/cli/patchgate.o: CFLAGS += -DPG_VERSION='"$(VERSION)"'
+$(BUILD)/obj/cli/patchgate.o: Makefile
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -166,7 +170,7 @@ deps:
 	@missing=$$(for p in $(DEPS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "make deps: missing packages ($$missing); run as root" >&2; exit 1; fi; \
-	  echo "make deps: installing$$(echo $$missing | tr '\n' ' ')"; \
+	  echo "make deps: installing $$(echo $$missing | tr '\n' ' ')"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 

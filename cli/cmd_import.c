@@ -5,28 +5,40 @@
 #include "base/clock.h"
 
 #include <getopt.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
 
 static void
 import_usage (FILE *out)
 {
   fprintf (out,
-           "Usage: patchgate import [--db FILE] FILE|DIR|- ...\n"
+           "Usage: patchgate import [--db FILE] [--keep-going] FILE|DIR|- ...\n"
            "Record Trivy or Grype JSON scan reports in the policy database.\n"
            "\n"
            "  FILE   one report, from `trivy image --format json IMAGE` or `grype IMAGE -o json`\n"
            "         (the format is detected from the content)\n"
-           "  DIR    every *.json file directly in DIR, in name order (subdirectories are not read)\n"
+           "  DIR    every *.json file in DIR and its subfolders (e.g. <image>/trivy-results.json),\n"
+           "         each folder in name order; names starting with `.` are left out, and\n"
+           "         symlinks below DIR are not followed (they are listed as skipped)\n"
            "  -      a stream of concatenated JSON reports on stdin\n"
            "\n"
            "OpenVEX documents are recognised too: their not_affected and fixed statements\n"
            "for image digests clear those vulnerabilities for vex_max_age (see the policy).\n"
            "\n"
            "All reports are recorded in one transaction: if one fails, none is, and the\n"
-           "error names the report.  Importing a scan that is already recorded is harmless.\n"
+           "error names the report.  With --keep-going, each report is recorded on its own,\n"
+           "every one that fails is listed with its reason, and the exit status is 2 if any\n"
+           "failed.  Importing a scan that is already recorded is harmless.  When stderr is\n"
+           "a terminal, an import that takes more than a second shows its progress there.\n"
            "\n"
            "Options:\n"
-           "      --db FILE   policy database (default %s; created if missing)\n"
-           "  -h, --help      show this help\n",
+           "      --db FILE     policy database (default %s; created if missing)\n"
+           "  -k, --keep-going  import every good report; list the bad ones; exit 2 if any\n"
+           "  -h, --help        show this help\n"
+           "\n"
+           "Exit status: 0 every report imported, 2 an error (or, with --keep-going, any\n"
+           "report failed).\n",
            PG_DEFAULT_DB);
 }
 
@@ -36,27 +48,148 @@ plural (size_t n, const char *one, const char *many)
   return n == 1 ? one : many;
 }
 
+/* ---- the progress line ---- */
+
+/* Drawn on stderr when it is a terminal, once the import has taken
+   PROGRESS_DELAY (a quick import shows nothing), at most every
+   PROGRESS_EVERY, and erased at the end, so the summary stays alone.  */
+#define PROGRESS_DELAY 1.0
+#define PROGRESS_EVERY 0.1
+
+struct progress_bar
+{
+  bool enabled;
+  bool drawn;
+  double start;
+  double last;
+};
+
+static double
+monotonic_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static int
+terminal_columns (void)
+{
+  struct winsize ws;
+  if (ioctl (STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+    return ws.ws_col;
+  return 80;
+}
+
+static void
+format_eta (double secs, char *buf, size_t size)
+{
+  long s = (long) (secs + 0.5);
+  if (s >= 3600)
+    snprintf (buf, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    snprintf (buf, size, "%ld:%02ld", s / 60, s % 60);
+}
+
+static void
+draw_progress (const struct import_progress *p, void *data)
+{
+  struct progress_bar *b = data;
+  double now = monotonic_seconds (), elapsed = now - b->start, rate;
+  bool last = p->total && p->done == p->total;
+  char text[160], eta[32], failed[48] = "";
+  int cols = terminal_columns (), width;
+
+  if (!b->enabled || elapsed < PROGRESS_DELAY || (!last && now - b->last < PROGRESS_EVERY))
+    return;
+  b->last = now;
+  rate = (double) p->done / elapsed;
+  if (p->failed)
+    snprintf (failed, sizeof (failed), "  %zu failed", p->failed);
+  if (p->total)
+    {
+      format_eta ((double) (p->total - p->done) / (rate > 0 ? rate : 1), eta, sizeof (eta));
+      snprintf (text, sizeof (text), " %zu/%zu reports  %.1f/s  ETA %s%s", p->done, p->total, rate, eta,
+                failed);
+    }
+  else
+    snprintf (text, sizeof (text), " %zu reports  %.1f/s%s", p->done, rate, failed);
+  /* "importing [#####.....] 120/300 reports  45.0/s  ETA 0:04", within
+     the terminal's width; the bar goes first when the width is short.  */
+  width = cols - 1 - (int) strlen ("importing []") - (int) strlen (text);
+  fputs ("\r\033[Kimporting", stderr);
+  if (p->total && width >= 10)
+    {
+      int filled = (int) ((double) width * (double) p->done / (double) p->total);
+      fputs (" [", stderr);
+      for (int i = 0; i < width; i++)
+        fputc (i < filled ? '#' : '.', stderr);
+      fputc (']', stderr);
+    }
+  fprintf (stderr, "%.*s", cols > 11 ? cols - 11 : 0, text);
+  fflush (stderr);
+  b->drawn = true;
+}
+
+static void
+end_progress (struct progress_bar *b)
+{
+  if (b->drawn)
+    {
+      fputs ("\r\033[K", stderr);
+      fflush (stderr);
+    }
+}
+
+/* ---- the summary ---- */
+
+static void
+print_summary (const struct import_result *r)
+{
+  const struct import_stats *s = &r->stats;
+
+  for (size_t i = 0; i < r->n_skipped; i++)
+    fprintf (stderr, "patchgate: skipped %s: %s\n", r->skipped[i].source, r->skipped[i].reason);
+  for (size_t i = 0; i < r->n_failures; i++)
+    fprintf (stderr, "patchgate: FAILED %s\n", r->failures[i].reason);
+  printf ("imported %zu %s: %zu %s, %zu new %s (%zu already present), %zu %s, %zu VEX %s", s->reports,
+          plural (s->reports, "report", "reports"), s->images, plural (s->images, "image", "images"),
+          s->scans_added, plural (s->scans_added, "scan", "scans"), s->scans_present, s->vulns,
+          plural (s->vulns, "finding", "findings"), s->vex, plural (s->vex, "statement", "statements"));
+  if (s->failed)
+    printf ("; %zu %s failed", s->failed, plural (s->failed, "report", "reports"));
+  if (s->skipped)
+    printf ("; %zu skipped", s->skipped);
+  putchar ('\n');
+}
+
 int
 cmd_import (int argc, char **argv)
 {
   static const struct option options[] = {
     { "db", required_argument, NULL, 'd' },
+    { "keep-going", no_argument, NULL, 'k' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   cleanup_error pg_error_t err = NULL;
   cleanup_store pg_store *store = NULL;
-  struct import_stats stats = { 0 };
+  struct progress_bar bar = { .enabled = isatty (STDERR_FILENO) == 1 };
+  struct import_opts opts = { .progress = draw_progress, .progress_data = &bar };
+  struct import_result res;
   const char *db = PG_DEFAULT_DB;
   int64_t now;
-  int c;
+  int c, r;
 
   optind = 0;
-  while ((c = getopt_long (argc, argv, "h", options, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "kh", options, NULL)) != -1)
     switch (c)
       {
       case 'd':
         db = optarg;
+        break;
+      case 'k':
+        opts.keep_going = true;
         break;
       case 'h':
         import_usage (stdout);
@@ -70,14 +203,20 @@ cmd_import (int argc, char **argv)
       pg_make_error (&err, 0, "import: no report given (try `patchgate import --help`)");
       return cli_fail (&err);
     }
-  if (pg_now (&now, &err) < 0 || store_open (db, PG_STORE_CREATE, &store, &err) < 0
-      || import_paths (store, argv + optind, (size_t) (argc - optind), now, &stats, &err) < 0)
+  if (pg_now (&now, &err) < 0 || store_open (db, PG_STORE_CREATE, &store, &err) < 0)
     return cli_fail (&err);
-  printf ("imported %zu %s: %zu new %s, %zu already present, %zu %s\n", stats.reports,
-          plural (stats.reports, "report", "reports"), stats.scans_added,
-          plural (stats.scans_added, "scan", "scans"), stats.scans_present, stats.vulns,
-          plural (stats.vulns, "vulnerability", "vulnerabilities"));
-  if (stats.vex)
-    printf ("recorded %zu OpenVEX %s\n", stats.vex, plural (stats.vex, "statement", "statements"));
-  return 0;
+  bar.start = monotonic_seconds ();
+  r = import_run (store, argv + optind, (size_t) (argc - optind), now, &opts, &res, &err);
+  end_progress (&bar);
+  if (r < 0)
+    {
+      for (size_t i = 0; i < res.n_skipped; i++)
+        fprintf (stderr, "patchgate: skipped %s: %s\n", res.skipped[i].source, res.skipped[i].reason);
+      import_result_free (&res);
+      return cli_fail (&err);
+    }
+  print_summary (&res);
+  r = res.n_failures ? 2 : 0;
+  import_result_free (&res);
+  return r;
 }

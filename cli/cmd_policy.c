@@ -126,8 +126,14 @@ cmd_policy (int argc, char **argv)
       usage (stderr);
       return 2;
     }
-  action = argv[optind++];
-  /* Options may also follow the action: `policy set --db X FILE`.  */
+  action = argv[optind];
+  /* Options may also follow the action, before or after its operand:
+     `policy set --db X FILE`, `policy set FILE --db X`.  getopt keeps the
+     "+" of the first pass until it starts over, so start over on what
+     follows the action.  */
+  argc -= optind;
+  argv += optind;
+  optind = 0;
   while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     switch (c)
       {

@@ -23,10 +23,11 @@ usage_sync (FILE *out)
       "Usage: patchgate sync URL [--ca FILE] [--config FILE] [--allow-http] [--max-size SIZE]\n"
       "                      [--connect-timeout SECS] [--timeout SECS] [--retries N]\n"
       "\n"
-      "Fetch the policy bundle URL and its signature URL.sig, verify them against the\n"
-      "hook config's trusted_keys, and activate the bundle into its policy_db when its\n"
-      "serial is higher than the active one.  The ETag and Last-Modified of the last\n"
-      "sync are kept in <policy_db>.sync.json: an unchanged bundle costs one 304.\n"
+      "Fetch the signature URL.sig and, unless it is the active bundle's, the policy\n"
+      "bundle URL; verify them against the hook config's trusted_keys, and activate\n"
+      "the bundle into its policy_db when its serial is higher than the active one.\n"
+      "An unchanged bundle costs one request for its 64-byte signature.  The outcome\n"
+      "is kept in <policy_db>.sync.json (see `patchgate status`).\n"
       "\n"
       "  --ca FILE              CA certificates to verify the server (default: the system's)\n"
       "  -c, --config FILE      hook config (default $PATCHGATE_CONFIG, then " PG_DEFAULT_HOOK_CONFIG ")\n"
@@ -336,7 +337,7 @@ cmd_sync (int argc, char **argv)
     {
       char serial[32];
       snprintf (serial, sizeof (serial), "%lld", (long long) r.active_serial);
-      printf ("not modified (HTTP %ld): serial %s stays active in %s\n", r.http_code, serial,
+      printf ("not modified (its signature is the active bundle's): serial %s stays active in %s\n", serial,
               env.cfg.policy_db);
       log_line (LOG_INFO, "sync", "not-modified", a.o.url, "serial", serial);
       ret = 0;

@@ -1,22 +1,29 @@
-/* patchgate: the admin CLI.  Each subcommand lives in policy/cmd_*.c. */
+/* patchgate: the admin CLI.  Each subcommand lives in cli/cmd_*.c. */
 #include "cli.h"
+#include "store/store.h"
 
+#include <getopt.h>
 #include <string.h>
+
+#ifndef PG_VERSION
+#define PG_VERSION "unknown"
+#endif
 
 static const struct
 {
   const char *name;
   int (*run) (int argc, char **argv);
+  bool has_action; /* `policy set`, `bundle build`: options follow the action */
   const char *help;
 } commands[] = {
-  { "import", cmd_import, "import Trivy or Grype reports and OpenVEX documents into the database" },
-  { "policy", cmd_policy, "set, show or validate the policy" },
-  { "check", cmd_check, "explain the decision the hook would make" },
-  { "status", cmd_status, "policy version, counts, newest scan, database age" },
-  { "vercmp", cmd_vercmp, "compare two package versions as dpkg, rpm or apk does" },
-  { "bundle", cmd_bundle, "build, sign or verify a signed policy bundle" },
-  { "sync", cmd_sync, "fetch, verify and activate the policy bundle at a URL" },
-  { "activate", cmd_activate, "verify and activate a policy bundle file" },
+  { "import", cmd_import, false, "import Trivy or Grype reports and OpenVEX documents into the database" },
+  { "policy", cmd_policy, true, "set, show or validate the policy" },
+  { "check", cmd_check, false, "explain the decision the hook would make" },
+  { "status", cmd_status, false, "policy version, counts, newest scan, database age" },
+  { "vercmp", cmd_vercmp, false, "compare two package versions as dpkg, rpm or apk does" },
+  { "bundle", cmd_bundle, true, "build, sign or verify a signed policy bundle" },
+  { "sync", cmd_sync, false, "fetch, verify and activate the policy bundle at a URL" },
+  { "activate", cmd_activate, false, "verify and activate a policy bundle file" },
 };
 
 int
@@ -30,33 +37,128 @@ cli_fail (pg_error_t *err)
 static void
 usage (FILE *out)
 {
-  fprintf (out, "Usage: patchgate COMMAND [OPTIONS]\n\nCommands:\n");
+  fprintf (out, "Usage: patchgate [--db FILE] [--config FILE] COMMAND [OPTIONS]\n"
+                "       patchgate --version | --help\n\nCommands:\n");
   for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
     fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].help);
   fprintf (out, "\nEvery command that reads or writes the database takes --db FILE\n"
-                "(default "
-                "/var/lib/patchgate/policy.db"
-                ").  `patchgate COMMAND --help` for details.\n"
+                "(default " PG_DEFAULT_DB "); check, sync, activate and bundle verify take\n"
+                "--config FILE (the hook config).  Both may also come before the command, with\n"
+                "the same meaning.  `patchgate COMMAND --help` for details.\n"
                 "Exit status: 0 success (check: allow or audit), 1 denied (check), 2 error.\n");
+}
+
+/* The options that may come before the command.  They are handed to the
+   command right after its name (or its action), so that they mean there
+   exactly what they mean written there: a later one wins, and a command
+   that does not take one fails as it would.  */
+struct global_opts
+{
+  char **moved;
+  size_t n_moved;
+  bool version;
+  bool help;
+};
+
+static int
+parse_global (int argc, char **argv, struct global_opts *g)
+{
+  static const struct option opts[] = {
+    { "db", required_argument, NULL, 'd' },
+    { "config", required_argument, NULL, 'c' },
+    { "version", no_argument, NULL, 'V' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  int c;
+
+  optind = 0;
+  opterr = 1;
+  /* "+": stop at the command; what follows is the command's own.  */
+  while ((c = getopt_long (argc, argv, "+c:h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'd':
+        strv_append (&g->moved, &g->n_moved, "--db");
+        strv_append (&g->moved, &g->n_moved, optarg);
+        break;
+      case 'c':
+        strv_append (&g->moved, &g->n_moved, "--config");
+        strv_append (&g->moved, &g->n_moved, optarg);
+        break;
+      case 'V':
+        g->version = true;
+        break;
+      case 'h':
+        g->help = true;
+        break;
+      default:
+        return -1;
+      }
+  return optind;
+}
+
+/* ARGV[0..ARGC), the command and its arguments, with G's options inserted
+   after the command, or after its action when it has one.  */
+static char **
+with_global (int argc, char **argv, bool has_action, const struct global_opts *g, int *new_argc)
+{
+  char **v = xmalloc0 ((size_t) (argc + (int) g->n_moved + 1) * sizeof (*v));
+  int at = 1, n = 0;
+
+  if (has_action && argc > 1 && argv[1][0] != '-')
+    at = 2;
+  for (int i = 0; i < at; i++)
+    v[n++] = argv[i];
+  for (size_t i = 0; i < g->n_moved; i++)
+    v[n++] = g->moved[i];
+  for (int i = at; i < argc; i++)
+    v[n++] = argv[i];
+  *new_argc = n;
+  return v;
 }
 
 int
 main (int argc, char **argv)
 {
-  if (argc < 2)
+  struct global_opts g = { 0 };
+  cleanup_free char **args = NULL;
+  int first, n = 0, ret;
+
+  first = parse_global (argc, argv, &g);
+  if (first < 0)
     {
-      usage (stderr);
+      fprintf (stderr, "Try `patchgate --help`.\n");
+      strv_free (g.moved, g.n_moved);
       return 2;
     }
-  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
+  if (g.version || g.help || (first < argc && strcmp (argv[first], "help") == 0))
     {
-      usage (stdout);
+      strv_free (g.moved, g.n_moved);
+      if (g.version)
+        printf ("patchgate %s\n", PG_VERSION);
+      else
+        usage (stdout);
       return 0;
     }
+  if (first >= argc)
+    {
+      usage (stderr);
+      strv_free (g.moved, g.n_moved);
+      return 2;
+    }
   for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
-    if (strcmp (argv[1], commands[i].name) == 0)
-      return commands[i].run (argc - 1, argv + 1);
-  fprintf (stderr, "patchgate: unknown command `%s`\n", argv[1]);
+    if (strcmp (argv[first], commands[i].name) == 0)
+      {
+        args = with_global (argc - first, argv + first, commands[i].has_action, &g, &n);
+        /* Each command parses from the start again.  */
+        optind = 0;
+        ret = commands[i].run (n, args);
+        strv_free (g.moved, g.n_moved);
+        return ret;
+      }
+  fprintf (stderr, "patchgate: unknown command `%s`\n", argv[first]);
   usage (stderr);
+  strv_free (g.moved, g.n_moved);
   return 2;
 }

@@ -54,12 +54,14 @@ policy_lock (const char *policy_db, int *fd, pg_error_t *err)
 }
 
 int
-policy_active_serial (const char *path, int64_t *serial, pg_error_t *err)
+policy_active_bundle (const char *path, int64_t *serial, char **sig_sha256, pg_error_t *err)
 {
   sqlite3 *db = NULL;
   int r;
 
   *serial = 0;
+  if (sig_sha256)
+    *sig_sha256 = NULL;
   if (access (path, F_OK) < 0 && errno == ENOENT)
     return 0;
   if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
@@ -70,6 +72,8 @@ policy_active_serial (const char *path, int64_t *serial, pg_error_t *err)
     }
   sqlite3_busy_timeout (db, 5000);
   r = store_meta_get_int_db (db, path, "bundle_serial", serial, err);
+  if (r >= 0 && sig_sha256)
+    r = store_meta_get_text_db (db, path, "bundle_sig_sha256", sig_sha256, err);
   if (r < 0)
     {
       int code = sqlite3_errcode (db);
@@ -83,6 +87,12 @@ policy_active_serial (const char *path, int64_t *serial, pg_error_t *err)
     }
   sqlite3_close_v2 (db);
   return r < 0 ? -1 : 0;
+}
+
+int
+policy_active_serial (const char *path, int64_t *serial, pg_error_t *err)
+{
+  return policy_active_bundle (path, serial, NULL, err);
 }
 
 /* A hot journal or a WAL beside the active database would be applied to the
@@ -107,7 +117,7 @@ check_no_journal (const char *policy_db, pg_error_t *err)
 
 static int
 stamp_meta (pg_store *store, const struct pg_activate_opts *o, const struct pg_bundle_manifest *m,
-            const char *key, pg_error_t *err)
+            const char *key, const char *sig_sha256, pg_error_t *err)
 {
   char result[64];
   snprintf (result, sizeof (result), "activated serial %lld", (long long) m->serial);
@@ -119,6 +129,7 @@ stamp_meta (pg_store *store, const struct pg_activate_opts *o, const struct pg_b
       || store_meta_set_text (store, "bundle_policy_version", m->policy_version, err) < 0
       || store_meta_set_text (store, "bundle_sha256", m->payload_sha256, err) < 0
       || store_meta_set_text (store, "bundle_key", key, err) < 0
+      || store_meta_set_text (store, "bundle_sig_sha256", sig_sha256, err) < 0
       || store_meta_set_int (store, "bundle_activated_at", o->now, err) < 0
       || store_meta_set_text (store, "last_sync_result", result, err) < 0
       || store_meta_set_int (store, "last_sync_time", o->now, err) < 0)
@@ -133,7 +144,7 @@ stamp_meta (pg_store *store, const struct pg_activate_opts *o, const struct pg_b
    (older schemas are migrated here) with a policy that parses.  */
 static int
 prepare_new_db (const char *tmp, const struct pg_activate_opts *o, const struct pg_bundle_manifest *m,
-                const char *key, pg_error_t *err)
+                const char *key, const char *sig_sha256, pg_error_t *err)
 {
   cleanup_store pg_store *store = NULL;
   cleanup_policy struct pg_policy *policy = NULL;
@@ -154,7 +165,7 @@ prepare_new_db (const char *tmp, const struct pg_activate_opts *o, const struct 
   store_rollback (store);
   if (r < 0)
     return pg_error_wrap (err, "the bundle's database");
-  return stamp_meta (store, o, m, key, err);
+  return stamp_meta (store, o, m, key, sig_sha256, err);
 }
 
 static int
@@ -175,7 +186,7 @@ copy_mode (int fd, const char *tmp, const char *policy_db, pg_error_t *err)
 
 static int
 install_payload (const struct pg_activate_opts *o, const struct pg_bundle *b, const char *key,
-                 pg_error_t *err)
+                 const char *sig_sha256, pg_error_t *err)
 {
   cleanup_unlink char *tmp = NULL;
   cleanup_close int fd = -1;
@@ -188,7 +199,7 @@ install_payload (const struct pg_activate_opts *o, const struct pg_bundle *b, co
     return -1;
   if (fsync (fd) < 0)
     return pg_make_error (err, errno, "%s: fsync", tmp);
-  if (prepare_new_db (tmp, o, &b->manifest, key, err) < 0)
+  if (prepare_new_db (tmp, o, &b->manifest, key, sig_sha256, err) < 0)
     {
       cleanup_free char *journal = NULL;
       xasprintf (&journal, "%s-journal", tmp);
@@ -208,7 +219,7 @@ install_payload (const struct pg_activate_opts *o, const struct pg_bundle *b, co
 
 static int
 verify_bundle (const struct pg_activate_opts *o, struct pg_bundle *b, const char *bundle_path,
-               const char *sig_path, const char **key, pg_error_t *err)
+               const char *sig_path, const char **key, char sig_sha256[65], pg_error_t *err)
 {
   unsigned char sig[PG_ED25519_SIG_SIZE];
 
@@ -217,6 +228,7 @@ verify_bundle (const struct pg_activate_opts *o, struct pg_bundle *b, const char
         err, 0, "no trusted_keys in the hook config: refusing to activate a bundle nobody can verify");
   if (bundle_read_signature (sig_path, sig, err) < 0)
     return -1;
+  bundle_sig_sha256 (sig, sig_sha256);
   if (bundle_map (bundle_path, o->max_size ? o->max_size : PG_MAX_BUNDLE_SIZE, b, err) < 0)
     return -1;
   if (bundle_verify_signature (b, sig, sizeof (sig), o->trusted_keys, o->n_trusted_keys, key, err) < 0)
@@ -230,11 +242,12 @@ bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, cons
 {
   struct pg_bundle b;
   const char *key = NULL;
+  char sig_sha256[65];
   int ret = -1;
 
   memset (res, 0, sizeof (*res));
   memset (&b, 0, sizeof (b));
-  if (verify_bundle (o, &b, bundle_path, sig_path, &key, err) < 0)
+  if (verify_bundle (o, &b, bundle_path, sig_path, &key, sig_sha256, err) < 0)
     goto out;
   if (policy_active_serial (o->policy_db, &res->previous_serial, err) < 0)
     goto out;
@@ -253,9 +266,10 @@ bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, cons
       goto out;
     }
   res->key = xstrdup (key);
+  memcpy (res->sig_sha256, sig_sha256, sizeof (res->sig_sha256));
   if (b.manifest.serial > res->previous_serial)
     {
-      if (install_payload (o, &b, key, err) < 0)
+      if (install_payload (o, &b, key, sig_sha256, err) < 0)
         goto out;
       res->activated = true;
     }

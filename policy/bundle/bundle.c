@@ -280,6 +280,12 @@ sha256_hex (const unsigned char *data, size_t len, char out[65])
   hex_encode (md, 32, out);
 }
 
+void
+bundle_sig_sha256 (const unsigned char sig[PG_ED25519_SIG_SIZE], char out[65])
+{
+  sha256_hex (sig, PG_ED25519_SIG_SIZE, out);
+}
+
 int
 bundle_check_payload (struct pg_bundle *b, pg_error_t *err)
 {

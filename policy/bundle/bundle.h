@@ -18,7 +18,8 @@
  * than the active one, and replaces the policy database atomically (temp
  * file beside it, fsync, rename, fsync of the directory).  The activated
  * database records the bundle in its meta table (bundle_serial,
- * bundle_created, ...), which the hook's freshness check reads.
+ * bundle_created, bundle_sig_sha256, ...), which the hook's freshness
+ * check and sync read.
  */
 #ifndef PATCHGATE_BUNDLE_H
 #define PATCHGATE_BUNDLE_H
@@ -75,6 +76,10 @@ int bundle_verify_signature (const struct pg_bundle *b, const unsigned char *sig
 int bundle_check_payload (struct pg_bundle *b, pg_error_t *err);
 /* Read a detached signature file (exactly 64 bytes).  */
 int bundle_read_signature (const char *path, unsigned char sig[PG_ED25519_SIG_SIZE], pg_error_t *err);
+/* The SHA-256 of a signature's bytes, hex: what activation records in
+   meta.bundle_sig_sha256 and sync compares.  Ed25519 signatures are
+   deterministic, so one bundle signed by one key always has the same.  */
+void bundle_sig_sha256 (const unsigned char sig[PG_ED25519_SIG_SIZE], char out[65]);
 
 struct pg_activate_opts
 {
@@ -91,6 +96,7 @@ struct pg_activate_result
   bool activated;          /* false: the same serial was already active */
   int64_t previous_serial; /* 0: none */
   char *key;               /* the trusted key that verified the signature */
+  char sig_sha256[65];     /* bundle_sig_sha256 of the signature */
   struct pg_bundle_manifest manifest;
 };
 void activate_result_free (struct pg_activate_result *r);
@@ -103,6 +109,10 @@ int bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, 
 /* The serial of the active database at PATH: 0 when it does not exist or
    was never activated from a bundle.  */
 int policy_active_serial (const char *path, int64_t *serial, pg_error_t *err);
+/* The same, and *SIG_SHA256 (may be NULL; the caller frees) the signature
+   it was activated with (bundle_sig_sha256), NULL when unknown (never
+   activated, or by a patchgate that did not record it).  */
+int policy_active_bundle (const char *path, int64_t *serial, char **sig_sha256, pg_error_t *err);
 
 /* One sync or activate at a time per policy database: an flock on
    "<policy_db>.lock".  *fd is closed by the caller (cleanup_close).  */

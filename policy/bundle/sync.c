@@ -24,7 +24,7 @@ void
 sync_state_free (struct pg_sync_state *s)
 {
   free (s->url);
-  free (s->etag);
+  free (s->sig_sha256);
   free (s->result);
   memset (s, 0, sizeof (*s));
 }
@@ -57,9 +57,8 @@ sync_state_load (const char *path, struct pg_sync_state *s, pg_error_t *err)
   if (!json_is_object (doc))
     return pg_make_error (err, 0, "sync state %s: not a JSON object", path);
   s->url = xstrdup (pg_json_string (doc, "url"));
-  s->etag = xstrdup (pg_json_string (doc, "etag"));
+  s->sig_sha256 = xstrdup (pg_json_string (doc, "sig_sha256"));
   s->result = xstrdup (pg_json_string (doc, "result"));
-  s->last_modified = sync_json_int_or_zero (doc, "last_modified");
   s->serial = sync_json_int_or_zero (doc, "serial");
   s->time = sync_json_int_or_zero (doc, "time");
   s->last_success = sync_json_int_or_zero (doc, "last_success");
@@ -70,10 +69,10 @@ sync_state_load (const char *path, struct pg_sync_state *s, pg_error_t *err)
 int
 sync_state_save (const char *path, const struct pg_sync_state *s, pg_error_t *err)
 {
-  cleanup_json json_t *doc = json_pack ("{s:s?, s:s?, s:I, s:I, s:I, s:b, s:s?, s:I}", "url", s->url, "etag",
-                                        s->etag, "last_modified", (json_int_t) s->last_modified, "serial",
-                                        (json_int_t) s->serial, "time", (json_int_t) s->time, "ok", s->ok,
-                                        "result", s->result, "last_success", (json_int_t) s->last_success);
+  cleanup_json json_t *doc
+      = json_pack ("{s:s?, s:s?, s:I, s:I, s:b, s:s?, s:I}", "url", s->url, "sig_sha256", s->sig_sha256,
+                   "serial", (json_int_t) s->serial, "time", (json_int_t) s->time, "ok", s->ok, "result",
+                   s->result, "last_success", (json_int_t) s->last_success);
   cleanup_free char *text = doc ? json_dumps (doc, JSON_INDENT (2) | JSON_SORT_KEYS) : NULL;
   cleanup_free char *line = NULL;
 
@@ -153,16 +152,11 @@ struct fetch_req
   int fd;
   const char *name; /* the temp file, for messages */
   uint64_t max;
-  const char *etag; /* conditional request, or NULL */
-  int64_t last_modified;
 };
 
 struct fetch_resp
 {
   long code;
-  bool not_modified;
-  char *etag;
-  int64_t last_modified;
   uint64_t size;
   bool too_big;
   int write_errno;
@@ -171,7 +165,6 @@ struct fetch_resp
 static void
 fetch_resp_clear (struct fetch_resp *r)
 {
-  free (r->etag);
   memset (r, 0, sizeof (*r));
 }
 
@@ -237,42 +230,16 @@ set_options (CURL *h, const struct pg_sync_opts *o, const struct fetch_req *rq, 
   curl_easy_setopt (h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) rq->max);
   curl_easy_setopt (h, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt (h, CURLOPT_USERAGENT, "patchgate-sync/1");
-  curl_easy_setopt (h, CURLOPT_FILETIME, 1L);
   curl_easy_setopt (h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt (h, CURLOPT_WRITEFUNCTION, sink_write);
   curl_easy_setopt (h, CURLOPT_WRITEDATA, sink);
-  if (rq->etag && *rq->etag)
-    {
-      cleanup_free char *hdr = NULL;
-      xasprintf (&hdr, "If-None-Match: %s", rq->etag);
-      *headers = curl_slist_append (*headers, hdr);
-      curl_easy_setopt (h, CURLOPT_HTTPHEADER, *headers);
-    }
-  if (rq->last_modified > 0)
-    {
-      curl_easy_setopt (h, CURLOPT_TIMECONDITION, (long) CURL_TIMECOND_IFMODSINCE);
-      curl_easy_setopt (h, CURLOPT_TIMEVALUE_LARGE, (curl_off_t) rq->last_modified);
-    }
+  /* Never conditional, and no cache on the way may answer for the origin:
+     the signature decides what changed (sync.h).  */
+  *headers = curl_slist_append (*headers, "Cache-Control: no-cache");
+  curl_easy_setopt (h, CURLOPT_HTTPHEADER, *headers);
 }
 
-static void
-read_response (CURL *h, struct fetch_resp *rs)
-{
-  struct curl_header *hdr = NULL;
-  curl_off_t filetime = -1;
-  long unmet = 0;
-
-  curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &rs->code);
-  curl_easy_getinfo (h, CURLINFO_CONDITION_UNMET, &unmet);
-  if (curl_easy_getinfo (h, CURLINFO_FILETIME_T, &filetime) == CURLE_OK && filetime > 0)
-    rs->last_modified = (int64_t) filetime;
-  if (curl_easy_header (h, "ETag", 0, CURLH_HEADER, -1, &hdr) == CURLHE_OK && hdr && hdr->value
-      && strlen (hdr->value) < 1024)
-    rs->etag = xstrdup (hdr->value);
-  rs->not_modified = rs->code == 304 || (unmet && rs->code < 300);
-}
-
-/* 0 done (200 or 304), 1 transient failure (retry), -1 permanent.  */
+/* 0 done (200), 1 transient failure (retry), -1 permanent.  */
 static int
 fetch_once (const struct pg_sync_opts *o, const struct fetch_req *rq, struct fetch_resp *rs, pg_error_t *err)
 {
@@ -312,8 +279,8 @@ fetch_once (const struct pg_sync_opts *o, const struct fetch_req *rq, struct fet
           return -1;
         }
     }
-  read_response (h, rs);
-  if (rs->code == 200 || rs->not_modified)
+  curl_easy_getinfo (h, CURLINFO_RESPONSE_CODE, &rs->code);
+  if (rs->code == 200)
     return 0;
   pg_make_error (err, 0, "%s: HTTP %ld", rq->url, rs->code);
   return (rs->code == 408 || rs->code == 429 || rs->code >= 500) ? 1 : -1;
@@ -405,14 +372,30 @@ sync_files_release (struct sync_files *f)
   pg_unlink_freep (&f->sig);
 }
 
+/* Whether SIG (hex SHA-256 of the signature at URL.sig) is that of the
+   bundle the active database came from, or of the last bundle a sync
+   verified at this URL with the active serial (already active: a
+   re-signed copy).  */
+static bool
+signature_is_current (const struct pg_sync_opts *o, const struct pg_sync_state *prev, const char *active_sig,
+                      int64_t active_serial, const char *sig)
+{
+  if (active_serial <= 0)
+    return false;
+  if (active_sig && strcmp (active_sig, sig) == 0)
+    return true;
+  return prev->url && strcmp (prev->url, o->url) == 0 && prev->serial == active_serial && prev->sig_sha256
+         && strcmp (prev->sig_sha256, sig) == 0;
+}
+
 static int
-download (const struct pg_sync_opts *o, const struct pg_sync_state *prev, struct sync_files *f,
-          struct fetch_resp *bundle, struct pg_sync_result *r, pg_error_t *err)
+download (const struct pg_sync_opts *o, const struct pg_sync_state *prev, const char *active_sig,
+          struct sync_files *f, char sig_sha256[65], struct pg_sync_result *r, pg_error_t *err)
 {
   cleanup_free char *sig_url = NULL;
-  struct fetch_resp sig = { 0 };
-  struct fetch_req rq = { .url = o->url, .max = o->max_size ? o->max_size : PG_MAX_BUNDLE_SIZE };
-  int ret;
+  struct fetch_resp resp = { 0 };
+  struct fetch_req rq;
+  unsigned char sig[PG_ED25519_SIG_SIZE];
 
   if (sync_check_url (o->url, o->allow_http, &sig_url, err) < 0)
     return -1;
@@ -420,28 +403,27 @@ download (const struct pg_sync_opts *o, const struct pg_sync_state *prev, struct
       || pg_mkstemp_beside (o->activate.policy_db, &f->bundle, &f->bundle_fd, err) < 0
       || pg_mkstemp_beside (o->activate.policy_db, &f->sig, &f->sig_fd, err) < 0)
     return -1;
-  /* Conditional only when the active database is still the one that the
-     remembered ETag belongs to.  */
-  if (prev->url && strcmp (prev->url, o->url) == 0 && prev->serial > 0 && prev->serial == r->active_serial)
-    {
-      rq.etag = prev->etag;
-      rq.last_modified = prev->last_modified;
-    }
-  rq.fd = f->bundle_fd;
-  rq.name = f->bundle;
-  if (fetch (o, &rq, bundle, &r->attempts, err) < 0)
-    return -1;
-  r->http_code = bundle->code;
-  if (bundle->not_modified)
+  /* The signature first, always: it is small, and unlike the server's
+     validators it changes with every bundle.  */
+  rq = (struct fetch_req){ .url = sig_url, .fd = f->sig_fd, .name = f->sig, .max = PG_MAX_SIG_DOWNLOAD };
+  if (fetch (o, &rq, &resp, &r->attempts, err) < 0)
+    return pg_error_wrap (err, "signature");
+  r->http_code = resp.code;
+  if (bundle_read_signature (f->sig, sig, err) < 0)
+    return pg_error_wrap (err, "signature %s", sig_url);
+  bundle_sig_sha256 (sig, sig_sha256);
+  if (signature_is_current (o, prev, active_sig, r->active_serial, sig_sha256))
     {
       r->not_modified = true;
       return 0;
     }
-  rq = (struct fetch_req){ .url = sig_url, .fd = f->sig_fd, .name = f->sig, .max = PG_MAX_SIG_DOWNLOAD };
-  ret = fetch (o, &rq, &sig, &r->attempts, err);
-  fetch_resp_clear (&sig);
-  if (ret < 0)
-    return pg_error_wrap (err, "signature");
+  rq = (struct fetch_req){ .url = o->url,
+                           .fd = f->bundle_fd,
+                           .name = f->bundle,
+                           .max = o->max_size ? o->max_size : PG_MAX_BUNDLE_SIZE };
+  if (fetch (o, &rq, &resp, &r->attempts, err) < 0)
+    return -1;
+  r->http_code = resp.code;
   if (fsync (f->bundle_fd) < 0)
     return pg_make_error (err, errno, "%s: fsync", f->bundle);
   return 0;
@@ -459,10 +441,11 @@ int
 sync_run (const struct pg_sync_opts *o, struct pg_sync_result *r, pg_error_t *err)
 {
   cleanup_free char *state_path = sync_state_path (o->activate.policy_db);
+  cleanup_free char *active_sig = NULL;
   struct sync_files f = { NULL, NULL, -1, -1 };
   struct pg_sync_state s;
-  struct fetch_resp bundle = { 0 };
   cleanup_error pg_error_t serr = NULL;
+  char sig_sha256[65] = "";
   int ret = -1;
 
   memset (r, 0, sizeof (*r));
@@ -472,26 +455,25 @@ sync_run (const struct pg_sync_opts *o, struct pg_sync_result *r, pg_error_t *er
         o->notice (serr->msg);
       memset (&s, 0, sizeof (s));
     }
-  if (policy_active_serial (o->activate.policy_db, &r->active_serial, err) < 0)
+  if (policy_active_bundle (o->activate.policy_db, &r->active_serial, &active_sig, err) < 0)
     goto fail;
-  if (download (o, &s, &f, &bundle, r, err) < 0)
+  if (download (o, &s, active_sig, &f, sig_sha256, r, err) < 0)
     goto fail;
+  free (s.result);
   if (r->not_modified)
-    {
-      free (s.result);
-      xasprintf (&s.result, "not modified (HTTP %ld): serial %lld stays active", r->http_code,
-                 (long long) r->active_serial);
-    }
+    xasprintf (&s.result, "not modified (the signature is the active bundle's): serial %lld stays active",
+               (long long) r->active_serial);
   else
     {
       if (bundle_activate (&o->activate, f.bundle, f.sig, &r->act, err) < 0)
-        goto fail;
+        {
+          s.result = NULL;
+          goto fail;
+        }
       free (s.url);
-      free (s.etag);
-      free (s.result);
+      free (s.sig_sha256);
       s.url = xstrdup (o->url);
-      s.etag = xstrdup (bundle.etag);
-      s.last_modified = bundle.last_modified;
+      s.sig_sha256 = xstrdup (r->act.sig_sha256);
       s.serial = r->act.manifest.serial;
       if (r->act.activated)
         xasprintf (&s.result, "activated serial %lld (was %lld)", (long long) r->act.manifest.serial,
@@ -508,12 +490,11 @@ sync_run (const struct pg_sync_opts *o, struct pg_sync_result *r, pg_error_t *er
 fail:
   if (s.url == NULL || strcmp (s.url, o->url) != 0)
     {
-      /* The remembered ETag belongs to another URL: forget it.  */
+      /* The remembered signature belongs to another URL: forget it.  */
       free (s.url);
-      free (s.etag);
+      free (s.sig_sha256);
       s.url = xstrdup (o->url);
-      s.etag = NULL;
-      s.last_modified = 0;
+      s.sig_sha256 = NULL;
       s.serial = 0;
     }
   free (s.result);
@@ -522,7 +503,6 @@ fail:
   s.ok = false;
   record (state_path, &s, o->notice);
 out:
-  fetch_resp_clear (&bundle);
   sync_files_release (&f);
   sync_state_free (&s);
   return ret;

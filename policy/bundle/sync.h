@@ -1,10 +1,15 @@
 /* patchgate: pulling signed policy bundles over HTTPS (libcurl).
  *
- * `patchgate sync URL` fetches URL (conditionally: If-None-Match and
- * If-Modified-Since from the last sync, so an unchanged bundle costs a 304)
- * and URL.sig, then activates it with bundle_activate().  What the last sync
- * saw is kept in a small JSON state file beside the policy database,
- * "<policy_db>.sync.json", so that a 304 rewrites nothing in the database.
+ * `patchgate sync URL` fetches URL.sig first, always (64 bytes), and
+ * compares it with the signature the active bundle was activated with
+ * (meta.bundle_sig_sha256): the same signature is the same bundle (Ed25519
+ * is deterministic), so nothing more is fetched or written.  Otherwise it
+ * fetches URL, unconditionally, and activates it with bundle_activate().
+ * No conditional request is trusted: nginx's ETag and Last-Modified are the
+ * file's mtime in seconds and its size, and bundles of one shape have one
+ * size, so a bundle published within the second of the last one would be
+ * answered 304 for ever.  What the last sync saw is kept in a small JSON
+ * state file beside the policy database, "<policy_db>.sync.json".
  */
 #ifndef PATCHGATE_SYNC_H
 #define PATCHGATE_SYNC_H
@@ -20,10 +25,13 @@
 struct pg_sync_state
 {
   char *url;
-  char *etag;
-  int64_t last_modified; /* the server's Last-Modified, 0: unknown */
-  int64_t serial;        /* serial the ETag belongs to */
-  int64_t time;          /* when the last sync ran */
+  /* The signature of the last bundle a sync verified, and its serial: a
+     bundle with the active serial that was not activated (re-signed with a
+     new key, so "already active") is not fetched again while its signature
+     stays.  */
+  char *sig_sha256;
+  int64_t serial;
+  int64_t time; /* when the last sync ran */
   bool ok;
   char *result; /* "activated serial N", "not modified", "error: ..." */
   int64_t last_success;
@@ -51,7 +59,7 @@ struct pg_sync_opts
 
 struct pg_sync_result
 {
-  bool not_modified; /* HTTP 304: nothing fetched, nothing written */
+  bool not_modified; /* URL.sig is the active bundle's: nothing more fetched, nothing written */
   long http_code;
   int attempts;
   int64_t active_serial; /* the serial active before this sync */

@@ -11,7 +11,9 @@
 #include "base/json.h"
 #include "base/clock.h"
 #include "base/digest.h"
+#include "version/version.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <openssl/evp.h>
 
@@ -224,6 +226,80 @@ is_os_package_type (const char *type)
   return type && (strcmp (type, "deb") == 0 || strcmp (type, "rpm") == 0 || strcmp (type, "apk") == 0);
 }
 
+/* How the versions of an artifact of TYPE are ordered (scan_builder.h).  */
+static int
+grype_order (const char *type)
+{
+  if (type == NULL)
+    return IMPORT_ORDER_NONE;
+  if (strcmp (type, "deb") == 0)
+    return PG_VERSION_DPKG;
+  if (strcmp (type, "rpm") == 0)
+    return PG_VERSION_RPM;
+  if (strcmp (type, "apk") == 0)
+    return PG_VERSION_APK;
+  return IMPORT_ORDER_PLAIN;
+}
+
+/* Grype prints fix.available[].date as "2006-01-02" (a day, UTC); a full
+   RFC 3339 time is taken too.  */
+static int
+grype_fix_day (const char *s, int64_t *t)
+{
+  char buf[32];
+
+  if (s == NULL)
+    return -1;
+  if (strlen (s) == 10)
+    {
+      snprintf (buf, sizeof (buf), "%sT00:00:00Z", s);
+      s = buf;
+    }
+  return parse_rfc3339 (s, t) < 0 || *t <= 0 ? -1 : 0;
+}
+
+/* A kind is a short word ("advisory", "first-observed", "release", ...);
+   it ends up in reasons and logs, so anything else is dropped.  */
+static const char *
+grype_fix_kind (json_t *e)
+{
+  const char *k = import_str_exact (json_object_get (e, "kind"));
+  size_t n = k ? strlen (k) : 0;
+
+  if (n == 0 || n > 32)
+    return NULL;
+  for (const char *p = k; *p; p++)
+    if (!isalnum ((unsigned char) *p) && *p != '-' && *p != '_')
+      return NULL;
+  return k;
+}
+
+/* Newer Grype (DB schema v6) says when each fixed version became known:
+   fix.available[] = {version, date, kind}.  The earliest date is when the
+   fix became known; the fixable grace period runs from it when it is
+   earlier than the first imported scan that listed the fix (store.c).  An
+   entry without a usable date is skipped, as Grype itself skips them.  */
+static void
+grype_fix_date (json_t *fix, struct pg_vuln *v)
+{
+  json_t *e;
+  size_t i;
+
+  json_array_foreach (json_object_get (fix, "available"), i, e)
+    {
+      const char *kind = grype_fix_kind (e);
+      int64_t t = 0;
+      if (grype_fix_day (import_str_exact (json_object_get (e, "date")), &t) < 0)
+        continue;
+      if (v->fix_date == 0 || t < v->fix_date
+          || (t == v->fix_date && kind && (v->fix_date_kind == NULL || strcmp (kind, v->fix_date_kind) < 0)))
+        {
+          v->fix_date = t;
+          v->fix_date_kind = (char *) kind;
+        }
+    }
+}
+
 static int
 grype_matches (json_t *doc, struct pg_scan *out, pg_error_t *err)
 {
@@ -259,7 +335,9 @@ grype_matches (json_t *doc, struct pg_scan *out, pg_error_t *err)
       v.fixed = fixed;
       v.severity = severity_parse (import_str (vuln, "severity"));
       v.status = (char *) import_str (fix, "state");
-      import_add_vuln (out, &seen, &v);
+      if (fixed)
+        grype_fix_date (fix, &v);
+      import_add_vuln (out, &seen, &v, grype_order (import_str (artifact, "type")));
       if (v.installed && is_os_package_type (import_str (artifact, "type")))
         import_add_package (out, &seen, v.pkg, v.installed);
     }

@@ -4,6 +4,7 @@
 #include "import/scan_builder.h"
 #include "base/digest.h"
 #include "base/json.h"
+#include "version/version.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -144,31 +145,125 @@ seen_key (const char *const *parts, size_t n, size_t *len)
   return key;
 }
 
+int
+import_order_for_os (const char *family)
+{
+  cleanup_error pg_error_t err = NULL;
+  enum pg_version_scheme scheme;
+
+  if (family == NULL || version_scheme_for_distro (family, &scheme, &err) < 0)
+    return IMPORT_ORDER_NONE;
+  return (int) scheme;
+}
+
+/* "3.2.12", "v1.4", "v24.0.7+incompatible": digits and dots, maybe after
+   a "v", maybe with build metadata after a "+" (which semver and Go leave
+   out of the order).  Returns the digits and dots, or NULL.  */
+static char *
+plain_version (const char *s)
+{
+  size_t len;
+  bool digit = false;
+
+  if (s == NULL)
+    return NULL;
+  if (*s == 'v')
+    s++;
+  len = strcspn (s, "+");
+  for (size_t i = 0; i < len; i++)
+    {
+      if (s[i] == '.' && digit)
+        digit = false;
+      else if (isdigit ((unsigned char) s[i]))
+        digit = true;
+      else
+        return NULL;
+    }
+  return digit ? strndup (s, len) : NULL;
+}
+
+static int
+order_compare (int order, const char *a, const char *b, int *cmp)
+{
+  cleanup_error pg_error_t err = NULL;
+  cleanup_free char *pa = NULL;
+  cleanup_free char *pb = NULL;
+
+  if (order == IMPORT_ORDER_NONE)
+    return -1;
+  if (order == IMPORT_ORDER_PLAIN)
+    {
+      /* Plain dotted numbers: dpkg's order is the numeric one on them.  */
+      pa = plain_version (a);
+      pb = plain_version (b);
+      if (pa == NULL || pb == NULL)
+        return -1;
+      a = pa;
+      b = pb;
+      order = PG_VERSION_DPKG;
+    }
+  return version_compare ((enum pg_version_scheme) order, a, b, cmp, &err);
+}
+
+char *
+import_remedy (int order, const char *installed, const char *fixed)
+{
+  const char *best = NULL;
+  char **list = NULL;
+  size_t n = 0;
+  char *out = NULL;
+
+  for (const char *p = fixed; p && *p;)
+    {
+      const char *sep = strstr (p, ", ");
+      cleanup_free char *one = strndup (p, sep ? (size_t) (sep - p) : strlen (p));
+      strv_append (&list, &n, one);
+      p = sep ? sep + 2 : NULL;
+    }
+  if (n < 2 || installed == NULL)
+    goto out;
+  for (size_t i = 0; i < n; i++)
+    {
+      int above = 0, below_best = -1;
+      if (order_compare (order, list[i], installed, &above) < 0
+          || (best && order_compare (order, list[i], best, &below_best) < 0))
+        goto out;
+      if (above > 0 && (best == NULL || below_best < 0))
+        best = list[i];
+    }
+  out = xstrdup (best);
+out:
+  strv_free (list, n);
+  return out;
+}
+
 void
-import_add_vuln (struct pg_scan *scan, struct import_seen *seen, const struct pg_vuln *v)
+import_add_vuln (struct pg_scan *scan, struct import_seen *seen, const struct pg_vuln *v, int order)
 {
   const char *parts[] = { v->id, v->pkg, v->installed };
   size_t len;
   cleanup_free char *key = seen_key (parts, 3, &len);
   json_t *idx = json_object_getn (seen->vulns, key, len);
+  struct pg_vuln *d;
 
   if (idx)
     {
-      /* Grype reports one finding once per matcher that found it; they may
-         disagree on the fix, and the one that knows a fix is the one the
-         fixable-vulnerability SLA must see.  */
-      struct pg_vuln *old = &scan->vulns[json_integer_value (idx)];
-      if (old->fixed == NULL && v->fixed != NULL)
-        {
-          old->fixed = xstrdup (v->fixed);
-          free (old->status);
-          old->status = xstrdup (v->status);
-        }
-      return;
+      /* Grype reports one finding once per matcher that found it, and a
+         report may list one finding twice with different severities or
+         fixes: merged so that the decision does not depend on which entry
+         comes first.  */
+      d = &scan->vulns[json_integer_value (idx)];
+      pg_vuln_merge (d, v);
     }
-  pg_scan_add_vuln (scan, v);
-  if (json_object_setn_new (seen->vulns, key, len, json_integer ((json_int_t) scan->n_vulns - 1)) < 0)
-    abort ();
+  else
+    {
+      pg_scan_add_vuln (scan, v);
+      if (json_object_setn_new (seen->vulns, key, len, json_integer ((json_int_t) scan->n_vulns - 1)) < 0)
+        abort ();
+      d = &scan->vulns[scan->n_vulns - 1];
+    }
+  free (d->remedy);
+  d->remedy = import_remedy (order, d->installed, d->fixed);
 }
 
 void

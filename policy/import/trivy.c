@@ -108,7 +108,8 @@ trivy_metadata (json_t *doc, struct pg_scan *out, pg_error_t *err)
 }
 
 static int
-trivy_vuln (json_t *jv, size_t r, size_t i, struct pg_scan *out, struct import_seen *seen, pg_error_t *err)
+trivy_vuln (json_t *jv, size_t r, size_t i, int order, struct pg_scan *out, struct import_seen *seen,
+            pg_error_t *err)
 {
   const char *fixed = import_str (jv, "FixedVersion");
   cleanup_free char *fixed_list = fixed ? import_fixed_versions (&fixed, 1) : NULL;
@@ -125,7 +126,7 @@ trivy_vuln (json_t *jv, size_t r, size_t i, struct pg_scan *out, struct import_s
   v.fixed = fixed_list;
   v.severity = severity_parse (import_str (jv, "Severity"));
   v.status = (char *) import_str (jv, "Status");
-  import_add_vuln (out, seen, &v);
+  import_add_vuln (out, seen, &v, order);
   return 0;
 }
 
@@ -195,8 +196,12 @@ trivy_results (json_t *doc, struct pg_scan *out, pg_error_t *err)
           ret = pg_make_error (err, 0, "Trivy Results[%zu].Vulnerabilities is not an array", r);
           break;
         }
+      /* OS packages are ordered as their package manager orders them;
+         language packages (lang-pkgs) only when their versions are plain.  */
+      int order = trivy_is_os_result (res, out) ? import_order_for_os (out->os_family) : IMPORT_ORDER_PLAIN;
+
       json_array_foreach (vulns, i, e)
-        if ((ret = trivy_vuln (e, r, i, out, &seen, err)) < 0)
+        if ((ret = trivy_vuln (e, r, i, order, out, &seen, err)) < 0)
           break;
       if (ret < 0)
         break;

@@ -313,7 +313,10 @@ is_reason_code (const char *s)
   for (size_t i = 0; codes[i]; i++)
     if (strcmp (s, codes[i]) == 0)
       return true;
-  return strncmp (s, "FIXABLE_", 8) == 0 && severity_parse (s + 8) != PG_SEV_UNKNOWN;
+  /* severity_parse maps unknown words to UNKNOWN, which is itself a
+     severity the hook reports (FIXABLE_UNKNOWN): only the word counts.  */
+  return strncmp (s, "FIXABLE_", 8) == 0
+         && (severity_parse (s + 8) != PG_SEV_UNKNOWN || strcmp (s + 8, "UNKNOWN") == 0);
 }
 
 static int

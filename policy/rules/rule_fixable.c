@@ -14,13 +14,8 @@
 static bool
 status_blocks_fix (const char *status)
 {
-  static const char *const words[]
-      = { "will_not_fix", "wont-fix",     "wont_fix",    "not-fixed", "not_fixed",
-          "fix_deferred", "not_affected", "end_of_life", NULL };
-  for (size_t i = 0; status && words[i]; i++)
-    if (strcasecmp (status, words[i]) == 0)
-      return true;
-  return false;
+  /* One list for the evaluator and the importers' merge (store.h).  */
+  return pg_fix_status_blocks (status);
 }
 
 /* A supplier's OpenVEX statement clears a finding for vex_max_age after it
@@ -53,7 +48,9 @@ append_upgrade (char **list, size_t *n, const struct pg_vuln *v)
   cleanup_free char *item = NULL;
   char *joined = NULL;
 
-  xasprintf (&item, "%s >= %s", v->pkg, v->fixed);
+  /* Of several fixed versions (one per release branch), the one above the
+     installed version, when the importer could tell (pg_vuln.remedy).  */
+  xasprintf (&item, "%s >= %s", v->pkg, v->remedy ? v->remedy : v->fixed);
   if (*list && strstr (*list, item))
     return;
   if (++*n > 4)
@@ -77,6 +74,7 @@ rule_fixable (const struct pg_rule_env *env, struct pg_decision *d)
       cleanup_free char *upgrades = NULL;
       size_t count = 0, n_upgrades = 0;
       int64_t oldest = now;
+      const char *oldest_source = NULL;
       char code[32], grace[32], since[32];
       struct pg_reason *r;
 
@@ -94,7 +92,10 @@ rule_fixable (const struct pg_rule_env *env, struct pg_decision *d)
           if (waiver_suspends (env, d, code, v->id, v->pkg) || cleared_by_vex (rules, rec, v->id, now, d))
             continue;
           if (known < oldest)
-            oldest = known;
+            {
+              oldest = known;
+              oldest_source = v->fix_known_since ? v->fix_known_source : NULL;
+            }
           if (count < 8)
             {
               char *n = NULL;
@@ -114,9 +115,10 @@ rule_fixable (const struct pg_rule_env *env, struct pg_decision *d)
       format_duration (rules->grace[sev], grace, sizeof (grace));
       format_rfc3339 (oldest, since, sizeof (since));
       r = decision_add_reason (d, code, true);
-      xasprintf (
-          &r->detail, "%zu %s vulnerabilit%s fixable for longer than %s (oldest fix known since %s), e.g. %s",
-          count, severity_name ((enum pg_severity) sev), count == 1 ? "y" : "ies", grace, since, example);
+      xasprintf (&r->detail,
+                 "%zu %s vulnerabilit%s fixable for longer than %s (oldest fix known since %s%s%s), e.g. %s",
+                 count, severity_name ((enum pg_severity) sev), count == 1 ? "y" : "ies", grace, since,
+                 oldest_source ? ", " : "", oldest_source ? oldest_source : "", example);
       xasprintf (&r->remedy, "rebuild the image with %s%s", upgrades, n_upgrades > 4 ? " and more" : "");
       {
         char key[32];

@@ -66,6 +66,26 @@ store_meta_get_int_db (sqlite3 *db, const char *name, const char *key, int64_t *
 }
 
 int
+store_meta_get_text_db (sqlite3 *db, const char *name, const char *key, char **out, pg_error_t *err)
+{
+  sqlite3_stmt *st = NULL;
+  int r;
+
+  *out = NULL;
+  if (sqlite3_prepare_v2 (db, META_GET, -1, &st, NULL) != SQLITE_OK)
+    return pg_make_error (err, 0, "%s: reading meta.%s: %s", name, key, sqlite3_errmsg (db));
+  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
+  r = meta_step (db, name, key, st, err);
+  if (r == 1)
+    {
+      const char *v = (const char *) sqlite3_column_text (st, 0);
+      *out = xstrdup (v ? v : "");
+    }
+  sqlite3_finalize (st);
+  return r;
+}
+
+int
 store_meta_get_blob (pg_store *store, const char *key, void **out, size_t *len, pg_error_t *err)
 {
   cleanup_stmt sqlite3_stmt *st = NULL;

@@ -15,6 +15,7 @@ int store_meta_get_blob (pg_store *store, const char *key, void **out, size_t *l
 /* The same on a connection that is not a pg_store (a database that may not
    be patchgate's); NAME is used in messages.  */
 int store_meta_get_int_db (sqlite3 *db, const char *name, const char *key, int64_t *out, pg_error_t *err);
+int store_meta_get_text_db (sqlite3 *db, const char *name, const char *key, char **out, pg_error_t *err);
 
 /* In the caller's write transaction.  */
 int store_meta_set_text (pg_store *store, const char *key, const char *value, pg_error_t *err);

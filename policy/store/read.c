@@ -145,22 +145,44 @@ load_newest_scan (pg_store *store, int64_t image, struct pg_image_record *rec, i
   return 1;
 }
 
-/* Two scanners report the same finding: keep one.  */
-static bool
-vuln_already_loaded (const struct pg_image_record *rec, sqlite3_stmt *st)
+/* Two scanners report the same finding: merged as one report's duplicate
+   entries are (pg_vuln_merge), so that the decision does not depend on
+   which report was imported first.  */
+static struct pg_vuln *
+find_loaded (const struct pg_image_record *rec, const struct pg_vuln *v)
 {
-  const char *id = (const char *) sqlite3_column_text (st, 0);
-  const char *pkg = (const char *) sqlite3_column_text (st, 1);
-  const char *installed = (const char *) sqlite3_column_text (st, 2);
   for (size_t i = 0; i < rec->n_vulns; i++)
-    if (strcmp (rec->vulns[i].id, id) == 0 && strcmp (rec->vulns[i].pkg, pkg) == 0
-        && (installed == NULL) == (rec->vulns[i].installed == NULL)
-        && (installed == NULL || strcmp (installed, rec->vulns[i].installed) == 0))
-      {
-        /* Keep the fixed version if only one scanner named it.  */
-        return rec->vulns[i].fixed != NULL || sqlite3_column_type (st, 3) == SQLITE_NULL;
-      }
-  return false;
+    if (strcmp (rec->vulns[i].id, v->id) == 0 && strcmp (rec->vulns[i].pkg, v->pkg) == 0
+        && (v->installed == NULL) == (rec->vulns[i].installed == NULL)
+        && (v->installed == NULL || strcmp (v->installed, rec->vulns[i].installed) == 0))
+      return &rec->vulns[i];
+  return NULL;
+}
+
+/* When the fix became known: the earliest of the first scan that listed a
+   fix and the date a report gave for it.  */
+static void
+load_fix_known (sqlite3_stmt *st, struct pg_vuln *v)
+{
+  int64_t first_seen = sqlite3_column_int64 (st, 6);
+  int64_t date = sqlite3_column_int64 (st, 7);
+  const char *kind = (const char *) sqlite3_column_text (st, 8);
+
+  if (v->fixed == NULL)
+    return;
+  if (date > 0 && (first_seen == 0 || date < first_seen))
+    {
+      v->fix_known_since = date;
+      if (kind)
+        xasprintf (&v->fix_known_source, "per the scanner's fix date (%s)", kind);
+      else
+        v->fix_known_source = xstrdup ("per the scanner's fix date");
+    }
+  else if (first_seen > 0)
+    {
+      v->fix_known_since = first_seen;
+      v->fix_known_source = xstrdup ("when an imported scan first listed it");
+    }
 }
 
 static int
@@ -169,12 +191,18 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
   cleanup_stmt sqlite3_stmt *st = NULL;
   int r;
 
-  /* fix_known_since means something only for a finding with a fix, and
-     each lookup in fixes is a random page: look up only those.  */
+  /* The fix columns mean something only for a finding with a fix, and
+     each lookup in fixes is a random page: look up only those (the second
+     and third lookups find the page the first one read).  */
   if (store_prepare (store,
                      "SELECT v.vuln_id, v.pkg, v.installed, v.fixed, v.severity, v.status, "
                      "CASE WHEN v.fixed IS NOT NULL THEN (SELECT f.first_seen FROM fixes f "
-                     "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END "
+                     "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END, "
+                     "CASE WHEN v.fixed IS NOT NULL THEN (SELECT f.fix_date FROM fixes f "
+                     "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END, "
+                     "CASE WHEN v.fixed IS NOT NULL THEN (SELECT f.fix_date_kind FROM fixes f "
+                     "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END, "
+                     "v.remedy "
                      "FROM vulns v WHERE v.scan = ?",
                      &st, err)
       < 0)
@@ -182,20 +210,31 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
   sqlite3_bind_int64 (st, 1, scan_id);
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     {
-      struct pg_vuln *v;
-      if (vuln_already_loaded (rec, st))
-        continue;
+      struct pg_vuln v = { 0 }, *dup;
+      v.id = column_strdup (st, 0);
+      v.pkg = column_strdup (st, 1);
+      v.installed = column_strdup (st, 2);
+      v.fixed = column_strdup (st, 3);
+      v.severity = (enum pg_severity) sqlite3_column_int (st, 4);
+      if (v.severity < 0 || v.severity >= PG_SEV_COUNT)
+        v.severity = PG_SEV_UNKNOWN;
+      v.status = column_strdup (st, 5);
+      v.remedy = column_strdup (st, 9);
+      load_fix_known (st, &v);
+      if (v.id == NULL || v.pkg == NULL)
+        {
+          pg_vuln_clear (&v);
+          return store_sqlite_error (err, store, "reading vulnerabilities: a row without id or package");
+        }
+      dup = find_loaded (rec, &v);
+      if (dup)
+        {
+          pg_vuln_merge (dup, &v);
+          pg_vuln_clear (&v);
+          continue;
+        }
       rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*rec->vulns));
-      v = &rec->vulns[rec->n_vulns++];
-      v->id = column_strdup (st, 0);
-      v->pkg = column_strdup (st, 1);
-      v->installed = column_strdup (st, 2);
-      v->fixed = column_strdup (st, 3);
-      v->severity = (enum pg_severity) sqlite3_column_int (st, 4);
-      if (v->severity < 0 || v->severity >= PG_SEV_COUNT)
-        v->severity = PG_SEV_UNKNOWN;
-      v->status = column_strdup (st, 5);
-      v->fix_known_since = sqlite3_column_int64 (st, 6);
+      rec->vulns[rec->n_vulns++] = v;
     }
   if (r != SQLITE_DONE)
     return store_sqlite_error (err, store, "reading vulnerabilities");

@@ -26,14 +26,17 @@ severity_parse (const char *s)
   return PG_SEV_UNKNOWN;
 }
 
-static void
-vuln_clear (struct pg_vuln *v)
+void
+pg_vuln_clear (struct pg_vuln *v)
 {
   free (v->id);
   free (v->pkg);
   free (v->installed);
   free (v->fixed);
+  free (v->remedy);
   free (v->status);
+  free (v->fix_date_kind);
+  free (v->fix_known_source);
 }
 
 void
@@ -46,9 +49,157 @@ pg_scan_add_vuln (struct pg_scan *scan, const struct pg_vuln *v)
   d->pkg = xstrdup (v->pkg);
   d->installed = xstrdup (v->installed);
   d->fixed = xstrdup (v->fixed);
+  d->remedy = xstrdup (v->remedy);
   d->severity = v->severity;
   d->status = xstrdup (v->status);
+  d->fix_date = v->fix_date;
+  d->fix_date_kind = xstrdup (v->fix_date_kind);
   d->fix_known_since = v->fix_known_since;
+  d->fix_known_source = xstrdup (v->fix_known_source);
+}
+
+static int
+compare_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+bool
+pg_fix_status_blocks (const char *status)
+{
+  static const char *const words[]
+      = { "will_not_fix", "wont-fix",     "wont_fix",    "not-fixed", "not_fixed",
+          "fix_deferred", "not_affected", "end_of_life", NULL };
+  for (size_t i = 0; status && words[i]; i++)
+    if (strcasecmp (status, words[i]) == 0)
+      return true;
+  return false;
+}
+
+bool
+pg_vuln_fixable (const struct pg_vuln *v)
+{
+  return v->fixed != NULL && !pg_fix_status_blocks (v->status);
+}
+
+/* Split "a, b" (as the importers normalise it) onto *V.  */
+static void
+split_fixed (const char *list, char ***v, size_t *n)
+{
+  for (const char *p = list; p && *p;)
+    {
+      const char *sep = strstr (p, ", ");
+      size_t len = sep ? (size_t) (sep - p) : strlen (p);
+      cleanup_free char *one = strndup (p, len);
+      bool seen = false;
+      for (size_t i = 0; i < *n && !seen; i++)
+        seen = strcmp ((*v)[i], one) == 0;
+      if (len && !seen)
+        strv_append (v, n, one);
+      p = sep ? sep + 2 : NULL;
+    }
+}
+
+char *
+pg_fixed_union (const char *a, const char *b)
+{
+  char **v = NULL;
+  size_t n = 0, len = 0;
+  char *out;
+
+  split_fixed (a, &v, &n);
+  split_fixed (b, &v, &n);
+  if (n == 0)
+    return NULL;
+  qsort (v, n, sizeof (*v), compare_str);
+  for (size_t i = 0; i < n; i++)
+    len += strlen (v[i]) + 2;
+  out = xmalloc0 (len + 1);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (i)
+        strcat (out, ", ");
+      strcat (out, v[i]);
+    }
+  strv_free (v, n);
+  return out;
+}
+
+/* The one of A and B to keep, whichever way round they come: a word over
+   none, then the smaller.  */
+static const char *
+pick_word (const char *a, const char *b)
+{
+  if (a == NULL || b == NULL)
+    return a ? a : b;
+  return strcmp (a, b) <= 0 ? a : b;
+}
+
+static void
+replace_str (char **dst, const char *src)
+{
+  char *copy = xstrdup (src);
+  free (*dst);
+  *dst = copy;
+}
+
+/* The status a merged finding keeps.  Of fixable entries, theirs; else a
+   word that blocks the fix over one that does not, so that a version named
+   under will_not_fix stays no fix after the merge.  */
+static const char *
+merged_status (const struct pg_vuln *a, const struct pg_vuln *b, bool a_fix, bool b_fix)
+{
+  bool a_blocks = pg_fix_status_blocks (a->status), b_blocks = pg_fix_status_blocks (b->status);
+
+  if (a_fix != b_fix)
+    return a_fix ? a->status : b->status;
+  if (!a_fix && a_blocks != b_blocks)
+    return a_blocks ? a->status : b->status;
+  return pick_word (a->status, b->status);
+}
+
+/* The earlier of two (time, words) pairs, 0 meaning none; on a tie the
+   smaller word.  */
+static void
+merge_dated (int64_t *t, char **words, int64_t t2, const char *words2)
+{
+  if (t2 == 0)
+    return;
+  if (*t == 0 || t2 < *t || (t2 == *t && pick_word (*words, words2) != *words))
+    {
+      *t = t2;
+      replace_str (words, words2);
+    }
+}
+
+void
+pg_vuln_merge (struct pg_vuln *into, const struct pg_vuln *from)
+{
+  bool into_fix = pg_vuln_fixable (into), from_fix = pg_vuln_fixable (from);
+  cleanup_free char *status = xstrdup (merged_status (into, from, into_fix, from_fix));
+  char *fixed;
+
+  if (from->severity > into->severity)
+    into->severity = from->severity;
+  if (into_fix != from_fix)
+    /* Only the fixable entry's versions: a version named under a blocking
+       status is no fix, and must not become one by the merge.  */
+    fixed = xstrdup (into_fix ? into->fixed : from->fixed);
+  else
+    fixed = pg_fixed_union (into->fixed, from->fixed);
+  if (!into_fix && from_fix)
+    replace_str (&into->remedy, from->remedy);
+  else if (into_fix == from_fix
+           && (into->remedy == NULL || from->remedy == NULL || strcmp (into->remedy, from->remedy) != 0))
+    replace_str (&into->remedy, NULL);
+  free (into->fixed);
+  into->fixed = fixed;
+  free (into->status);
+  into->status = status;
+  status = NULL;
+  merge_dated (&into->fix_date, &into->fix_date_kind, from->fix_date, from->fix_date_kind);
+  merge_dated (&into->fix_known_since, &into->fix_known_source, from->fix_known_since,
+               from->fix_known_source);
 }
 
 void
@@ -76,7 +227,7 @@ static void
 vulns_free (struct pg_vuln *v, size_t n)
 {
   for (size_t i = 0; i < n; i++)
-    vuln_clear (&v[i]);
+    pg_vuln_clear (&v[i]);
   free (v);
 }
 

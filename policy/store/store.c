@@ -77,6 +77,12 @@ static const char *const migrations[] = {
   "  issued INTEGER NOT NULL,"
   "  source TEXT,"
   "  PRIMARY KEY (digest, vuln_id)) WITHOUT ROWID;",
+  /* 2 -> 3: a finding's remedy (the fixed version a rebuild needs, when the
+     scanner names several), and the scanner's own date for when a fix
+     became known (Grype's fix.available), the earliest any report gave.  */
+  "ALTER TABLE vulns ADD COLUMN remedy TEXT;"
+  "ALTER TABLE fixes ADD COLUMN fix_date INTEGER;"
+  "ALTER TABLE fixes ADD COLUMN fix_date_kind TEXT;",
 };
 
 static int

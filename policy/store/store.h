@@ -15,7 +15,7 @@
 #define PG_DEFAULT_DB "/var/lib/patchgate/policy.db"
 /* Bumped whenever the schema changes; store_open migrates older databases
    and refuses newer ones.  */
-#define PG_SCHEMA_VERSION 2
+#define PG_SCHEMA_VERSION 3
 
 enum pg_severity
 {
@@ -37,10 +37,44 @@ struct pg_vuln
   char *pkg;       /* package name */
   char *installed; /* installed version */
   char *fixed;     /* fixed version(s) as "a, b"; NULL when the scanner names none */
+  /* When FIXED names several (one per release branch: "3.2.12, 4.0.10"),
+     the one a rebuild needs: the smallest above INSTALLED.  NULL when FIXED
+     names one, or when its versions cannot be ordered.  */
+  char *remedy;
   enum pg_severity severity;
-  char *status;            /* scanner's status word, may be NULL */
-  int64_t fix_known_since; /* loaded records, findings with a fix only: earliest scan that saw one */
+  char *status; /* scanner's status word, may be NULL */
+  /* The report's own date for when the fix became known (Grype's
+     fix.available[].date, the earliest), 0: none; and how that date was
+     obtained (Grype's kind: "advisory", "first-observed", ...), or NULL.  */
+  int64_t fix_date;
+  char *fix_date_kind;
+  /* Loaded records, findings with a fix only: when the fix became known,
+     the earliest of any report's fix_date and the first imported scan that
+     listed a fix (for this vulnerability in this package), and which of
+     the two that was, as words for a reason's detail.  */
+  int64_t fix_known_since;
+  char *fix_known_source;
 };
+
+/* Whether STATUS, a scanner's status word, says that a named fixed version
+   is no fix for this image (will_not_fix, wont-fix, not-fixed,
+   fix_deferred, not_affected, end_of_life, ...).  */
+bool pg_fix_status_blocks (const char *status);
+/* Whether V counts as fixable: a fixed version under a status that does
+   not block it.  */
+bool pg_vuln_fixable (const struct pg_vuln *v);
+/* Merge FROM into INTO, two entries for one finding (vulnerability,
+   package, installed version), such that the result does not depend on
+   their order: the higher severity; fixable when either is, with the fixed
+   versions of the fixable entries merged (the union, sorted); the earliest
+   fix date and fix_known_since.  INTO's remedy is dropped when FROM's
+   differs (the caller that can order versions computes it again).  */
+void pg_vuln_merge (struct pg_vuln *into, const struct pg_vuln *from);
+/* Free the strings of V (not V itself).  */
+void pg_vuln_clear (struct pg_vuln *v);
+/* The union of two fixed-version lists ("a, b"), each version once, in
+   strcmp order; NULL when both are.  */
+char *pg_fixed_union (const char *a, const char *b);
 
 struct pg_package
 {
@@ -142,6 +176,10 @@ void store_rollback (pg_store *store);
 /* Record a scan.  Returns 1 when added, 0 when the same scan (image, scanner,
    time) was already there.  Call inside a write transaction.  */
 int store_add_scan (pg_store *store, const struct pg_scan *scan, int64_t now, pg_error_t *err);
+/* The same, and *IMAGE (may be NULL) gets the image's row, for counting
+   the distinct images an import touched.  */
+int store_add_scan_image (pg_store *store, const struct pg_scan *scan, int64_t now, int64_t *image,
+                          pg_error_t *err);
 
 /* Record a VEX statement for each digest it names; a newer statement for
    the same (digest, vulnerability) replaces an older one.  */

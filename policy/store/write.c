@@ -152,15 +152,24 @@ add_vulns (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_erro
 {
   cleanup_stmt sqlite3_stmt *st = NULL;
   cleanup_stmt sqlite3_stmt *fix = NULL;
+  /* The fix date kept is the earliest any report gave, with its kind (the
+     smaller kind on a tie, so the import order does not matter).  SQLite
+     computes every SET from the row as it was.  */
   if (store_prepare (store,
-                     "INSERT INTO vulns (scan, vuln_id, pkg, installed, fixed, severity, status) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     "INSERT INTO vulns (scan, vuln_id, pkg, installed, fixed, severity, status, remedy) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                      &st, err)
           < 0
-      || store_prepare (store,
-                        "INSERT INTO fixes (vuln_id, pkg, first_seen) VALUES (?, ?, ?) "
-                        "ON CONFLICT DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)",
-                        &fix, err)
+      || store_prepare (
+             store,
+             "INSERT INTO fixes (vuln_id, pkg, first_seen, fix_date, fix_date_kind) VALUES (?, ?, ?, ?, ?) "
+             "ON CONFLICT DO UPDATE SET first_seen = min(first_seen, excluded.first_seen), "
+             "fix_date = coalesce(min(fix_date, excluded.fix_date), fix_date, excluded.fix_date), "
+             "fix_date_kind = CASE WHEN excluded.fix_date IS NULL THEN fix_date_kind "
+             "WHEN fix_date IS NULL OR excluded.fix_date < fix_date THEN excluded.fix_date_kind "
+             "WHEN excluded.fix_date = fix_date AND excluded.fix_date_kind < fix_date_kind "
+             "THEN excluded.fix_date_kind ELSE fix_date_kind END",
+             &fix, err)
              < 0)
     return -1;
   for (size_t i = 0; i < scan->n_vulns; i++)
@@ -173,6 +182,7 @@ add_vulns (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_erro
       store_bind_text_or_null (st, 5, v->fixed);
       sqlite3_bind_int (st, 6, (int) v->severity);
       store_bind_text_or_null (st, 7, v->status);
+      store_bind_text_or_null (st, 8, v->remedy);
       if (store_step_done (store, st, "adding a vulnerability", err) < 0)
         return -1;
       if (v->fixed == NULL)
@@ -180,6 +190,11 @@ add_vulns (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_erro
       sqlite3_bind_text (fix, 1, v->id ? v->id : "", -1, SQLITE_STATIC);
       sqlite3_bind_text (fix, 2, v->pkg ? v->pkg : "", -1, SQLITE_STATIC);
       sqlite3_bind_int64 (fix, 3, scan->scanned_at);
+      if (v->fix_date > 0)
+        sqlite3_bind_int64 (fix, 4, v->fix_date);
+      else
+        sqlite3_bind_null (fix, 4);
+      store_bind_text_or_null (fix, 5, v->fix_date > 0 ? v->fix_date_kind : NULL);
       if (store_step_done (store, fix, "recording a fix", err) < 0)
         return -1;
     }
@@ -208,6 +223,13 @@ add_packages (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_e
 int
 store_add_scan (pg_store *store, const struct pg_scan *scan, int64_t now, pg_error_t *err)
 {
+  return store_add_scan_image (store, scan, now, NULL, err);
+}
+
+int
+store_add_scan_image (pg_store *store, const struct pg_scan *scan, int64_t now, int64_t *image_out,
+                      pg_error_t *err)
+{
   cleanup_stmt sqlite3_stmt *st = NULL;
   int64_t image, scan_id;
 
@@ -232,6 +254,8 @@ store_add_scan (pg_store *store, const struct pg_scan *scan, int64_t now, pg_err
   sqlite3_bind_int64 (st, 9, now);
   if (sqlite3_step (st) != SQLITE_DONE)
     return store_sqlite_error (err, store, "adding a scan");
+  if (image_out)
+    *image_out = image;
   if (sqlite3_changes (store->db) == 0)
     return 0;
   scan_id = sqlite3_last_insert_rowid (store->db);

@@ -102,7 +102,8 @@ EOF
 }
 
 # A TCP listener that accepts and never answers (a stalled server), and a
-# plain HTTP one that promises 100000 bytes and sends 100 (a cut transfer).
+# plain HTTP one that promises 100000 bytes and sends 100 (a cut transfer),
+# after serving 64 bytes for any *.sig.
 start_listeners() {
   local d=$BATS_FILE_TMPDIR/listeners i
   mkdir -p "$d"
@@ -122,8 +123,12 @@ print(s.getsockname()[1], flush=True)
 while True:
     c, _ = s.accept()
     try:
-        c.recv(65536)
-        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n" + b"x" * 100)
+        req = c.recv(65536)
+        if b".sig HTTP/" in req.split(b"\r\n", 1)[0]:
+            # A signature (sync reads it first), so that the bundle is fetched.
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\nConnection: close\r\n\r\n" + b"s" * 64)
+        else:
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n" + b"x" * 100)
     finally:
         c.close()
 ' </dev/null >"$d/short.port" 2>"$d/short.err" 3>&- &
@@ -161,6 +166,10 @@ setup_file() {
   pb_build v1 100 bundle-v1 "$PB_DIR/report-1.json" &&
     pb_build v2 200 bundle-v2 "$PB_DIR/report-1.json" "$PB_DIR/report-2.json" &&
     pb_build old 50 bundle-old "$PB_DIR/report-1.json" || pg_fail "bundle build failed" || return 1
+  # Two bundles of one shape, so of one size: serials 400 and 401, policies
+  # bundle-w1 and bundle-w2, the same report, built at the same time.
+  PB_CREATED=$(pg_days_ago 1) pb_build w1 400 bundle-w1 "$PB_DIR/report-1.json" &&
+    PB_CREATED=$(pg_days_ago 1) pb_build w2 401 bundle-w2 "$PB_DIR/report-1.json" || return 1
   # A bundle made 10 days before PG_NOW, for max_policy_age.
   PB_CREATED=$(pg_days_ago 10) pb_build aged 300 bundle-aged "$PB_DIR/report-1.json" || return 1
 
@@ -327,20 +336,98 @@ refused() {
     pg_fail "status --json: $output"
 }
 
-@test "sync: an unchanged bundle costs a 304 and the database is not rewritten" {
+# requests_since N : the access log's lines after the first N.
+requests_since() {
+  tail -n +"$(($1 + 1))" "$NGINX_ACCESS"
+}
+
+@test "sync: an unchanged bundle costs one request for its signature and the database is not rewritten" {
   with_v1
   local before_lines
   before_lines=$(wc -l <"$NGINX_ACCESS")
   sleep 1.1 # a rewrite would show in the mtime
   sync_ok "$BASE/good/policy.bundle"
-  assert_output_contains "not modified (HTTP 304)"
-  [ "$(db_fingerprint)" = "$BEFORE" ] || pg_fail "the database was rewritten on a 304"
-  # One request, answered 304; the signature was not fetched.
-  tail -n +"$((before_lines + 1))" "$NGINX_ACCESS" >"$BATS_TEST_TMPDIR/requests"
+  assert_output_contains "not modified (its signature is the active bundle's): serial 100 stays active"
+  [ "$(db_fingerprint)" = "$BEFORE" ] || pg_fail "the database was rewritten for an unchanged bundle"
+  # One request: the 64-byte signature, unconditionally; not the bundle.
+  requests_since "$before_lines" >"$BATS_TEST_TMPDIR/requests"
   [ "$(wc -l <"$BATS_TEST_TMPDIR/requests")" -eq 1 ] || pg_fail "expected one request: $(cat "$BATS_TEST_TMPDIR/requests")"
-  grep -q '"GET /good/policy.bundle HTTP/1.1" 304 ' "$BATS_TEST_TMPDIR/requests" ||
-    pg_fail "expected a 304: $(cat "$BATS_TEST_TMPDIR/requests")"
+  grep -q '"GET /good/policy.bundle.sig HTTP/1.1" 200 64 ' "$BATS_TEST_TMPDIR/requests" ||
+    pg_fail "expected the signature, 64 bytes: $(cat "$BATS_TEST_TMPDIR/requests")"
   wait_syslog "patchgate\[[0-9]+\]: action=sync result=not-modified .*serial=100" >/dev/null
+  decides_by_v1
+}
+
+# http_validators URL [ETAG LAST-MODIFIED] : "CODE|ETAG|LAST-MODIFIED" of a GET
+# of URL from the test's nginx, conditional when ETAG is given.
+http_validators() {
+  python3 - "$TLS/ca.crt" "$@" <<'PY'
+import ssl, sys, urllib.request, urllib.error
+ca, url = sys.argv[1], sys.argv[2]
+req = urllib.request.Request(url)
+if len(sys.argv) > 3:
+    req.add_header("If-None-Match", sys.argv[3])
+    req.add_header("If-Modified-Since", sys.argv[4])
+try:
+    r = urllib.request.urlopen(req, context=ssl.create_default_context(cafile=ca))
+    code, h = r.status, r.headers
+except urllib.error.HTTPError as e:
+    code, h = e.code, e.headers
+print(code, h.get("ETag"), h.get("Last-Modified"), sep="|")
+PY
+}
+
+@test "sync: a new bundle of the same size, published within the same second, is fetched (weak validators)" {
+  local t="2026-11-20 10:00:00" first second etag lm
+  mkdir -p "$WWW/weak"
+  [ "$(stat -c %s "$PB_DIR/w1.bundle")" = "$(stat -c %s "$PB_DIR/w2.bundle")" ] ||
+    pg_fail "the two bundles must be of one size: $(stat -c %s "$PB_DIR/w1.bundle" "$PB_DIR/w2.bundle")"
+  cmp -s "$PB_DIR/w1.bundle" "$PB_DIR/w2.bundle" && pg_fail "the two bundles must differ"
+  cp "$PB_DIR/w1.bundle" "$WWW/weak/policy.bundle"
+  "$PG_CLI" bundle sign --key "$KEYS/a.pem" "$WWW/weak/policy.bundle" >/dev/null
+  touch -d "$t" "$WWW/weak/policy.bundle" "$WWW/weak/policy.bundle.sig"
+  first=$(http_validators "$BASE/weak/policy.bundle")
+  sync_ok "$BASE/weak/policy.bundle"
+  assert_output_contains "activated bundle serial 400"
+
+  # The next bundle: the same size, the same mtime second.
+  cp "$PB_DIR/w2.bundle" "$WWW/weak/policy.bundle"
+  "$PG_CLI" bundle sign --key "$KEYS/a.pem" "$WWW/weak/policy.bundle" >/dev/null
+  touch -d "$t" "$WWW/weak/policy.bundle" "$WWW/weak/policy.bundle.sig"
+  # nginx's validators are those of the first, and a conditional request
+  # is answered 304: a sync that trusted them would never get serial 401.
+  second=$(http_validators "$BASE/weak/policy.bundle")
+  [ "${first#200|}" = "${second#200|}" ] || pg_fail "nginx's validators differ: $first / $second"
+  IFS='|' read -r _ etag lm <<<"$first"
+  [ "$(http_validators "$BASE/weak/policy.bundle" "$etag" "$lm" | cut -d'|' -f1)" = 304 ] ||
+    pg_fail "nginx did not answer 304 to the first bundle's validators"
+
+  sync_ok "$BASE/weak/policy.bundle"
+  assert_output_contains "activated bundle serial 401"
+  assert_output_contains "was serial 400"
+  run "$PG_CLI" check --config "$HOST_CFG" --db "$HOST_DB" --digest "$PG_MANIFEST_1" --at "$PG_NOW"
+  assert_success
+  assert_output_contains "policy bundle-w2"
+  # Now it is the active one: nothing more to do.
+  sync_ok "$BASE/weak/policy.bundle"
+  assert_output_contains "not modified"
+}
+
+@test "sync: a bundle re-signed with a new key (already active) is fetched once, then not again" {
+  with_v1
+  local before_lines
+  jq --arg k "$KEYS/b.pub.pem" '.trusted_keys += [$k]' "$HOST_CFG" >"$HOST_CFG.new" && mv "$HOST_CFG.new" "$HOST_CFG"
+  mkdir -p "$WWW/rotated"
+  cp "$PB_DIR/v1.bundle" "$WWW/rotated/policy.bundle"
+  "$PG_CLI" bundle sign --key "$KEYS/b.pem" "$WWW/rotated/policy.bundle" >/dev/null
+  sync_ok "$BASE/rotated/policy.bundle"
+  assert_output_contains "serial 100 is already active"
+  [ "$(db_fingerprint)" = "$BEFORE" ] || pg_fail "the database was rewritten for the same serial"
+  before_lines=$(wc -l <"$NGINX_ACCESS")
+  sync_ok "$BASE/rotated/policy.bundle"
+  assert_output_contains "not modified"
+  [ "$(requests_since "$before_lines" | grep -c 'GET /rotated/policy.bundle HTTP')" -eq 0 ] ||
+    pg_fail "the bundle was fetched again: $(requests_since "$before_lines")"
   decides_by_v1
 }
 
@@ -354,10 +441,11 @@ refused() {
   run "$PG_CLI" check --config "$HOST_CFG" --db "$HOST_DB" --digest "$PG_MANIFEST_2" --at "$PG_NOW"
   assert_success
   assert_output_contains "policy bundle-v2"
-  # The same bundle again under a new URL name is nothing to do.
+  # The same bundle again under a new URL name is nothing to do: its
+  # signature is the active bundle's, so the bundle is not even fetched.
   mkdir -p "$WWW/v2copy" && cp "$WWW/v2/policy.bundle"* "$WWW/v2copy/"
   sync_ok "$BASE/v2copy/policy.bundle"
-  assert_output_contains "serial 200 is already active"
+  assert_output_contains "not modified (its signature is the active bundle's): serial 200 stays active"
 }
 
 @test "sync: a lower serial is refused (no rollback)" {
@@ -403,7 +491,8 @@ refused() {
   before_lines=$(wc -l <"$NGINX_ACCESS")
   refused "giving up after 2 attempts.*HTTP 500" "$BASE/error/policy.bundle" --retries 1
   [[ $SYNC_OUTPUT =~ attempt\ 1\ failed.*retrying\ in\ [0-9.]+\ s ]] || pg_fail "no retry notice: $SYNC_OUTPUT"
-  [ "$(tail -n +"$((before_lines + 1))" "$NGINX_ACCESS" | grep -c '/error/policy.bundle HTTP/1.1" 500')" -eq 2 ] ||
+  # The signature is fetched first: its two attempts, and no bundle request.
+  [ "$(tail -n +"$((before_lines + 1))" "$NGINX_ACCESS" | grep -c '/error/policy.bundle.sig HTTP/1.1" 500')" -eq 2 ] ||
     pg_fail "expected 2 requests: $(tail -n 5 "$NGINX_ACCESS")"
 }
 

@@ -347,3 +347,200 @@ import_ok() {
     [ "$status" -eq 0 ] || pg_fail "patchgate $sub --help: exit $status: $output"
   done
 }
+
+# --- global options, --version, make deps -----------------------------------
+
+@test "--version prints the version and exits 0" {
+  run "$PG_CLI" --version
+  assert_success
+  assert_output_matches "^patchgate [0-9]+\.[0-9]+\.[0-9]+$"
+}
+
+@test "options before the command mean the same as after it" {
+  local after before
+  "$PG_CLI" --db "$PG_DB" import "$REPORTS/trivy/nginx-debian12.json" >/dev/null ||
+    pg_fail "patchgate --db FILE import failed"
+  "$PG_CLI" --db="$PG_DB" policy set "$BATS_TEST_TMPDIR/nginx-policy.json" >/dev/null ||
+    pg_fail "patchgate --db=FILE policy set failed"
+  after=$("$PG_CLI" check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-10T00:00:00Z --json --config "$PG_HOOK_CONFIG")
+  before=$("$PG_CLI" --db "$PG_DB" --config "$PG_HOOK_CONFIG" check --digest "$NGINX_ID" --at 2025-06-10T00:00:00Z --json)
+  [ -n "$after" ] && [ "$after" = "$before" ] || pg_fail "check differs: after: $after; before: $before"
+  [ "$(jq -r .decision <<<"$before")" = allow ] || pg_fail "check: $before"
+  run "$PG_CLI" --db "$PG_DB" status --json
+  assert_success
+  [ "$(jq -r .policy_version <<<"$output")" = cli-1 ] || pg_fail "status --json: $output"
+  # The last one wins, as it does after the command.
+  run "$PG_CLI" --db /nonexistent/a.db status --db "$PG_DB"
+  assert_success
+  # Operands after `--` stay operands.
+  run "$PG_CLI" --db "$PG_DB" import -- "$REPORTS/grype/clamav-alpine.json"
+  assert_success
+  # An option the command does not take fails as it would after it.
+  run "$PG_CLI" --db "$PG_DB" bundle sign --key /nonexistent.pem x
+  [ "$status" -eq 2 ] || pg_fail "bundle sign --db: exit $status: $output"
+  run "$PG_CLI" --no-such-option status
+  [ "$status" -eq 2 ] || pg_fail "an unknown global option: exit $status"
+}
+
+@test "policy set: a waiver of FIXABLE_UNKNOWN, a code the hook emits, is accepted and applies" {
+  # grype/clamav-alpine.json: CVE-2025-5399 in libcurl, severity Unknown, fixed in 8.14.1-r0.
+  pg_policy '.version = "unknown-1" | .defaults.max_scan_age = "30d" | .defaults.fixable_grace = {"UNKNOWN": "7d"}' \
+    >"$BATS_TEST_TMPDIR/p1.json"
+  pg_make_db "$PG_DB" "$BATS_TEST_TMPDIR/p1.json" "$REPORTS/grype/clamav-alpine.json"
+  run cli check --db "$PG_DB" --digest "$CLAMAV_ID" --at 2025-06-20T00:00:00Z --json
+  [ "$status" -eq 1 ] && [ "$(json_codes)" = FIXABLE_UNKNOWN ] || pg_fail "expected FIXABLE_UNKNOWN: $output"
+  for code in FIXABLE_UNKNOWN FIXABLE_NEGLIGIBLE; do
+    jq --arg c "$code" '.version = "unknown-2" | .waivers = [{"id": "W-U", "match": {"repository": "docker.io/clamav/*",
+      "reason_code": $c}, "expires": "2025-12-31T00:00:00Z", "reason": "rated by nobody", "owner": "team-av"}]' \
+      "$BATS_TEST_TMPDIR/p1.json" >"$BATS_TEST_TMPDIR/p2.json"
+    run "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/p2.json"
+    [ "$status" -eq 0 ] || pg_fail "policy set refused a waiver of $code: $output"
+  done
+  jq '.waivers[0].match.reason_code = "FIXABLE_UNKNOWN"' "$BATS_TEST_TMPDIR/p2.json" >"$BATS_TEST_TMPDIR/p3.json"
+  "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/p3.json" >/dev/null
+  run cli check --db "$PG_DB" --digest "$CLAMAV_ID" --at 2025-06-20T00:00:00Z --json
+  [ "$status" -eq 0 ] || pg_fail "the FIXABLE_UNKNOWN waiver did not apply: $output"
+  jq -e '.waivers_applied | index("W-U")' <<<"$output" >/dev/null || pg_fail "W-U not applied: $output"
+}
+
+@test "make deps: names the missing packages after \"installing \"" {
+  # A stub apt-get: the recipe's message is what is tested, not Debian's mirror.
+  mkdir -p "$BATS_TEST_TMPDIR/bin"
+  printf '#!/bin/sh\necho "apt-get $*" >>"%s"\n' "$BATS_TEST_TMPDIR/apt.log" >"$BATS_TEST_TMPDIR/bin/apt-get"
+  chmod +x "$BATS_TEST_TMPDIR/bin/apt-get"
+  [ "$(id -u)" = 0 ] || pg_fail "make deps installs only as root"
+  run env PATH="$BATS_TEST_TMPDIR/bin:$PATH" make -s -C "$PG_SRC" deps \
+    DEPS="patchgate-test-missing-a patchgate-test-missing-b bash"
+  assert_success
+  assert_output_contains "make deps: installing patchgate-test-missing-a patchgate-test-missing-b"
+  grep -q "install -y -qq patchgate-test-missing-a patchgate-test-missing-b$" "$BATS_TEST_TMPDIR/apt.log" ||
+    pg_fail "apt-get was asked for: $(cat "$BATS_TEST_TMPDIR/apt.log")"
+}
+
+# --- fix dates and remedies (Grype fix.available) ----------------------------
+
+# grype/check_all_fields.json (scanned 2021-12-24) lists Django 3.2.9 with
+# GHSA-v6rh-hp5x-86rv fixed in 3.2.10; the advisory (CVE-2021-44420) names
+# one fix per branch, 2.2.25, 3.1.14 and 3.2.10, released 2021-12-07.  Newer
+# Grype prints that as fix.versions and fix.available[].{version,date,kind}.
+django_report() {
+  jq '(.matches[] | select(.artifact.name == "Django") | .vulnerability.fix) |=
+        (.versions = ["2.2.25", "3.1.14", "3.2.10"]
+         | .available = [{"version": "2.2.25", "date": "2021-12-07", "kind": "advisory"},
+                         {"version": "3.1.14", "date": "2021-12-07", "kind": "advisory"},
+                         {"version": "3.2.10", "date": "2021-12-07", "kind": "advisory"}])' \
+    "$REPORTS/grype/check_all_fields.json"
+}
+
+@test "check: the fixable grace runs from Grype's fix date, says so, and names the branch's fix" {
+  local img=sha256:ce9898fd214aef9c994a42624b09056bdce3ff4a8e3f68dc242d967b80fcbeee
+  pg_policy '.version = "django-1" | .defaults.max_scan_age = "3650d" | .defaults.fixable_grace = {"HIGH": "30d"}' \
+    >"$BATS_TEST_TMPDIR/p.json"
+  django_report >"$BATS_TEST_TMPDIR/django.json"
+  # Without fix dates: the grace runs from the scan (2021-12-24), 17 days before.
+  pg_make_db "$PG_DB" "$BATS_TEST_TMPDIR/p.json" "$REPORTS/grype/check_all_fields.json"
+  run cli check --db "$PG_DB" --digest "$img" --at 2022-01-10T00:00:00Z --json
+  [ "$status" -eq 0 ] || pg_fail "from the scan, 17 days is within 30d: $output"
+  # With them: from 2021-12-07, 34 days before.
+  pg_make_db "$BATS_TEST_TMPDIR/dated.db" "$BATS_TEST_TMPDIR/p.json" "$BATS_TEST_TMPDIR/django.json"
+  run cli check --db "$BATS_TEST_TMPDIR/dated.db" --digest "$img" --at 2022-01-10T00:00:00Z --json
+  [ "$status" -eq 1 ] && [ "$(json_codes)" = FIXABLE_HIGH ] || pg_fail "expected FIXABLE_HIGH from the fix date: $output"
+  jq -e '.reasons[0].detail | contains("oldest fix known since 2021-12-07T00:00:00Z, per the scanner'"'"'s fix date (advisory)")' \
+    <<<"$output" >/dev/null || pg_fail "the detail does not name the date's source: $output"
+  jq -e '.reasons[0].remedy == "rebuild the image with Django >= 3.2.10"' <<<"$output" >/dev/null ||
+    pg_fail "the remedy should name 3.2.10, the fix above 3.2.9: $output"
+  # The earlier scan stays the source when it is earlier than the date.
+  jq '(.matches[] | select(.artifact.name == "Django") | .vulnerability.fix.available[].date) = "2022-01-01"' \
+    "$BATS_TEST_TMPDIR/django.json" >"$BATS_TEST_TMPDIR/late.json"
+  pg_make_db "$BATS_TEST_TMPDIR/late.db" "$BATS_TEST_TMPDIR/p.json" "$BATS_TEST_TMPDIR/late.json"
+  run cli check --db "$BATS_TEST_TMPDIR/late.db" --digest "$img" --at 2022-01-30T00:00:00Z --json
+  [ "$status" -eq 1 ] || pg_fail "expected a deny 37 days after the scan: $output"
+  jq -e '.reasons[0].detail | contains("since 2021-12-24T08:14:02Z, when an imported scan first listed it")' \
+    <<<"$output" >/dev/null || pg_fail "the detail should name the scan: $output"
+}
+
+# --- import: trees, --keep-going, progress ------------------------------------
+
+# report_tree DIR : the real reports kept one folder per image, as scan jobs
+# leave them, plus a symlink out of the tree and one within it.
+report_tree() {
+  local d=$1
+  mkdir -p "$d/nginx" "$d/clamav/nested" "$d/rocky" "$d/.cache"
+  cp "$REPORTS/trivy/nginx-debian12.json" "$d/nginx/trivy-results.json"
+  cp "$REPORTS/grype/nginx-debian12.json" "$d/nginx/grype-results.json"
+  cp "$REPORTS/grype/clamav-alpine.json" "$d/clamav/nested/grype-results.json"
+  cp "$REPORTS/trivy/rockylinux-8.json" "$d/rocky/trivy-results.json"
+  echo '{ not a report' >"$d/.cache/partial.json"
+  echo 'notes' >"$d/rocky/README"
+  ln -s "$REPORTS/trivy/all_statuses.json" "$d/outside.json"
+  ln -s nginx/trivy-results.json "$d/inside.json"
+}
+
+@test "import DIR: subfolders in a sorted order; symlinks are not followed, in or out of DIR" {
+  local t=$BATS_TEST_TMPDIR/tree all_statuses_id
+  report_tree "$t"
+  run "$PG_CLI" import --db "$PG_DB" "$t/"
+  assert_success
+  assert_output_contains "imported 4 reports: 3 images, 4 new scans (0 already present), 190 findings"
+  assert_output_contains "patchgate: skipped $t/inside.json: a symlink: not followed"
+  assert_output_contains "patchgate: skipped $t/outside.json: a symlink: not followed"
+  [ "$(sqlite3 "$PG_DB" 'SELECT source FROM scans ORDER BY id' | tr '\n' ' ')" = \
+    "$t/clamav/nested/grype-results.json $t/nginx/grype-results.json $t/nginx/trivy-results.json $t/rocky/trivy-results.json " ] ||
+    pg_fail "order: $(sqlite3 "$PG_DB" 'SELECT source FROM scans ORDER BY id')"
+  # The image all_statuses.json scanned is not in the database.
+  all_statuses_id=$(jq -r .Metadata.ImageID "$REPORTS/trivy/all_statuses.json")
+  "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/nginx-policy.json" >/dev/null
+  run cli check --db "$PG_DB" --digest "$all_statuses_id" --at 2025-06-10T00:00:00Z --json
+  [ "$(json_codes)" = UNSCANNED ] || pg_fail "the symlinked report was imported: $output"
+  run cli check --db "$PG_DB" --digest "$CLAMAV_ID" --at 2025-06-10T00:00:00Z --json
+  [[ ,$(json_codes), != *,UNSCANNED,* ]] || pg_fail "the nested report was not imported: $output"
+}
+
+@test "import: one transaction by default; --keep-going imports the good ones and lists every bad one" {
+  local t=$BATS_TEST_TMPDIR/tree
+  report_tree "$t"
+  mkdir -p "$t/legacy" "$t/broken"
+  cp "$REPORTS/trivy/legacy_many_vulns.json" "$t/legacy/trivy-results.json"
+  head -c 5000 "$REPORTS/trivy/nginx-debian12.json" >"$t/broken/trivy-results.json"
+  run "$PG_CLI" import --db "$PG_DB" "$t"
+  [ "$status" -eq 2 ] || pg_fail "expected exit 2: $output"
+  assert_output_contains "$t/broken/trivy-results.json: invalid JSON"
+  [ "$(sqlite3 "$PG_DB" 'SELECT count(*) FROM scans')" = 0 ] || pg_fail "a failed run recorded scans"
+
+  run "$PG_CLI" import --keep-going --db "$PG_DB" "$t" "$BATS_TEST_TMPDIR/missing.json"
+  [ "$status" -eq 2 ] || pg_fail "expected exit 2 when reports failed: $output"
+  assert_output_contains "patchgate: FAILED $t/broken/trivy-results.json: invalid JSON"
+  assert_output_contains "patchgate: FAILED $t/legacy/trivy-results.json: legacy pre-SchemaVersion Trivy output"
+  assert_output_contains "patchgate: FAILED $BATS_TEST_TMPDIR/missing.json: No such file or directory"
+  assert_output_contains "imported 4 reports: 3 images, 4 new scans (0 already present), 190 findings, 0 VEX statements; 3 reports failed; 2 skipped"
+  [ "$(sqlite3 "$PG_DB" 'SELECT count(*) FROM scans')" = 4 ] || pg_fail "the good reports were not all recorded"
+  # Again: nothing new, the same failures, the same exit status.
+  run "$PG_CLI" import -k --db "$PG_DB" "$t"
+  [ "$status" -eq 2 ] || pg_fail "expected exit 2 again: $output"
+  assert_output_contains "imported 4 reports: 3 images, 0 new scans (4 already present)"
+  # Only good reports: exit 0.
+  rm -r "$t/legacy" "$t/broken"
+  run "$PG_CLI" import --keep-going --db "$PG_DB" "$t"
+  assert_success
+}
+
+@test "import: a progress line on a terminal for a long import, none otherwise" {
+  local t=$BATS_TEST_TMPDIR/many i
+  pg_require script
+  # Enough reports to take more than the second before the line appears.
+  for i in $(seq -w 1 150); do
+    mkdir -p "$t/img$i"
+    cp "$REPORTS/grype/nginx-debian12.json" "$t/img$i/grype-results.json"
+  done
+  run script -qec "'$PG_CLI' import --db '$PG_DB' '$t'" /dev/null
+  assert_success
+  assert_output_matches "importing \[#*\.*\] [0-9]+/150 reports  [0-9.]+/s  ETA [0-9]+:[0-9]{2}"
+  # Erased before the summary, which stays alone on its line.
+  assert_output_matches $'\r\033\\[Kimported 150 reports: 1 image, 1 new scan \\(149 already present\\)'
+  # Not a terminal: the summary only.
+  "$PG_CLI" import --db "$PG_DB" "$t" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" ||
+    pg_fail "import failed: $(cat "$BATS_TEST_TMPDIR/err")"
+  [ ! -s "$BATS_TEST_TMPDIR/err" ] || pg_fail "progress written to a file: $(od -c "$BATS_TEST_TMPDIR/err" | head)"
+  [ "$(cat "$BATS_TEST_TMPDIR/out")" = "imported 150 reports: 1 image, 0 new scans (150 already present), 0 findings, 0 VEX statements" ] ||
+    pg_fail "summary: $(cat "$BATS_TEST_TMPDIR/out")"
+}

@@ -7,7 +7,9 @@
    "reasons": [codes in order], optional "scope", "mode", "waivers_applied",
    "waivers_expired", "detail_contains": {code: substring}, "log_contains":
    [substrings of the syslog line]}).  image.json may list OpenVEX
-   statements as "vex": [{"id", "status", "issued"}].  */
+   statements as "vex": [{"id", "status", "issued"}]; its vulns hold
+   pg_vuln's fields (fix_known_since in RFC 3339, fix_known_source,
+   remedy).  */
 #include "suite.h"
 #include "rules/eval.h"
 #include "report/report.h"
@@ -63,6 +65,7 @@ record_from_json (json_t *j, struct pg_image_record *rec)
       struct pg_vuln *v;
       rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*v));
       v = &rec->vulns[rec->n_vulns++];
+      memset (v, 0, sizeof (*v));
       v->id = xstrdup (pg_json_string (e, "id"));
       v->pkg = xstrdup (pg_json_string (e, "pkg"));
       v->installed = xstrdup (pg_json_string (e, "installed"));
@@ -70,6 +73,8 @@ record_from_json (json_t *j, struct pg_image_record *rec)
       v->severity = severity_parse (pg_json_string (e, "severity"));
       v->status = xstrdup (pg_json_string (e, "status"));
       v->fix_known_since = time_field (e, "fix_known_since");
+      v->fix_known_source = xstrdup (pg_json_string (e, "fix_known_source"));
+      v->remedy = xstrdup (pg_json_string (e, "remedy"));
     }
   json_array_foreach (json_object_get (j, "vex"), i, e)
     {

@@ -5,6 +5,14 @@
                   $PATCHGATE_SRC/../shared/testdata/reports/,
      stdin        a byte stream fed to `-` (concatenated reports),
      stdin_refs   real reports, one path a line, concatenated and fed to `-`,
+   optionally with
+     entries.json {"into": "matches" | "Results/0/Vulnerabilities" | ...,
+                  "entries": [...], "every_order": bool}: the report (from
+                  input_ref or input.json) with the array at INTO replaced
+                  by ENTRIES, which keeps a real report real but for the
+                  entries under test; with every_order, imported once per
+                  order of the entries, each time to the same expected.json
+                  (a merge must not depend on the order),
    and the outcome, one of
      expected.json  what the scan must hold (only the keys present are
                     checked; an array holds one object per report, in order):
@@ -14,7 +22,8 @@
                     os_name, eosl, diff_ids, n_diff_ids, first_diff_id,
                     n_vulns, n_fixable (fixed != NULL), n_packages,
                     severities {NAME: count}, vulns [{id, pkg, installed,
-                    fixed, severity, status}] (found by id, pkg and
+                    fixed, remedy, severity, status, fix_date (RFC 3339,
+                    or 0), fix_date_kind}] (found by id, pkg and
                     installed when given), packages [{name, version}],
      error          a substring of the error message.
    After the cases: directories, and the store round trip.  */
@@ -27,6 +36,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 
 struct collected
@@ -212,7 +222,10 @@ expect_vulns (const char *where, json_t *exp, const struct pg_scan *scan)
       if (v == NULL)
         fail_msg ("%s: not found", what);
       expect_str (what, "fixed", json_object_get (e, "fixed"), v->fixed);
+      expect_str (what, "remedy", json_object_get (e, "remedy"), v->remedy);
       expect_str (what, "status", json_object_get (e, "status"), v->status);
+      expect_time (what, "fix_date", json_object_get (e, "fix_date"), v->fix_date);
+      expect_str (what, "fix_date_kind", json_object_get (e, "fix_date_kind"), v->fix_date_kind);
       expect_str (what, "severity", json_object_get (e, "severity"), severity_name (v->severity));
     }
 }
@@ -280,6 +293,127 @@ expect_scan (const char *where, json_t *exp, const struct pg_scan *scan)
   expect_packages (where, json_object_get (exp, "packages"), scan);
 }
 
+/* ---- reports with their entries replaced (entries.json) ---- */
+
+/* The array at PATH ("a/0/b") in DOC, created when the last step is
+   missing.  */
+static json_t *
+doc_at (json_t *doc, const char *path, json_t *value)
+{
+  cleanup_free char *copy = xstrdup (path);
+  char *save = NULL, *step = strtok_r (copy, "/", &save);
+  json_t *cur = doc;
+
+  while (step)
+    {
+      char *next = strtok_r (NULL, "/", &save);
+      json_t *parent = cur;
+      cur = json_is_array (parent) ? json_array_get (parent, strtoul (step, NULL, 10))
+                                   : json_object_get (parent, step);
+      if (next == NULL)
+        {
+          if (json_is_array (parent))
+            json_array_set (parent, strtoul (step, NULL, 10), value);
+          else
+            json_object_set (parent, step, value);
+          return value;
+        }
+      if (cur == NULL)
+        fail_msg ("entries.json: no `%s` in the report (path %s)", step, path);
+      step = next;
+    }
+  return NULL;
+}
+
+static bool
+next_permutation (size_t *p, size_t n)
+{
+  size_t i, j;
+  if (n < 2)
+    return false;
+  for (i = n - 1; i > 0 && p[i - 1] >= p[i]; i--)
+    ;
+  if (i == 0)
+    return false;
+  for (j = n - 1; p[j] <= p[i - 1]; j--)
+    ;
+  size_t t = p[i - 1];
+  p[i - 1] = p[j];
+  p[j] = t;
+  for (j = n - 1; i < j; i++, j--)
+    {
+      t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+  return true;
+}
+
+static void
+run_entries_case (const char *dir, const char *path, json_t *expected, const char *want_error)
+{
+  cleanup_json json_t *spec = suite_json (dir, "entries.json", true);
+  json_t *entries = json_object_get (spec, "entries");
+  size_t n = json_array_size (entries), runs = 0;
+  cleanup_free size_t *order = xmalloc0 ((n + 1) * sizeof (*order));
+  cleanup_free char *buf = NULL;
+  size_t len = 0;
+  pg_error_t err = NULL;
+
+  if (read_all_file (path, PG_MAX_REPORT_SIZE, &buf, &len, &err) < 0)
+    fail_msg ("%s: %s", dir, err->msg);
+  for (size_t i = 0; i < n; i++)
+    order[i] = i;
+  do
+    {
+      cleanup_json json_t *doc = NULL;
+      json_t *list = json_array ();
+      struct pg_scan scan = { 0 };
+      cleanup_free char *where = NULL;
+      cleanup_error pg_error_t perr = NULL;
+      int r;
+
+      if (import_parse_json (buf, len, path, false, &doc, NULL, &perr) < 0)
+        fail_msg ("%s: %s", dir, perr->msg);
+      for (size_t i = 0; i < n; i++)
+        json_array_append (list, json_array_get (entries, order[i]));
+      doc_at (doc, pg_json_string (spec, "into"), list);
+      json_decref (list);
+      xasprintf (&where, "%s (entries in the order", dir);
+      for (size_t i = 0; i < n; i++)
+        {
+          char *w = NULL;
+          xasprintf (&w, "%s %zu", where, order[i]);
+          free (where);
+          where = w;
+        }
+      {
+        char *w = NULL;
+        xasprintf (&w, "%s)", where);
+        free (where);
+        where = w;
+      }
+      r = import_parse_report (doc, "entries", &scan, &perr);
+      if (want_error)
+        {
+          if (r == 0 || strstr (perr->msg, want_error) == NULL)
+            fail_msg ("%s: expected an error containing \"%s\", got %s", where, want_error,
+                      r == 0 ? "success" : perr->msg);
+        }
+      else
+        {
+          if (r < 0)
+            fail_msg ("%s: %s", where, perr->msg);
+          expect_scan (where, expected, &scan);
+        }
+      pg_scan_free (&scan);
+      runs++;
+    }
+  while (json_is_true (json_object_get (spec, "every_order")) && next_permutation (order, n));
+  if (json_is_true (json_object_get (spec, "every_order")) && n > 1 && runs < 2)
+    fail_msg ("%s: every_order ran once", dir);
+}
+
 static void
 test_import_case (void **state)
 {
@@ -316,6 +450,11 @@ test_import_case (void **state)
   else
     fail_msg ("%s: no input", dir);
 
+  if (case_has (dir, "entries.json"))
+    {
+      run_entries_case (dir, path, expected, want_error);
+      return;
+    }
   r = read_reports (path, stdin_file, &c, &err);
   if (tmp_stdin)
     unlink (stdin_file);
@@ -395,20 +534,38 @@ tmpdir_write (struct tmpdir *t, const char *name, const char *text)
     fail_msg ("write %s", p);
 }
 
-/* Only what the tests put there: files and one level of directories.  */
+static int
+remove_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  remove (path);
+  return 0;
+}
+
+/* Everything the test put there, links not followed.  */
 static void
 tmpdir_remove (struct tmpdir *t)
 {
-  DIR *d = opendir (t->path);
-  struct dirent *e;
-  if (d == NULL)
-    return;
-  while ((e = readdir (d)))
-    if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0)
-      if (unlinkat (dirfd (d), e->d_name, 0) < 0)
-        unlinkat (dirfd (d), e->d_name, AT_REMOVEDIR);
-  closedir (d);
-  rmdir (t->path);
+  nftw (t->path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+tmpdir_copy_ref (struct tmpdir *t, const char *name, const char *ref)
+{
+  cleanup_free char *src = report_ref (ref);
+  cleanup_free char *buf = NULL;
+  size_t len = 0;
+  pg_error_t err = NULL;
+  if (read_all_file (src, PG_MAX_REPORT_SIZE, &buf, &len, &err) < 0)
+    fail_msg ("%s", err->msg);
+  tmpdir_write (t, name, buf);
+}
+
+static void
+tmpdir_mkdir (struct tmpdir *t, const char *name)
+{
+  cleanup_free char *p = tmpdir_file (t, name);
+  if (mkdir (p, 0700) < 0)
+    fail_msg ("mkdir %s: %s", p, strerror (errno));
 }
 
 /* Setup and teardown, so that a failing test still removes its files.  */
@@ -435,30 +592,45 @@ test_directory (void **state)
   struct tmpdir *t = *state;
   struct collected c = { 0 };
   cleanup_error pg_error_t err = NULL;
-  cleanup_free char *sub = NULL;
+  static const char *const want[] = { "/a-grype.json", "/b-trivy.json", "/img1/sub/trivy-results.json",
+                                      "/img1/trivy-results.json", "/img2/grype-results.json" };
   int r;
 
-  tmpdir_link_ref (t, "b-trivy.json", "trivy/clamav-alpine.json");
-  tmpdir_link_ref (t, "a-grype.json", "grype/clamav-alpine.json");
+  tmpdir_copy_ref (t, "b-trivy.json", "trivy/clamav-alpine.json");
+  tmpdir_copy_ref (t, "a-grype.json", "grype/clamav-alpine.json");
   tmpdir_write (t, "notes.txt", "not a report\n");
   tmpdir_write (t, ".hidden.json", "{ broken");
-  sub = tmpdir_file (t, "sub.json");
-  mkdir (sub, 0700);
+  tmpdir_mkdir (t, "img2");
+  tmpdir_copy_ref (t, "img2/grype-results.json", "grype/fix_not_available.json");
+  tmpdir_mkdir (t, "img1");
+  tmpdir_copy_ref (t, "img1/trivy-results.json", "trivy/rockylinux-8.json");
+  tmpdir_mkdir (t, "img1/sub");
+  tmpdir_copy_ref (t, "img1/sub/trivy-results.json", "trivy/nginx-debian12.json");
+  tmpdir_mkdir (t, ".git");
+  tmpdir_write (t, ".git/x.json", "{ broken");
+  /* Links are not followed, whether they point out of the tree or in.  */
+  tmpdir_link_ref (t, "c-outside.json", "trivy/all_statuses.json");
+  {
+    cleanup_free char *link = tmpdir_file (t, "d-inside.json");
+    if (symlink ("a-grype.json", link) < 0)
+      fail_msg ("symlink: %s", strerror (errno));
+  }
   r = read_reports (t->path, NULL, &c, &err);
   if (r < 0)
     fail_msg ("%s", err->msg);
-  assert_int_equal (c.n, 2);
-  assert_string_equal (c.scans[0].scanner, "grype");
-  assert_string_equal (c.scans[1].scanner, "trivy");
-  assert_non_null (strstr (c.scans[0].source, "/a-grype.json"));
-  assert_non_null (strstr (c.scans[1].source, "/b-trivy.json"));
+  /* Depth first, each level in name order: "img1/sub" < "img1/trivy-..." .  */
+  assert_int_equal (c.n, sizeof (want) / sizeof (want[0]));
+  for (size_t i = 0; i < c.n; i++)
+    if (strstr (c.scans[i].source, want[i]) == NULL
+        || strncmp (c.scans[i].source, t->path, strlen (t->path)) != 0)
+      fail_msg ("report %zu: %s, expected %s%s", i, c.scans[i].source, t->path, want[i]);
   collected_free (&c);
 
   /* A report that fails inside a directory is named by its own path.  */
-  tmpdir_write (t, "c-bad.json", "[1]");
+  tmpdir_write (t, "img2/c-bad.json", "[1]");
   r = read_reports (t->path, NULL, &c, &err);
   assert_int_equal (r, -1);
-  assert_non_null (strstr (err->msg, "/c-bad.json: unknown report format"));
+  assert_non_null (strstr (err->msg, "/img2/c-bad.json: unknown report format"));
   collected_free (&c);
 }
 
@@ -687,6 +859,85 @@ test_store_failed_batch (void **state)
   store = NULL;
 }
 
+static void
+record_progress (const struct import_progress *p, void *data)
+{
+  json_t *log = data;
+  json_array_append_new (log, json_pack ("{s:I, s:I, s:I, s:s}", "done", (json_int_t) p->done, "total",
+                                         (json_int_t) p->total, "failed", (json_int_t) p->failed, "source",
+                                         p->source));
+}
+
+/* --keep-going: every good report recorded in its own transaction, every
+   bad one listed with its reason; without it, nothing.  */
+static void
+test_keep_going (void **state)
+{
+  struct tmpdir *t = *state;
+  cleanup_store pg_store *store = NULL;
+  cleanup_error pg_error_t err = NULL;
+  cleanup_json json_t *log = json_array ();
+  struct import_opts opts = { .keep_going = true, .progress = record_progress, .progress_data = log };
+  struct import_result res;
+  char *paths[2];
+
+  tmpdir_mkdir (t, "reports");
+  tmpdir_mkdir (t, "reports/nginx");
+  tmpdir_copy_ref (t, "reports/nginx/trivy-results.json", "trivy/nginx-debian12.json");
+  tmpdir_copy_ref (t, "reports/nginx/grype-results.json", "grype/nginx-debian12.json");
+  tmpdir_mkdir (t, "reports/legacy");
+  tmpdir_copy_ref (t, "reports/legacy/trivy-results.json", "trivy/legacy_many_vulns.json");
+  tmpdir_mkdir (t, "reports/clamav");
+  tmpdir_copy_ref (t, "reports/clamav/grype-results.json", "grype/clamav-alpine.json");
+  tmpdir_write (t, "reports/clamav/trivy-results.json", "{\"SchemaVersion\": 2, \"Results\": [");
+  tmpdir_link_ref (t, "reports/rocky.json", "trivy/rockylinux-8.json");
+  paths[0] = tmpdir_file (t, "reports");
+  paths[1] = tmpdir_file (t, "missing.json");
+  store = open_db (t);
+
+  /* Without --keep-going: a missing path fails before anything is read,
+     and the first bad report stops it all.  */
+  assert_int_equal (import_run (store, paths, 2, 1767225600, NULL, &res, &err), -1);
+  assert_non_null (strstr (err->msg, "missing.json"));
+  import_result_free (&res);
+  pg_error_release (&err);
+  assert_int_equal (import_run (store, paths, 1, 1767225600, NULL, &res, &err), -1);
+  assert_non_null (strstr (err->msg, "reports/clamav/trivy-results.json: invalid JSON"));
+  assert_int_equal (res.n_skipped, 1);
+  import_result_free (&res);
+  pg_error_release (&err);
+  expect_counts (store, 0, 0, 0);
+
+  if (import_run (store, paths, 2, 1767225600, &opts, &res, &err) < 0)
+    fail_msg ("%s", err->msg);
+  /* clamav/grype, nginx/grype and nginx/trivy (one image), in that order.  */
+  assert_int_equal (res.stats.reports, 3);
+  assert_int_equal (res.stats.images, 2);
+  assert_int_equal (res.stats.scans_added, 3);
+  assert_int_equal (res.stats.vulns, 9 + 135 + 45);
+  assert_int_equal (res.stats.failed, 3);
+  assert_int_equal (res.n_failures, 3);
+  assert_non_null (strstr (res.failures[0].source, "reports/clamav/trivy-results.json"));
+  assert_non_null (strstr (res.failures[0].reason, "invalid JSON"));
+  assert_non_null (strstr (res.failures[1].source, "reports/legacy/trivy-results.json"));
+  assert_non_null (strstr (res.failures[1].reason, "legacy pre-SchemaVersion Trivy output"));
+  assert_non_null (strstr (res.failures[2].source, "missing.json"));
+  assert_int_equal (res.n_skipped, 1);
+  assert_non_null (strstr (res.skipped[0].source, "reports/rocky.json"));
+  assert_non_null (strstr (res.skipped[0].reason, "symlink"));
+  expect_counts (store, 2, 3, 9 + 135 + 45);
+  /* Progress after every report, good or bad, out of the six.  */
+  assert_int_equal (json_array_size (log), 6);
+  assert_int_equal (json_integer_value (json_object_get (json_array_get (log, 5), "done")), 6);
+  assert_int_equal (json_integer_value (json_object_get (json_array_get (log, 5), "total")), 6);
+  assert_int_equal (json_integer_value (json_object_get (json_array_get (log, 5), "failed")), 3);
+  import_result_free (&res);
+  free (paths[0]);
+  free (paths[1]);
+  store_close (store);
+  store = NULL;
+}
+
 int
 main (void)
 {
@@ -698,6 +949,7 @@ main (void)
     cmocka_unit_test (test_missing_file),
     cmocka_unit_test_setup_teardown (test_store_round_trip, tmpdir_setup, tmpdir_teardown),
     cmocka_unit_test_setup_teardown (test_store_failed_batch, tmpdir_setup, tmpdir_teardown),
+    cmocka_unit_test_setup_teardown (test_keep_going, tmpdir_setup, tmpdir_teardown),
   };
   size_t n = 0, nfixed = sizeof (fixed) / sizeof (fixed[0]);
   char **cases = suite_cases (root, &n);

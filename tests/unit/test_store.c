@@ -216,13 +216,222 @@ test_image_ref_parse (void **state)
   assert_int_equal (image_ref_parse ("a:", NULL, NULL, NULL), -1);
 }
 
+/* ---- when a fix became known, and two scanners' entries for a finding ---- */
+
+struct fix_scan
+{
+  const char *scanner;
+  int64_t at;
+  enum pg_severity severity;
+  const char *fixed; /* NULL: no fix named */
+  const char *status;
+  int64_t fix_date; /* the report's own date for the fix, 0: none */
+  const char *kind;
+};
+
+static void
+add_fix_scan (pg_store *st, const struct fix_scan *f)
+{
+  struct pg_vuln v = { .id = "CVE-1",
+                       .pkg = "curl",
+                       .installed = "1",
+                       .fixed = (char *) f->fixed,
+                       .severity = f->severity,
+                       .status = (char *) f->status,
+                       .fix_date = f->fix_date,
+                       .fix_date_kind = (char *) f->kind };
+  struct pg_scan s = { 0 };
+  pg_error_t err = NULL;
+
+  s.scanner = xstrdup (f->scanner);
+  s.scanned_at = f->at;
+  s.image_id = xstrdup (IMG);
+  pg_scan_add_vuln (&s, &v);
+  assert_int_equal (store_begin (st, true, &err), 0);
+  assert_int_equal (store_add_scan (st, &s, f->at + 10, &err), 1);
+  assert_int_equal (store_commit (st, &err), 0);
+  pg_scan_free (&s);
+}
+
+/* Each case: its scans, imported in the order given and then in reverse
+   (the result must be the same), and what the loaded finding says.  */
+static void
+test_fix_known_since (void **state)
+{
+  static const struct
+  {
+    const char *name;
+    struct fix_scan scans[3];
+    int64_t since;
+    const char *source; /* a substring */
+    enum pg_severity severity;
+    const char *fixed;
+  } cases[] = {
+    { "no date: the first scan that listed the fix",
+      { { "trivy", 5000, PG_SEV_HIGH, "2", "fixed", 0, NULL },
+        { "trivy", 9000, PG_SEV_HIGH, "2", "fixed", 0, NULL } },
+      5000,
+      "when an imported scan first listed it",
+      PG_SEV_HIGH,
+      "2" },
+    { "a date before the first scan: the date",
+      { { "grype", 500000, PG_SEV_HIGH, "2", "fixed", 86400, "advisory" } },
+      86400,
+      "per the scanner's fix date (advisory)",
+      PG_SEV_HIGH,
+      "2" },
+    { "a date after the first scan: the scan",
+      { { "grype", 500000, PG_SEV_HIGH, "2", "fixed", 7 * 86400, "advisory" } },
+      500000,
+      "when an imported scan first listed it",
+      PG_SEV_HIGH,
+      "2" },
+    { "a later report's earlier date: the date, whatever the import order",
+      { { "trivy", 500000, PG_SEV_HIGH, "2", "fixed", 0, NULL },
+        { "grype", 900000, PG_SEV_HIGH, "2", "fixed", 86400, "first-observed" } },
+      86400,
+      "per the scanner's fix date (first-observed)",
+      PG_SEV_HIGH,
+      "2" },
+    { "two dates: the earliest, with its kind",
+      { { "grype", 500000, PG_SEV_HIGH, "2", "fixed", 3 * 86400, "advisory" },
+        { "grype", 900000, PG_SEV_HIGH, "2", "fixed", 2 * 86400, "release" } },
+      2 * 86400,
+      "per the scanner's fix date (release)",
+      PG_SEV_HIGH,
+      "2" },
+    { "a date without a kind",
+      { { "grype", 500000, PG_SEV_HIGH, "2", "fixed", 86400, NULL } },
+      86400,
+      "per the scanner's fix date",
+      PG_SEV_HIGH,
+      "2" },
+    /* Records load the scanners in name order (grype first): the rule, not
+       that order, must decide.  */
+    { "two scanners disagree on the severity: the higher",
+      { { "trivy", 500000, PG_SEV_CRITICAL, "2", "fixed", 0, NULL },
+        { "grype", 500001, PG_SEV_MEDIUM, "2", "fixed", 0, NULL } },
+      500000,
+      "first listed",
+      PG_SEV_CRITICAL,
+      "2" },
+    { "one scanner names a fix, the other wont-fix: fixable",
+      { { "trivy", 500000, PG_SEV_HIGH, "2", "fixed", 0, NULL },
+        { "grype", 500001, PG_SEV_LOW, NULL, "wont-fix", 0, NULL } },
+      500000,
+      "first listed",
+      PG_SEV_HIGH,
+      "2" },
+  };
+
+  for (size_t c = 0; c < sizeof (cases) / sizeof (cases[0]); c++)
+    for (int reverse = 0; reverse < 2; reverse++)
+      {
+        cleanup_free char *db = suite_temp_db ();
+        cleanup_store pg_store *st = NULL;
+        pg_error_t err = NULL;
+        struct pg_image_record rec;
+        size_t n = 0;
+
+        while (n < 3 && cases[c].scans[n].scanner)
+          n++;
+        assert_int_equal (store_open (db, PG_STORE_CREATE, &st, &err), 0);
+        for (size_t i = 0; i < n; i++)
+          add_fix_scan (st, &cases[c].scans[reverse ? n - 1 - i : i]);
+        assert_int_equal (store_lookup_digest (st, IMG, &rec, &err), 1);
+        if (rec.n_vulns != 1)
+          fail_msg ("%s: %zu findings loaded", cases[c].name, rec.n_vulns);
+        if (rec.vulns[0].fix_known_since != cases[c].since
+            || strstr (rec.vulns[0].fix_known_source ? rec.vulns[0].fix_known_source : "", cases[c].source)
+                   == NULL)
+          fail_msg ("%s%s: known since %lld (%s), expected %lld (%s)", cases[c].name,
+                    reverse ? " (reversed)" : "", (long long) rec.vulns[0].fix_known_since,
+                    rec.vulns[0].fix_known_source, (long long) cases[c].since, cases[c].source);
+        if (rec.vulns[0].severity != cases[c].severity || rec.vulns[0].fixed == NULL
+            || strcmp (rec.vulns[0].fixed, cases[c].fixed) != 0)
+          fail_msg ("%s%s: severity %s, fixed %s", cases[c].name, reverse ? " (reversed)" : "",
+                    severity_name (rec.vulns[0].severity), rec.vulns[0].fixed);
+        pg_image_record_free (&rec);
+        store_close (st);
+        st = NULL;
+        unlink (db);
+      }
+}
+
+/* A database of schema 2 (before fix dates and remedies) is migrated, and
+   what it held still loads.  */
+static void
+test_migrate_from_schema_2 (void **state)
+{
+  cleanup_free char *db = suite_temp_db ();
+  pg_store *st = NULL;
+  pg_error_t err = NULL;
+  struct pg_image_record rec;
+  sqlite3 *raw;
+
+  assert_int_equal (store_open (db, PG_STORE_CREATE, &st, &err), 0);
+  add (st, IMG, 1000000, "registry.example.com/app:1", 1);
+  store_close (st);
+  /* Back to schema 2: the columns 2 -> 3 added gone.  */
+  assert_int_equal (sqlite3_open (db, &raw), SQLITE_OK);
+  assert_int_equal (
+      sqlite3_exec (raw,
+                    "ALTER TABLE vulns DROP COLUMN remedy; ALTER TABLE fixes DROP COLUMN fix_date; "
+                    "ALTER TABLE fixes DROP COLUMN fix_date_kind; PRAGMA user_version = 2",
+                    NULL, NULL, NULL),
+      SQLITE_OK);
+  sqlite3_close (raw);
+  /* The hook never migrates: it refuses.  */
+  assert_int_equal (store_open (db, PG_STORE_READONLY, &st, &err), -1);
+  pg_error_release (&err);
+  assert_int_equal (store_open (db, PG_STORE_CREATE, &st, &err), 0);
+  assert_int_equal (store_lookup_digest (st, IMG, &rec, &err), 1);
+  assert_int_equal (rec.n_vulns, 1);
+  assert_string_equal (rec.vulns[0].fixed, "2");
+  assert_null (rec.vulns[0].remedy);
+  assert_int_equal (rec.vulns[0].fix_known_since, 1000000);
+  pg_image_record_free (&rec);
+  store_close (st);
+  assert_int_equal (store_open (db, PG_STORE_READONLY, &st, &err), 0);
+  store_close (st);
+}
+
+static void
+test_fixed_union (void **state)
+{
+  static const char *const cases[][3] = {
+    { NULL, NULL, NULL },          { "1.2", NULL, "1.2" },
+    { NULL, "1.2", "1.2" },        { "4.0.10, 3.2.12", "3.2.12", "3.2.12, 4.0.10" },
+    { "b, a", "c, a", "a, b, c" },
+  };
+  for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
+    {
+      cleanup_free char *u = pg_fixed_union (cases[i][0], cases[i][1]);
+      cleanup_free char *r = pg_fixed_union (cases[i][1], cases[i][0]);
+      if (cases[i][2] == NULL)
+        {
+          assert_null (u);
+          assert_null (r);
+          continue;
+        }
+      assert_string_equal (u, cases[i][2]);
+      assert_string_equal (r, cases[i][2]);
+    }
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_lookup_by_every_digest),       cmocka_unit_test (test_newer_build),
-    cmocka_unit_test (test_readonly_missing_and_foreign), cmocka_unit_test (test_newer_schema_refused),
-    cmocka_unit_test (test_rollback_leaves_nothing),      cmocka_unit_test (test_image_ref_parse),
+    cmocka_unit_test (test_lookup_by_every_digest),
+    cmocka_unit_test (test_newer_build),
+    cmocka_unit_test (test_readonly_missing_and_foreign),
+    cmocka_unit_test (test_newer_schema_refused),
+    cmocka_unit_test (test_rollback_leaves_nothing),
+    cmocka_unit_test (test_image_ref_parse),
+    cmocka_unit_test (test_fix_known_since),
+    cmocka_unit_test (test_migrate_from_schema_2),
+    cmocka_unit_test (test_fixed_union),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
