@@ -30,8 +30,11 @@ usage (FILE *out)
            "\n"
            "  -c, --config FILE  hook config (default $PATCHGATE_CONFIG, then " PG_DEFAULT_HOOK_CONFIG ";\n"
            "                     a missing default file means built-in defaults)\n"
-           "  -e, --engine NAME  the engine this hook definition serves (crio, podman,\n"
-           "                     containerd, docker, runc), set in the wiring\n"
+           "  -e, --engine NAME  the engine this hook definition serves: crio, podman,\n"
+           "                     containers-storage (podman's and CRI-O's shared hooks.d),\n"
+           "                     containerd, docker or runc.  Set in the wiring, which only\n"
+           "                     root writes; without it, only an engine's own record of\n"
+           "                     this bundle, else the bundle's umoci.json, is believed\n"
            "  -h, --help         show this help\n"
            "\n"
            "Environment: PATCHGATE_NOW (RFC 3339) fixes the clock, for tests.\n"
@@ -176,6 +179,16 @@ main (int argc, char **argv)
     }
   cfg.engine = engine ? xstrdup (engine) : NULL;
   pg_log_set_facility (cfg.syslog_facility);
+  {
+    enum pg_engine e;
+    /* A wiring that names no engine we know is the host's fault.  */
+    if (pg_engine_parse (cfg.engine, &e, &err) < 0)
+      {
+        ret = fail (&cfg, NULL, &err);
+        hook_config_free (&cfg);
+        return ret;
+      }
+  }
   prepare_deadline (&cfg, NULL, cfg.timeout_ms);
   if (pg_deadline_arm (cfg.timeout_ms) < 0)
     pg_make_error (&err, errno, "arming the deadline");
