@@ -22,7 +22,7 @@ static void
 usage (FILE *out)
 {
   fprintf (out,
-           "Usage: patchgate-hook [--config FILE]\n"
+           "Usage: patchgate-hook [--config FILE] [--engine NAME]\n"
            "\n"
            "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
            "identifies the container's image and decides by the policy database whether it\n"
@@ -177,18 +177,10 @@ main (int argc, char **argv)
       hook_config_free (&cfg);
       return fail (NULL, NULL, &err);
     }
+  /* Checked by resolve_identity (identify/resolve.c): an unknown name is
+     an error there, logged with the container it concerns.  */
   cfg.engine = engine ? xstrdup (engine) : NULL;
   pg_log_set_facility (cfg.syslog_facility);
-  {
-    enum pg_engine e;
-    /* A wiring that names no engine we know is the host's fault.  */
-    if (pg_engine_parse (cfg.engine, &e, &err) < 0)
-      {
-        ret = fail (&cfg, NULL, &err);
-        hook_config_free (&cfg);
-        return ret;
-      }
-  }
   prepare_deadline (&cfg, NULL, cfg.timeout_ms);
   if (pg_deadline_arm (cfg.timeout_ms) < 0)
     pg_make_error (&err, errno, "arming the deadline");
