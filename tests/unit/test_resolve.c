@@ -121,7 +121,6 @@ run_case (const char *dir, const char *name)
         fail_msg ("%s: %s", name, err->msg);
       expect_str (name, "digest", ej, id.digest);
       expect_str (name, "engine", ej, id.engine);
-      expect_str (name, "source", ej, id.source);
       expect_str (name, "image_ref", ej, id.image_ref);
       expect_str (name, "namespace", ej, id.namespace);
       expect_str (name, "conflict", ej, id.conflict);
