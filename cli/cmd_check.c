@@ -13,7 +13,7 @@ usage (FILE *out)
 {
   fprintf (out,
            "Usage: patchgate check [--db FILE] (--digest D | --image REF | --bundle DIR | --state FILE)\n"
-           "                       [--namespace NS] [--at TIME] [--json] [--config FILE]\n"
+           "                       [--namespace NS] [--at TIME] [--json] [--config FILE] [--engine NAME]\n"
            "\n"
            "Explain the decision the hook would make, with the same code the hook runs.\n"
            "\n"
@@ -25,6 +25,8 @@ usage (FILE *out)
            "  --at TIME       decide at this RFC 3339 time instead of now\n"
            "  --json          print {\"decision\", \"reasons\": [{\"code\", \"detail\", \"remedy\"}], ...}\n"
            "  --config FILE   hook config for --bundle/--state (annotation_keys, policy_db)\n"
+           "  --engine NAME   for --bundle/--state: the --engine the hook's wiring passes\n"
+           "                  (crio, podman, containers-storage, containerd, docker, runc)\n"
            "  --db FILE       policy database (default: the hook config's, else " PG_DEFAULT_DB ")\n"
            "  -h, --help      show this help\n"
            "\n"
@@ -40,6 +42,7 @@ struct check_opts
   const char *state;
   const char *namespace;
   const char *config;
+  const char *engine;
   bool json;
   int64_t now;
 };
@@ -95,6 +98,8 @@ check_state (const struct check_opts *o, const char *text, size_t len, const cha
       free (cfg.policy_db);
       cfg.policy_db = xstrdup (o->db);
     }
+  /* As the hook definition's --engine sets it (identify/identify.h).  */
+  cfg.engine = o->engine ? xstrdup (o->engine) : NULL;
   if (gate_decide (&cfg, text, len, name, o->now, &res, &err) < 0)
     return cli_fail (&err);
   print_decision (&res.decision, &res.ctx, o->json);
@@ -183,17 +188,12 @@ int
 cmd_check (int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "db", required_argument, NULL, 'd' },
-    { "digest", required_argument, NULL, 'D' },
-    { "image", required_argument, NULL, 'i' },
-    { "bundle", required_argument, NULL, 'b' },
-    { "state", required_argument, NULL, 's' },
-    { "namespace", required_argument, NULL, 'n' },
-    { "at", required_argument, NULL, 'a' },
-    { "json", no_argument, NULL, 'j' },
-    { "config", required_argument, NULL, 'c' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+    { "db", required_argument, NULL, 'd' },     { "digest", required_argument, NULL, 'D' },
+    { "image", required_argument, NULL, 'i' },  { "bundle", required_argument, NULL, 'b' },
+    { "state", required_argument, NULL, 's' },  { "namespace", required_argument, NULL, 'n' },
+    { "at", required_argument, NULL, 'a' },     { "json", no_argument, NULL, 'j' },
+    { "config", required_argument, NULL, 'c' }, { "engine", required_argument, NULL, 'e' },
+    { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
   };
   struct check_opts o = { 0 };
   pg_error_t err = NULL;
@@ -229,6 +229,9 @@ cmd_check (int argc, char **argv)
         break;
       case 'c':
         o.config = optarg;
+        break;
+      case 'e':
+        o.engine = optarg;
         break;
       case 'h':
         usage (stdout);

@@ -23,7 +23,7 @@ static void
 usage (FILE *out)
 {
   fprintf (out,
-           "Usage: patchgate-hook [--config FILE]\n"
+           "Usage: patchgate-hook [--config FILE] [--engine NAME]\n"
            "\n"
            "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
            "identifies the container's image and decides by the policy database whether it\n"
@@ -31,8 +31,11 @@ usage (FILE *out)
            "\n"
            "  -c, --config FILE  hook config (default $PATCHGATE_CONFIG, then " PG_DEFAULT_HOOK_CONFIG ";\n"
            "                     a missing default file means built-in defaults)\n"
-           "  -e, --engine NAME  the engine this hook definition serves (crio, podman,\n"
-           "                     containerd, docker, runc), set in the wiring\n"
+           "  -e, --engine NAME  the engine this hook definition serves: crio, podman,\n"
+           "                     containers-storage (podman's and CRI-O's shared hooks.d),\n"
+           "                     containerd, docker or runc.  Set in the wiring, which only\n"
+           "                     root writes; without it, only an engine's own record of\n"
+           "                     this bundle, else the bundle's umoci.json, is believed\n"
            "  -h, --help         show this help\n"
            "\n"
            "Environment: PATCHGATE_NOW (RFC 3339) fixes the clock, for tests.\n"
@@ -161,6 +164,8 @@ main (int argc, char **argv)
       hook_config_free (&cfg);
       return fail (NULL, NULL, FAULT_HOST, &err);
     }
+  /* Checked by resolve_identity (identify/resolve.c): an unknown name is
+     an error there, logged with the container it concerns.  */
   cfg.engine = engine ? xstrdup (engine) : NULL;
   pg_log_set_facility (cfg.syslog_facility);
   prepare_deadline (&cfg, NULL, cfg.timeout_ms);

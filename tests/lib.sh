@@ -253,7 +253,8 @@ pg_make_db() {
 # or LAYOUT:TAG) into ${PG_BUNDLE_DIR}/NAME with umoci (config.json and
 # umoci.json), makes it print hello-from-container, adds patchgate-hook at
 # stage ${PG_HOOK_STAGE:-createRuntime} ("none": no hook) with
-# --config ${PG_HOOK_CONFIG} and PATCHGATE_NOW=$PG_NOW, and adds the
+# --config ${PG_HOOK_CONFIG} (and --engine ${PG_HOOK_ENGINE}, when set) and
+# PATCHGATE_NOW=$PG_NOW, and adds the
 # annotations.  For crun, hook stderr goes to NAME/hook-stderr.log
 # (annotation run.oci.hooks.stderr): crun discards it otherwise.
 # Prints the bundle path.
@@ -287,9 +288,11 @@ make_bundle() {
       env=$(jq -c --arg e "$v=${!v}" '. + [$e]' <<<"$env")
     fi
   done
-  hook=$(jq -cn --arg path "$PG_HOOK_BIN" --arg cfg "${PG_HOOK_CONFIG:-}" --argjson env "$env" '{
+  hook=$(jq -cn --arg path "$PG_HOOK_BIN" --arg cfg "${PG_HOOK_CONFIG:-}" --arg engine "${PG_HOOK_ENGINE:-}" \
+    --argjson env "$env" '{
       path: $path,
-      args: (["patchgate-hook"] + (if $cfg != "" then ["--config", $cfg] else [] end)),
+      args: (["patchgate-hook"] + (if $cfg != "" then ["--config", $cfg] else [] end)
+             + (if $engine != "" then ["--engine", $engine] else [] end)),
       env: $env,
       timeout: 30
     }')

@@ -1,3 +1,9 @@
+/* CRI-O: every container CRI-O creates is a containers/storage container
+ * whose record carries the pod (pod-name, pod-id) and whose run directory,
+ * <runroot>/<driver>-containers/<id>/userdata, is the bundle it hands the
+ * runtime.  Only such a record proves CRI-O; annotations never do, since
+ * CRI-O copies the pod's own annotations into the spec after its own keys.
+ */
 #include "identify/engines.h"
 #include "identify/storage.h"
 #include "base/json.h"
@@ -6,11 +12,7 @@
 #include <string.h>
 
 #define CRIO_IMAGE_REF "io.kubernetes.cri-o.ImageRef"
-#define CRIO_IMAGE_NAME "io.kubernetes.cri-o.ImageName"
 
-/* CRI-O sets ImageRef to the containers/storage image ID (the config
-   digest, 64 hex).  ImageRepoDigests is deliberately not read: a pod author
-   can inject it.  */
 static bool
 storage_has_digest (const struct pg_storage_image *img, const char *digest)
 {
@@ -22,64 +24,46 @@ storage_has_digest (const struct pg_storage_image *img, const char *digest)
   return false;
 }
 
-/* CRI-O's annotations and its store must name the same image.  When they
-   do not, neither is believed: the digest is cleared (so the policy's
-   on_unidentified applies) and both values are kept for the log.  */
-static void
-crio_check_storage (const struct pg_oci_state *st, struct pg_identity *id, const struct pg_storage_image *img)
+/* The store names the image (its ID, and the name CRI-O recorded).
+   CRI-O's ImageRef, which a pod annotation can override, may only
+   disagree: then neither is believed, the digest stays NULL (the policy's
+   on_unidentified applies) and both values are kept for the log.
+   ImageName and ImageRepoDigests are not read at all.  */
+void
+crio_identify (const struct pg_oci_state *st, const struct pg_storage_image *img, struct pg_identity *id)
 {
-  const char *ref = pg_json_string (st->annotations, "io.kubernetes.cri-o.ImageRef");
+  const char *ref = pg_json_string (st->annotations, CRIO_IMAGE_REF);
+  cleanup_free char *digest = digest_normalize (ref);
 
-  if (id->digest ? storage_has_digest (img, id->digest) : ref == NULL || *ref == '\0')
+  id->engine = "crio";
+  id->source = "crio+storage";
+  id->cri = true;
+  if (img->name)
+    id->image_ref = xstrdup (img->name);
+  if (ref == NULL || *ref == '\0' || (digest && storage_has_digest (img, digest)))
     {
-      if (id->digest == NULL)
-        id->digest = xstrdup (img->image_id);
-      if (id->image_ref == NULL && img->name)
-        id->image_ref = xstrdup (img->name);
-      id->source = "crio+storage";
+      id->digest = xstrdup (img->image_id);
       return;
     }
-  /* The annotation is quoted in the log, but it is also shown to people:
-     printable ASCII only, and bounded.  */
-  xasprintf (&id->conflict, "io.kubernetes.cri-o.ImageRef=%.160s containers-storage=%s", ref ? ref : "",
-             img->image_id);
-  for (char *p = id->conflict; *p; p++)
-    if (*p < 0x20 || *p > 0x7e)
-      *p = '?';
-  free (id->digest);
-  id->digest = NULL;
-}
-
-/* When the container is in containers/storage, its record there must agree.  */
-static int
-crio_check_in_storage (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
-                       struct pg_identity *id, pg_error_t *err)
-{
-  struct pg_storage_image img;
-  int r = storage_lookup (cfg, st->id, &img, err);
-
-  if (r <= 0)
-    return r;
-  crio_check_storage (st, id, &img);
-  storage_image_free (&img);
-  return 0;
+  identity_note_conflict (id, CRIO_IMAGE_REF "=%.160s containers-storage=%s", ref, img->image_id);
 }
 
 int
 resolve_crio (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
               pg_error_t *err)
 {
-  const char *ref = pg_json_string (st->annotations, CRIO_IMAGE_REF);
-  const char *name = pg_json_string (st->annotations, CRIO_IMAGE_NAME);
+  struct pg_storage_image img;
+  int r = storage_record_here (cfg, st, &img, id, err);
 
-  if (ref == NULL && name == NULL)
-    return 0;
-  id->engine = "crio";
-  id->source = "crio";
-  if (name && *name)
-    id->image_ref = xstrdup (name);
-  id->digest = digest_normalize (ref);
-  /* A CRI-O container whose image reference is not a digest stays
-     unidentified rather than falling through to weaker sources.  */
-  return crio_check_in_storage (cfg, st, id, err) < 0 ? -1 : 1;
+  if (r <= 0)
+    return r;
+  if (!img.crio)
+    {
+      identity_note_conflict (id, "containers-storage: this container's record is not CRI-O's (no pod)");
+      storage_image_free (&img);
+      return 0;
+    }
+  crio_identify (st, &img, id);
+  storage_image_free (&img);
+  return 1;
 }

@@ -3,6 +3,13 @@
  * `Image` is the image ID (sha256:...), `Config.Image` the name it was run
  * by.  Docker's container IDs are 64 hex digits, so nothing else is looked
  * up and no path is built from anything else.
+ *
+ * Anyone can give a bundle the ID of a Docker container, so that record
+ * counts only when it is for this bundle's root filesystem: dockerd keeps
+ * the ID of the container's read-write layer in
+ * <docker-root>/image/<Driver>/layerdb/mounts/<id>/mount-id, mounts that
+ * layer at a path fixed by the graph driver, and hands that path to the
+ * runtime as config.json's root.path.
  */
 #include "identify/engines.h"
 #include "base/safe_open.h"
@@ -48,6 +55,76 @@ open_config_v2 (const char *root, const char *id, pg_error_t *err)
   return -2;
 }
 
+/* Where Docker's graph drivers mount a container's layer MOUNT_ID, below
+   the docker root.  */
+static char *
+driver_rootfs (const char *driver, const char *mount_id)
+{
+  static const struct
+  {
+    const char *driver, *below, *inside;
+  } layouts[] = {
+    { "overlay2", "overlay2", "/merged" },
+    { "fuse-overlayfs", "fuse-overlayfs", "/merged" },
+    { "vfs", "vfs/dir", "" },
+    { "btrfs", "btrfs/subvolumes", "" },
+  };
+  char *rel = NULL;
+
+  for (size_t i = 0; i < sizeof (layouts) / sizeof (layouts[0]); i++)
+    if (strcmp (driver, layouts[i].driver) == 0)
+      {
+        xasprintf (&rel, "%s/%s%s", layouts[i].below, mount_id, layouts[i].inside);
+        return rel;
+      }
+  return NULL;
+}
+
+/* Whether config.v2.json DOC's container is the one with this rootfs.
+   Returns 1 yes, 0 no (ID->conflict says why), <0 on error.  */
+static int
+docker_rootfs_matches (const char *root, json_t *doc, const struct pg_oci_state *st, struct pg_identity *id,
+                       pg_error_t *err)
+{
+  const char *driver = pg_json_string (doc, "Driver");
+  cleanup_close int rootfd = -1;
+  cleanup_free char *path = NULL;
+  cleanup_free char *name = NULL;
+  cleanup_free char *mount_id = NULL;
+  cleanup_free char *rel = NULL;
+  size_t len;
+  int r;
+
+  if (driver == NULL || *driver == '\0' || strlen (driver) > 32
+      || strspn (driver, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen (driver))
+    {
+      identity_note_conflict (id, "docker: config.v2.json names no storage driver");
+      return 0;
+    }
+  xasprintf (&path, "image/%s/layerdb/mounts/%s/mount-id", driver, st->id);
+  xasprintf (&name, "%s/%s", root, path);
+  rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return pg_make_error (err, errno, "%s", root);
+  r = pg_safe_read_file (rootfd, path, PG_RESOLVE_BENEATH, 256, name, &mount_id, &len, err);
+  if (r < 0)
+    return -1;
+  while (r > 0 && len > 0 && (mount_id[len - 1] == '\n' || mount_id[len - 1] == ' '))
+    mount_id[--len] = '\0';
+  if (r == 0 || !is_hex64 (mount_id) || (rel = driver_rootfs (driver, mount_id)) == NULL)
+    {
+      identity_note_conflict (
+          id, "docker: no layer of storage driver %s to tie config.v2.json to this rootfs", driver);
+      return 0;
+    }
+  if (!oci_state_is_rootfs (st, root, rel))
+    {
+      identity_note_conflict (id, "docker: config.v2.json of this container ID is for another rootfs");
+      return 0;
+    }
+  return 1;
+}
+
 int
 resolve_docker (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_identity *id,
                 pg_error_t *err)
@@ -59,6 +136,7 @@ resolve_docker (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
   cleanup_json json_t *doc = NULL;
   const char *owner, *ref;
   size_t len;
+  int r;
 
   if (!is_hex64 (st->id))
     return 0;
@@ -74,6 +152,9 @@ resolve_docker (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
   owner = pg_json_string (doc, "ID");
   if (owner && strcmp (owner, st->id) != 0)
     return pg_make_error (err, 0, "%s: belongs to container %s", name, owner);
+  r = docker_rootfs_matches (root, doc, st, id, err);
+  if (r <= 0)
+    return r;
   id->engine = "docker";
   id->source = "docker";
   id->digest = digest_normalize (pg_json_string (doc, "Image"));

@@ -1,10 +1,17 @@
 /* containers/storage, the store podman and CRI-O share.  The OCI `id` is
- * the storage container ID; <driver>-containers/containers.json names its
- * image ID, and <driver>-images/images.json gives that image's manifest
- * digests and names.  The engine rewrites both files atomically (write and
- * rename), so one bounded read of each is a consistent snapshot.
+ * the storage container ID; <driver>-containers/containers.json (or
+ * volatile-containers.json) names its image ID, and
+ * <driver>-images/images.json gives that image's manifest digests and names.
+ * The engine rewrites these files atomically (write and rename), so one
+ * bounded read of each is a consistent snapshot.
+ *
+ * A record counts for a container only when it is this container's bundle:
+ * podman hands the runtime <graphroot>/<driver>-containers/<id>/userdata
+ * (<runroot>/... with a transient store), CRI-O the <runroot> one.  Anyone
+ * can give runc an ID that a podman container has.
  */
 #include "identify/storage.h"
+#include "identify/engines.h"
 #include "base/digest.h"
 #include "base/safe_open.h"
 #include "base/json.h"
@@ -222,17 +229,31 @@ find_by_id (json_t *arr, const char *id)
   return NULL;
 }
 
-/* The container's entry: containers.json in the graphroot, then the
-   runroot's volatile-containers.json (podman run --rm) and containers.json
-   (transient stores).  Returns 1 with *IMAGE set, 0, or <0.  */
+/* CRI-O records the pod (pod-name, pod-id: mandatory in its
+   RuntimeContainerMetadata) of every container it creates; podman's
+   metadata has neither.  Only root writes the store, so this tells CRI-O's
+   containers from podman's.  */
+static bool
+metadata_is_crio (json_t *meta)
+{
+  const char *pod_name = pg_json_string (meta, "pod-name");
+  const char *pod_id = pg_json_string (meta, "pod-id");
+  return pod_name && *pod_name && pod_id && *pod_id;
+}
+
+/* The container's entry: the graphroot's containers.json and
+   volatile-containers.json (podman run --rm, CRI-O), then the runroot's
+   (transient stores; older stores kept volatile containers there).
+   Returns 1 with IMG's image ID, name and crio set, 0, or <0.  */
 static int
-find_container (const struct pg_storage_conf *sc, const char *driver, const char *cid, char **image,
-                char **name, pg_error_t *err)
+find_container (const struct pg_storage_conf *sc, const char *driver, const char *cid,
+                struct pg_storage_image *out, pg_error_t *err)
 {
   const struct
   {
     const char *root, *file;
   } places[] = { { sc->graphroot, "containers.json" },
+                 { sc->graphroot, "volatile-containers.json" },
                  { sc->runroot, "volatile-containers.json" },
                  { sc->runroot, "containers.json" } };
   cleanup_free char *sub = NULL;
@@ -253,12 +274,15 @@ find_container (const struct pg_storage_conf *sc, const char *driver, const char
       if (img == NULL || !is_hex64 (img))
         return pg_make_error (err, 0, "%s/%s/%s: container %s has no image ID", places[i].root, sub,
                               places[i].file, cid);
-      *image = xstrdup (img);
+      xasprintf (&out->image_id, "sha256:%s", img);
       /* podman and CRI-O record the name the image was asked for.  */
       m = pg_json_string (c, "metadata");
-      if (m && pg_json_parse (m, strlen (m), "metadata", &meta, NULL) == 0
-          && pg_json_string (meta, "image-name") && *pg_json_string (meta, "image-name"))
-        *name = xstrdup (pg_json_string (meta, "image-name"));
+      if (m && pg_json_parse (m, strlen (m), "metadata", &meta, NULL) == 0)
+        {
+          if (pg_json_string (meta, "image-name") && *pg_json_string (meta, "image-name"))
+            out->name = xstrdup (pg_json_string (meta, "image-name"));
+          out->crio = metadata_is_crio (meta);
+        }
       return 1;
     }
   return 0;
@@ -308,21 +332,30 @@ driver_dir_exists (const char *graphroot, const char *driver)
   return access (p, F_OK) == 0;
 }
 
+/* The container's own directories, which the engine gives the runtime as
+   the bundle (see the top of this file).  */
+static bool
+record_is_bundle (const struct pg_storage_conf *sc, const char *driver, const struct pg_oci_state *st)
+{
+  cleanup_free char *rel = NULL;
+
+  xasprintf (&rel, "%s-containers/%s/userdata", driver, st->id);
+  return oci_state_is_bundle (st, sc->graphroot, rel) || oci_state_is_bundle (st, sc->runroot, rel);
+}
+
 int
-storage_lookup (const struct pg_hook_config *cfg, const char *container_id, struct pg_storage_image *img,
+storage_lookup (const struct pg_hook_config *cfg, const struct pg_oci_state *st, struct pg_storage_image *img,
                 pg_error_t *err)
 {
   static const char *const probe[] = { "overlay", "vfs" };
   struct pg_storage_conf sc;
-  cleanup_free char *image = NULL;
-  cleanup_free char *name = NULL;
   const char *driver = NULL;
   int r = 0;
 
   memset (img, 0, sizeof (*img));
   /* Storage container IDs are 64 hex digits; nothing else is looked up,
      and no path is built from anything else.  */
-  if (!is_hex64 (container_id))
+  if (!is_hex64 (st->id))
     return 0;
   if (storage_conf_for (cfg, &sc, err) < 0)
     return -1;
@@ -331,17 +364,30 @@ storage_lookup (const struct pg_hook_config *cfg, const char *container_id, stru
     if (driver_dir_exists (sc.graphroot, probe[i]))
       driver = probe[i];
   if (driver)
-    r = find_container (&sc, driver, container_id, &image, &name, err);
+    r = find_container (&sc, driver, st->id, img, err);
   if (r == 1)
     {
-      xasprintf (&img->image_id, "sha256:%s", image);
-      img->name = name;
-      name = NULL;
-      if (read_image (&sc, driver, image, img, err) < 0)
+      img->at_bundle = record_is_bundle (&sc, driver, st);
+      if (read_image (&sc, driver, img->image_id + strlen ("sha256:"), img, err) < 0)
         r = -1;
     }
-  if (r < 0)
+  if (r <= 0)
     storage_image_free (img);
   storage_conf_free (&sc);
   return r;
+}
+
+int
+storage_record_here (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
+                     struct pg_storage_image *img, struct pg_identity *id, pg_error_t *err)
+{
+  int r = storage_lookup (cfg, st, img, err);
+
+  if (r <= 0)
+    return r;
+  if (img->at_bundle)
+    return 1;
+  identity_note_conflict (id, "containers-storage: the record of this container ID is for another bundle");
+  storage_image_free (img);
+  return 0;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *
 state_bundle (json_t *doc)
@@ -18,18 +19,21 @@ state_bundle (json_t *doc)
    refuse a symlink, a FIFO or a mount so that nothing redirects or stalls
    the read (base/safe_open.h).  */
 static int
-read_bundle_config (const char *bundle, json_t **out, pg_error_t *err)
+read_bundle_config (const char *bundle, struct pg_oci_state *st, json_t **out, pg_error_t *err)
 {
   cleanup_close int dirfd = -1;
   cleanup_free char *buf = NULL;
   cleanup_free char *name = NULL;
+  struct stat sb;
   size_t len;
   int r;
 
   xasprintf (&name, "%s/config.json", bundle);
   dirfd = open (bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0)
+  if (dirfd < 0 || fstat (dirfd, &sb) < 0)
     return pg_make_error (err, errno, "bundle %s", bundle);
+  st->bundle_dev = sb.st_dev;
+  st->bundle_ino = sb.st_ino;
   r = pg_safe_read_file (dirfd, "config.json", PG_RESOLVE_BENEATH, PG_MAX_CONFIG_SIZE, name, &buf, &len, err);
   if (r == 0)
     return pg_make_error (err, ENOENT, "%s", name);
@@ -63,7 +67,7 @@ oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_s
 {
   cleanup_json json_t *doc = NULL;
   cleanup_json json_t *config = NULL;
-  const char *id, *bundle;
+  const char *id, *bundle, *root;
   json_t *ann;
 
   memset (st, 0, sizeof (*st));
@@ -83,7 +87,7 @@ oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_s
     return pg_make_error (err, 0, "%s: missing `bundle` (an absolute path)", name);
   if (annotations_valid (json_object_get (doc, "annotations"), name, err) < 0)
     return -1;
-  if (read_bundle_config (bundle, &config, err) < 0)
+  if (read_bundle_config (bundle, st, &config, err) < 0)
     return -1;
   if (!json_is_object (config))
     return pg_make_error (err, 0, "%s/config.json: must be a JSON object", bundle);
@@ -94,6 +98,9 @@ oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_s
     ann = json_object_get (doc, "annotations");
   st->bundle = xstrdup (bundle);
   st->annotations = ann ? json_incref (ann) : json_object ();
+  root = pg_json_string (json_object_get (config, "root"), "path");
+  if (root && *root && strlen (root) <= 4096)
+    st->root_path = xstrdup (root);
   return 0;
 }
 
@@ -102,6 +109,68 @@ oci_state_free (struct pg_oci_state *st)
 {
   free (st->id);
   free (st->bundle);
+  free (st->root_path);
   json_decref (st->annotations);
   memset (st, 0, sizeof (*st));
+}
+
+/* ROOT/REL: the directory holding its last component is opened below ROOT
+   with no symlink and no mount crossing (base/safe_open.h), the last
+   component without following a symlink but possibly onto a mount.  */
+static int
+open_dir_below (const char *root, const char *rel)
+{
+  cleanup_free char *parent = xstrdup (rel);
+  cleanup_close int rootfd = -1;
+  cleanup_close int dirfd = -1;
+  char *slash = strrchr (parent, '/');
+  const char *last = slash ? slash + 1 : parent;
+
+  if (*last == '\0' || strcmp (last, ".") == 0 || strcmp (last, "..") == 0)
+    return -1;
+  rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return -1;
+  if (slash)
+    {
+      *slash = '\0';
+      dirfd = pg_safe_openat (rootfd, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, PG_RESOLVE_BENEATH);
+      if (dirfd < 0)
+        return -1;
+    }
+  return openat (dirfd >= 0 ? dirfd : rootfd, last, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+static bool
+same_dir (const char *root, const char *rel, dev_t dev, ino_t ino)
+{
+  cleanup_close int fd = open_dir_below (root, rel);
+  struct stat sb;
+
+  return fd >= 0 && fstat (fd, &sb) == 0 && sb.st_dev == dev && sb.st_ino == ino;
+}
+
+bool
+oci_state_is_bundle (const struct pg_oci_state *st, const char *root, const char *rel)
+{
+  return same_dir (root, rel, st->bundle_dev, st->bundle_ino);
+}
+
+bool
+oci_state_is_rootfs (const struct pg_oci_state *st, const char *root, const char *rel)
+{
+  cleanup_close int bundlefd = -1;
+  cleanup_close int fd = -1;
+  struct stat sb;
+
+  if (st->root_path == NULL)
+    return false;
+  /* As the runtime resolves it: relative to the bundle, symlinks followed.  */
+  bundlefd = open (st->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (bundlefd < 0)
+    return false;
+  fd = openat (bundlefd, st->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fstat (fd, &sb) < 0)
+    return false;
+  return same_dir (root, rel, sb.st_dev, sb.st_ino);
 }

@@ -3,6 +3,7 @@
 #define PATCHGATE_STORAGE_H
 
 #include "config/hook_config.h"
+#include "identify/identify.h"
 
 /* containers/storage (podman, CRI-O): where it lives, from the hook config,
    else storage.conf's [storage] table, else the defaults.  DRIVER NULL:
@@ -18,18 +19,27 @@ struct pg_storage_conf
 int storage_conf_parse (const char *path, struct pg_storage_conf *sc, pg_error_t *err);
 void storage_conf_free (struct pg_storage_conf *sc);
 
-/* The image of storage container CONTAINER_ID: its ID ("sha256:<hex>"),
-   manifest digests and a name.  Returns 1 when the container is in the
-   store, 0 when not (or no store here), <0 on error.  */
+/* The image of storage container ST->id: its ID ("sha256:<hex>"),
+   manifest digests and a name; whether the record is CRI-O's and whether
+   it is for this bundle.  Returns 1 when the container is in the store, 0
+   when not (or no store here), <0 on error.  */
 struct pg_storage_image
 {
   char *image_id;
   char **digests;
   size_t n_digests;
   char *name;
+  bool crio;      /* its metadata has CRI-O's pod-name and pod-id */
+  bool at_bundle; /* its userdata directory is ST's bundle */
 };
-int storage_lookup (const struct pg_hook_config *cfg, const char *container_id, struct pg_storage_image *img,
-                    pg_error_t *err);
+int storage_lookup (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
+                    struct pg_storage_image *img, pg_error_t *err);
 void storage_image_free (struct pg_storage_image *img);
+
+/* storage_lookup, kept only when the record is for this bundle: 1 with
+   *IMG; 0 when there is none (a record for another bundle is noted in
+   ID->conflict and ignored); <0 on error.  */
+int storage_record_here (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
+                         struct pg_storage_image *img, struct pg_identity *id, pg_error_t *err);
 
 #endif

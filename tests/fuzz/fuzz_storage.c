@@ -8,6 +8,7 @@
 #define CID "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
 
 static struct pg_hook_config cfg;
+static struct pg_oci_state st;
 
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
@@ -20,6 +21,10 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   cfg.storage_graphroot = fuzz_path ("graph");
   cfg.storage_runroot = fuzz_path ("run");
   cfg.storage_driver = xstrdup ("vfs");
+  fuzz_mkdir ("graph/vfs-containers/" CID "/userdata");
+  st.id = xstrdup (CID);
+  st.bundle = fuzz_path ("graph/vfs-containers/" CID "/userdata");
+  st.annotations = json_object ();
   return 0;
 }
 
@@ -34,7 +39,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t len)
   fuzz_split (data, len, &a, &alen, &b, &blen);
   fuzz_write ("graph/vfs-containers/containers.json", a, alen);
   fuzz_write ("graph/vfs-images/images.json", b, blen);
-  if (storage_lookup (&cfg, CID, &img, &err) > 0)
+  if (storage_lookup (&cfg, &st, &img, &err) > 0)
     storage_image_free (&img);
   pg_error_release (&err);
   return 0;

@@ -223,13 +223,20 @@ import_ok() {
   run cli check --db "$PG_DB" --bundle "$b1" --at "$later" --json
   [ "$status" -eq 1 ] || pg_fail "stale: exit $status: $output"
   [ "$(json_codes)" = SCAN_STALE ] || pg_fail "codes $(json_codes): $output"
-  # A namespace counts only from a CRI engine's own keys (CRI-O's here).
-  b3=$(make_bundle audit 1 io.kubernetes.pod.namespace=audit-ns "io.kubernetes.cri-o.ImageRef=${PG_CONFIG_1#sha256:}")
+  # A namespace counts only from a proven CRI engine's own key: with the
+  # containerd wiring (--engine, as the hook's) its sandbox namespace does.
+  b3=$(make_bundle audit 1 io.kubernetes.cri.container-type=container \
+    "io.kubernetes.cri.image-name=$PG_REPO@$PG_MANIFEST_1" io.kubernetes.cri.sandbox-namespace=audit-ns)
   pg_state_json c3 "$b3" >"$BATS_TEST_TMPDIR/state.json"
-  run cli check --db "$PG_DB" --state "$BATS_TEST_TMPDIR/state.json" --at "$later" --json
+  run cli check --db "$PG_DB" --state "$BATS_TEST_TMPDIR/state.json" --at "$later" --json --engine containerd
   assert_success
   [ "$(jq -r .decision <<<"$output")" = audit ] || pg_fail "audit: $output"
   [ "$(json_codes)" = SCAN_STALE ] || pg_fail "codes $(json_codes): $output"
+  # The same bundle checked as the runc wiring sees it: no namespace.
+  run cli check --db "$PG_DB" --state "$BATS_TEST_TMPDIR/state.json" --at "$later" --json --engine runc
+  [ "$status" -eq 1 ] || pg_fail "runc wiring: exit $status: $output"
+  run cli check --db "$PG_DB" --state "$BATS_TEST_TMPDIR/state.json" --at "$later" --engine cri-o
+  [ "$status" -eq 2 ] || pg_fail "unknown engine: exit $status: $output"
 }
 
 @test "check: a missing database is an error (exit 2)" {

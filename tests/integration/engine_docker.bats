@@ -214,3 +214,24 @@ docker_run() {
   assert_log decision allow
   assert_log engine docker
 }
+
+@test "docker: a runc bundle given a Docker container's ID is not that container (its rootfs is not the layer's)" {
+  pg_db_scanned 1
+  local dcid b
+  dcid=$(dk create --runtime patchgate --network none "$PG_REPO:1" sh -c 'echo hello-from-container') ||
+    pg_fail "docker create failed"
+  # The scanned image's config.v2.json at that ID; the bundle is the
+  # unscanned image's, wired as Docker's (--engine docker).
+  b=$(PG_HOOK_ENGINE=docker make_bundle docker-collide 2)
+  rm -f "$b/umoci.json"
+  echo "$dcid" >>"$BATS_TEST_TMPDIR/cids"
+  run rt_run "$dcid" "$b"
+  assert_failure
+  refute_output_contains hello-from-container
+  wait_decision "$dcid"
+  assert_log decision deny
+  assert_log_reason UNIDENTIFIED
+  assert_log engine docker
+  assert_log conflict "docker: config.v2.json of this container ID is for another rootfs"
+  [ -z "$(logfmt_field "$syslog_line" digest)" ] || pg_fail "a digest was believed: $syslog_line"
+}

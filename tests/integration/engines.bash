@@ -36,10 +36,17 @@ pg_hook_env_json() {
   echo "$env"
 }
 
+# pg_hook_args_jq : a jq filter on a hook's args: the value of --config
+# becomes $cfg, every other argument (--engine NAME above all) stays as
+# the installed wiring has it.
+# shellcheck disable=SC2016
+PG_HOOK_ARGS_JQ='(index("--config") // error("no --config in \(.)")) as $i | .[:$i + 1] + [$cfg] + .[$i + 2:]'
+
 # pg_hooks_dir DIR [FILE] : an oci-hooks(5) directory DIR holding the
 # installed hooks.d FILE (default share/containers/oci/hooks.d/patchgate.json),
 # its hook path and config rewritten to the build under test and
-# $PG_HOOK_CONFIG, with PATCHGATE_NOW in its env.
+# $PG_HOOK_CONFIG, with PATCHGATE_NOW in its env; its other arguments
+# (--engine) as installed.
 pg_hooks_dir() {
   local dir=$1 src=${2:-$PG_INST$PG_PREFIX/share/containers/oci/hooks.d/patchgate.json} want
   want=$PG_PREFIX/libexec/oci/hooks.d/patchgate-hook
@@ -47,10 +54,33 @@ pg_hooks_dir() {
     pg_fail "$src: hook.path is not $want: $(jq -c .hook "$src")" || return 1
   [ -x "$PG_INST$want" ] || pg_fail "make install did not install $want" || return 1
   mkdir -p "$dir"
-  jq --arg path "$PG_HOOK_BIN" --arg cfg "$PG_HOOK_CONFIG" --argjson env "$(pg_hook_env_json)" '
-      .hook.path = $path
-    | .hook.args = ["patchgate-hook", "--config", $cfg]
-    | .hook.env = $env' "$src" >"$dir/patchgate.json"
+  jq --arg path "$PG_HOOK_BIN" --arg cfg "$PG_HOOK_CONFIG" --argjson env "$(pg_hook_env_json)" "
+      .hook.path = \$path
+    | .hook.args |= ($PG_HOOK_ARGS_JQ)
+    | .hook.env = \$env" "$src" >"$dir/patchgate.json"
+}
+
+# pg_wire_from_hooksd BUNDLE HOOKSD-FILE : what podman and CRI-O do with a
+# hooks.d definition: its hook added to BUNDLE's config.json at its stages
+# (replacing any hook there).
+pg_wire_from_hooksd() {
+  local b=$1 f=$2
+  jq --slurpfile d "$f" '.hooks = ([$d[0].stages[] | {(.): [$d[0].hook]}] | add)' "$b/config.json" \
+    >"$b/config.json.new" && mv "$b/config.json.new" "$b/config.json"
+}
+
+# pg_wire_runc_snippet BUNDLE : the shipped runtime-config/runc-hook-snippet.json
+# merged into BUNDLE's config.json as its README says, its hook path,
+# config and env rewritten as pg_hooks_dir does.
+pg_wire_runc_snippet() {
+  local b=$1 snippet
+  snippet=$(jq --arg path "$PG_HOOK_BIN" --arg cfg "$PG_HOOK_CONFIG" --argjson env "$(pg_hook_env_json)" "
+      .hooks.createRuntime[0].path = \$path
+    | .hooks.createRuntime[0].args |= ($PG_HOOK_ARGS_JQ)
+    | .hooks.createRuntime[0].env = \$env
+    | .hooks.createRuntime[0].timeout = 30" "$PG_SRC/runtime-config/runc-hook-snippet.json") || return 1
+  jq --argjson s "$snippet" '.hooks = $s.hooks' "$b/config.json" >"$b/config.json.new" &&
+    mv "$b/config.json.new" "$b/config.json"
 }
 
 # --- podman and containers/storage ----------------------------------------

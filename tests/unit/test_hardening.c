@@ -427,12 +427,22 @@ test_trusted_namespace (void **state)
       cleanup_free char *got = NULL;
       st.annotations = json_loads (cases[i].annotations, 0, NULL);
       id.engine = cases[i].engine;
+      /* As resolve_identity sets it once the engine is proven a CRI one.  */
+      id.cri = strcmp (cases[i].engine, "crio") == 0 || strcmp (cases[i].engine, "containerd") == 0;
       got = resolve_trusted_namespace (&st, &id);
       if ((got == NULL) != (cases[i].want == NULL) || (got && strcmp (got, cases[i].want) != 0))
         fail_msg ("%s %s: namespace %s, expected %s", cases[i].engine, cases[i].annotations,
                   got ? got : "(none)", cases[i].want ? cases[i].want : "(none)");
       json_decref (st.annotations);
     }
+  /* CRI-O's name alone, without its record proving it, counts for nothing.  */
+  {
+    struct pg_oci_state st = { 0 };
+    struct pg_identity id = { .engine = "crio", .cri = false };
+    st.annotations = json_loads ("{\"io.kubernetes.pod.namespace\": \"kube-system\"}", 0, NULL);
+    assert_null (resolve_trusted_namespace (&st, &id));
+    json_decref (st.annotations);
+  }
 }
 
 int

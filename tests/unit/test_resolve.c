@@ -1,7 +1,9 @@
 /* Data-driven identity suite: tests/unit/data/resolve/<case>/ holds
-   state.json (the OCI state; "@CASE@" stands for the case folder),
-   bundle/config.json, optional hook.json (default: containers/storage at
-   @CASE@/storage and @CASE@/run, Docker at @CASE@/docker, storage.conf
+   README (what the case shows), state.json (the OCI state; "@CASE@" stands
+   for the case folder), the bundle it names (config.json, maybe
+   umoci.json), optional `engine` (the hook definition's --engine; absent:
+   none), optional hook.json (default: containers/storage at @CASE@/storage
+   and @CASE@/run, Docker at @CASE@/docker, storage.conf
    @CASE@/storage.conf), the engines' metadata trees, and expected.json:
    {"digest": "sha256:..." | null, "engine", optional "image_ref",
    "namespace", "conflict" (null: none), or "error" (a substring of the
@@ -61,10 +63,17 @@ load_config (const char *dir, struct pg_hook_config *cfg)
   cleanup_free char *text = subst (raw ? raw : DEFAULT_HOOK_JSON, dir);
   cleanup_free char *path = temp_file (text);
   pg_error_t err = NULL;
+  cleanup_free char *engine = suite_text (dir, "engine");
   int r = hook_config_load (path, cfg, &err);
   unlink (path);
   if (r < 0)
     fail_msg ("%s: hook config: %s", dir, err->msg);
+  /* What `patchgate-hook --engine NAME` sets.  */
+  if (engine)
+    {
+      engine[strcspn (engine, "\n")] = '\0';
+      cfg->engine = xstrdup (engine);
+    }
 }
 
 static void
