@@ -23,9 +23,13 @@ import_usage (FILE *out)
            "\n"
            "All reports are recorded in one transaction: if one fails, none is, and the\n"
            "error names the report.  Importing a scan that is already recorded is harmless.\n"
+           "The change is made in a copy beside the database, renamed into place: the hook\n"
+           "reads the old database or the new one, and an import killed midway changes\n"
+           "nothing.  Writers take turns (a lock file, <db>.lock).\n"
            "\n"
            "Options:\n"
-           "      --db FILE   policy database (default %s; created if missing)\n"
+           "      --db FILE   policy database (default %s; created if missing, mode\n"
+           "                  0600 in a directory created 0700)\n"
            "  -h, --help      show this help\n",
            PG_DEFAULT_DB);
 }
@@ -45,7 +49,7 @@ cmd_import (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   cleanup_error pg_error_t err = NULL;
-  cleanup_store pg_store *store = NULL;
+  cleanup_store_edit struct pg_store_edit edit = PG_STORE_EDIT_INIT;
   struct import_stats stats = { 0 };
   const char *db = PG_DEFAULT_DB;
   int64_t now;
@@ -70,8 +74,9 @@ cmd_import (int argc, char **argv)
       pg_make_error (&err, 0, "import: no report given (try `patchgate import --help`)");
       return cli_fail (&err);
     }
-  if (pg_now (&now, &err) < 0 || store_open (db, PG_STORE_CREATE, &store, &err) < 0
-      || import_paths (store, argv + optind, (size_t) (argc - optind), now, &stats, &err) < 0)
+  if (pg_now (&now, &err) < 0 || store_edit_begin (db, &edit, &err) < 0
+      || import_paths (edit.store, argv + optind, (size_t) (argc - optind), now, &stats, &err) < 0
+      || store_edit_commit (&edit, &err) < 0)
     return cli_fail (&err);
   printf ("imported %zu %s: %zu new %s, %zu already present, %zu %s\n", stats.reports,
           plural (stats.reports, "report", "reports"), stats.scans_added,
