@@ -83,7 +83,7 @@ check_state (const struct check_opts *o, const char *text, size_t len, const cha
   pg_error_t err = NULL;
   int ret;
 
-  if (hook_config_load (o->config, &cfg, &err) < 0)
+  if (hook_config_load (hook_config_env_path (o->config), &cfg, &err) < 0)
     return cli_fail (&err);
   if (o->db)
     {
@@ -137,7 +137,7 @@ check_image (const struct check_opts *o)
   {
     /* The hook config's bundle freshness rule (max_policy_age) applies too.  */
     struct pg_hook_config cfg;
-    if (hook_config_load (o->config, &cfg, &err) < 0)
+    if (hook_config_load (hook_config_env_path (o->config), &cfg, &err) < 0)
       {
         hook_config_free (&cfg);
         return cli_fail (&err);

@@ -8,6 +8,7 @@
 #include "sandbox.h"
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/trusted_path.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,22 +22,30 @@
 static void
 usage (FILE *out)
 {
-  fprintf (out,
-           "Usage: patchgate-hook [--config FILE]\n"
-           "\n"
-           "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
-           "identifies the container's image and decides by the policy database whether it\n"
-           "may start.  Every decision is logged to syslog (ident patchgate-hook).\n"
-           "\n"
-           "  -c, --config FILE  hook config (default $PATCHGATE_CONFIG, then " PG_DEFAULT_HOOK_CONFIG ";\n"
-           "                     a missing default file means built-in defaults)\n"
-           "  -e, --engine NAME  the engine this hook definition serves (crio, podman,\n"
-           "                     containerd, docker, runc), set in the wiring\n"
-           "  -h, --help         show this help\n"
-           "\n"
-           "Environment: PATCHGATE_NOW (RFC 3339) fixes the clock, for tests.\n"
-           "Exit status: 0 allowed (or audited), 1 denied by policy, 2 internal error\n"
-           "(the start is refused unless the config sets \"on_error\": \"allow\").\n");
+  fprintf (out, "Usage: patchgate-hook [--config FILE] [--engine NAME]\n"
+                "\n"
+                "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
+                "identifies the container's image and decides by the policy database whether it\n"
+                "may start.  Every decision is logged to syslog (ident patchgate-hook).\n"
+                "\n"
+                "  -c, --config FILE  hook config (default " PG_DEFAULT_HOOK_CONFIG "; a missing default\n"
+                "                     file means built-in defaults).  Never taken from the\n"
+                "                     environment: the hook definition names it\n"
+                "  -e, --engine NAME  the engine this hook definition serves (crio, podman,\n"
+                "                     containerd, docker, runc), set in the wiring\n"
+                "  -h, --help         show this help\n"
+                "\n"
+                "The hook's environment is whoever ran the runtime's: nothing in it is read,\n"
+                "except PATCHGATE_NOW (RFC 3339), which fixes the clock only when the hook\n"
+                "config sets the test-only \"test_clock\": true.\n"
+                "\n"
+                "The hook config, the policy database and every directory above them must be\n"
+                "root's and not writable by group or others (sticky directories such as /tmp\n"
+                "excepted above the file's own directory); otherwise the start is refused,\n"
+                "whatever on_error says.\n"
+                "\n"
+                "Exit status: 0 allowed (or audited), 1 denied by policy, 2 internal error\n"
+                "(the start is refused unless the config sets \"on_error\": \"allow\").\n");
 }
 
 static int
@@ -45,13 +54,21 @@ log_priority (enum pg_verdict v)
   return v == PG_VERDICT_DENY ? LOG_WARNING : v == PG_VERDICT_AUDIT ? LOG_NOTICE : LOG_INFO;
 }
 
+/* Whether an error lets the container start: only when the admin chose
+   on_error: allow, and only for faults of the host (TOLERABLE); a config or
+   database that someone else could have written is an attack signal.  */
+static bool
+error_allows (const struct pg_hook_config *cfg, bool tolerable)
+{
+  return tolerable && cfg && cfg->on_error_allow;
+}
+
 /* The decision line of an error: refused (or allowed, when the admin
    chose on_error: allow), with the error as its detail and whatever was
    learnt of the container before it.  */
 static char *
-error_line (const struct pg_hook_config *cfg, const struct pg_gate_result *res, const char *msg)
+error_line (bool allow, const struct pg_gate_result *res, const char *msg)
 {
-  bool allow = cfg && cfg->on_error_allow;
   const char *container = res && res->container_id ? res->container_id : NULL;
   char *line = NULL;
 
@@ -72,12 +89,12 @@ error_line (const struct pg_hook_config *cfg, const struct pg_gate_result *res, 
 }
 
 static char *
-error_stderr (const struct pg_hook_config *cfg, const struct pg_gate_result *res, const char *msg)
+error_stderr (bool allow, const struct pg_gate_result *res, const char *msg)
 {
   const char *container = res && res->container_id ? res->container_id : "?";
   char *out = NULL;
 
-  if (cfg && cfg->on_error_allow)
+  if (allow)
     xasprintf (&out, "patchgate: warning: allowed container %s despite an error (on_error: allow): %s\n",
                container, msg);
   else
@@ -88,17 +105,58 @@ error_stderr (const struct pg_hook_config *cfg, const struct pg_gate_result *res
 /* An error still yields one decision line (syslog, else stderr) and the
    one line on stderr.  */
 static int
-fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, pg_error_t *err)
+fail_as (bool allow, const struct pg_gate_result *res, pg_error_t *err)
 {
-  bool allow = cfg && cfg->on_error_allow;
-  cleanup_free char *line = error_line (cfg, res, (*err)->msg);
-  cleanup_free char *out = error_stderr (cfg, res, (*err)->msg);
+  cleanup_free char *line = error_line (allow, res, (*err)->msg);
+  cleanup_free char *out = error_stderr (allow, res, (*err)->msg);
 
   pg_log_line (LOG_ERR, line);
   fputs (out, stderr);
   pg_deadline_settle (allow ? EXIT_ALLOW : EXIT_ERROR);
   pg_error_release (err);
   return allow ? EXIT_ALLOW : EXIT_ERROR;
+}
+
+static int
+fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, pg_error_t *err)
+{
+  return fail_as (error_allows (cfg, true), res, err);
+}
+
+/* Refused whatever on_error says (see error_allows).  */
+static int
+refuse (const struct pg_gate_result *res, pg_error_t *err)
+{
+  char *msg = NULL;
+  xasprintf (&msg, "%s (refused whatever on_error says)", (*err)->msg);
+  free ((*err)->msg);
+  (*err)->msg = msg;
+  return fail_as (false, res, err);
+}
+
+/* The hook's clock: the real one, unless the config allows PATCHGATE_NOW
+   for tests.  *TEST_NOW is the time PATCHGATE_NOW gave, for the decision
+   line, or NULL.  */
+static int
+hook_now (const struct pg_hook_config *cfg, int64_t *now, char **test_now, pg_error_t *err)
+{
+  bool from_env = false;
+
+  *test_now = NULL;
+  if (!cfg->test_clock)
+    {
+      *now = pg_real_now ();
+      return 0;
+    }
+  if (pg_now_env (now, &from_env, err) < 0)
+    return pg_error_wrap (err, "hook config %s sets test_clock", cfg->path ? cfg->path : "?");
+  if (from_env)
+    {
+      char buf[64];
+      format_rfc3339 (*now, buf, sizeof (buf));
+      *test_now = xstrdup (buf);
+    }
+  return 0;
 }
 
 /* What the deadline's signal handler says (hook/deadline.h): prepared now,
@@ -112,10 +170,10 @@ prepare_deadline (const struct pg_hook_config *cfg, const struct pg_gate_result 
 
   xasprintf (&msg, "the hook's deadline of %lld ms passed before a decision (hook config `timeout`)",
              (long long) timeout_ms);
-  line = error_line (cfg, res, msg);
-  out = error_stderr (cfg, res, msg);
+  line = error_line (error_allows (cfg, true), res, msg);
+  out = error_stderr (error_allows (cfg, true), res, msg);
   pg_log_prepare_emergency (LOG_ERR, line, out);
-  pg_deadline_set_status (cfg && cfg->on_error_allow ? EXIT_ALLOW : EXIT_ERROR);
+  pg_deadline_set_status (error_allows (cfg, true) ? EXIT_ALLOW : EXIT_ERROR);
 }
 
 /* The order matters, and tests/integration/hardening.bats checks it under
@@ -137,6 +195,7 @@ main (int argc, char **argv)
   pg_error_t err = NULL;
   cleanup_free char *state = NULL;
   cleanup_free char *line = NULL;
+  cleanup_free char *test_now = NULL;
   size_t len = 0;
   int64_t now;
   int c, ret;
@@ -169,6 +228,13 @@ main (int argc, char **argv)
   /* Connected now, used inside the sandbox (hook/logsink.h).  */
   pg_log_open ("patchgate-hook", LOG_AUTHPRIV);
   prepare_deadline (NULL, NULL, PG_DEFAULT_TIMEOUT_MS);
+  /* Nothing of a config anyone but root could have written is believed,
+     not even its on_error.  A missing default file is fine when nobody
+     else could create it; a missing named one is the loader's error.  */
+  if (pg_check_trusted_path (config_path ? config_path : PG_DEFAULT_HOOK_CONFIG, "hook config",
+                             PG_TRUST_MAY_BE_MISSING, &err)
+      < 0)
+    return refuse (NULL, &err);
   if (hook_config_load (config_path, &cfg, &err) < 0)
     {
       hook_config_free (&cfg);
@@ -179,9 +245,15 @@ main (int argc, char **argv)
   prepare_deadline (&cfg, NULL, cfg.timeout_ms);
   if (pg_deadline_arm (cfg.timeout_ms) < 0)
     pg_make_error (&err, errno, "arming the deadline");
+  /* A bad PATCHGATE_NOW under test_clock is no fault of the host.  */
+  if (!err && hook_now (&cfg, &now, &test_now, &err) < 0)
+    {
+      ret = refuse (NULL, &err);
+      hook_config_free (&cfg);
+      return ret;
+    }
 
-  if (err || pg_now (&now, &err) < 0
-      || read_all_fd (0, "OCI state (stdin)", PG_MAX_STATE_SIZE, &state, &len, &err) < 0)
+  if (err || read_all_fd (0, "OCI state (stdin)", PG_MAX_STATE_SIZE, &state, &len, &err) < 0)
     {
       ret = fail (&cfg, NULL, &err);
       hook_config_free (&cfg);
@@ -189,10 +261,19 @@ main (int argc, char **argv)
     }
 
   /* gate_prepare, in its two halves, so that a deadline while the
-     database is locked names the container.  */
+     database is read names the container.  */
   if (gate_identify (&cfg, state, len, "OCI state (stdin)", &res, &err) < 0)
     goto error;
   prepare_deadline (&cfg, &res, cfg.timeout_ms);
+  /* As for the config; a missing database stays a fault of the host
+     (on_error applies), as long as nobody else could create it.  */
+  if (pg_check_trusted_path (cfg.policy_db, "policy database", PG_TRUST_MAY_BE_MISSING, &err) < 0)
+    {
+      ret = refuse (&res, &err);
+      gate_result_free (&res);
+      hook_config_free (&cfg);
+      return ret;
+    }
   if (gate_open_store (&cfg, &res, &err) < 0)
     goto error;
 #ifndef PG_HOOK_NO_SECCOMP
@@ -210,6 +291,9 @@ main (int argc, char **argv)
   /* Two engine-set sources disagreed on the image (identify/resolve.c).  */
   if (res.identity.conflict)
     logfmt_append (&line, "conflict", res.identity.conflict);
+  /* A test clock is never silent.  */
+  if (test_now)
+    logfmt_append (&line, "test_clock", test_now);
   pg_log_line (log_priority (res.decision.verdict), line);
   ret = EXIT_ALLOW;
   if (res.decision.verdict == PG_VERDICT_DENY)

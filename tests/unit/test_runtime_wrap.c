@@ -192,11 +192,14 @@ test_hook_entry_env (void **state)
          "bin\",\"PATCHGATE_NOW=2026-01-01T00:00:00Z\"],\"timeout\":10}");
   hook_entry_free (&h);
 
-  /* The default config is the hook's default: no --config.  */
-  cfg.path = (char *) PG_DEFAULT_HOOK_CONFIG;
+  /* The default config is named too: the hook never takes it from its
+     environment.  */
+  cfg.path = NULL;
   unsetenv ("PATCHGATE_NOW");
   assert_int_equal (runtime_hook_entry (&cfg, NULL, &h, &err), 0);
-  assert_int_equal (h.n_args, 1);
+  assert_int_equal (h.n_args, 3);
+  assert_string_equal (h.args[1], "--config");
+  assert_string_equal (h.args[2], PG_DEFAULT_HOOK_CONFIG);
   assert_int_equal (h.n_env, 1);
   hook_entry_free (&h);
 
