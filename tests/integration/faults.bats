@@ -1,10 +1,11 @@
 #!/usr/bin/env bats
 # Faults: the hook keeps deciding, fails closed and loses nothing.  A bad
-# database, a locked one (nothing to the hook), one replaced under it, a policy newer than the
-# binary, syslog gone or full, a missing or broken config, its own
-# deadline, a full disk during import, and 200 hooks racing 50 policy
-# changes.  Everything that mounts does so in this file's private mount
-# namespace (tests/run-all.sh).
+# database, a locked one (nothing to the hook), one replaced under it, a
+# policy newer than the binary, syslog gone or full, a missing or broken
+# config, its own deadline, a full disk during import, and 200 hooks racing
+# 50 policy changes.  Killed writers and other users' locks are in
+# host_trust.bats.  Everything that mounts does so in this file's private
+# mount namespace (tests/run-all.sh).
 
 load helpers
 
