@@ -270,7 +270,7 @@ bundle_verify_main (int argc, char **argv)
       xasprintf (&default_sig, "%s.sig", argv[optind]);
       sig = default_sig;
     }
-  if (n_keys == 0 && hook_config_load (config, &cfg, &err) < 0)
+  if (n_keys == 0 && hook_config_load (hook_config_env_path (config), &cfg, &err) < 0)
     ret = cli_fail (&err);
   else if (verify_file (argv[optind], sig, n_keys ? keys : cfg.trusted_keys,
                         n_keys ? n_keys : cfg.n_trusted_keys, &err)

@@ -91,7 +91,7 @@ check_state (const struct check_opts *o, const char *text, size_t len, const cha
   cleanup_gate_result struct pg_gate_result res = { 0 };
   pg_error_t err = NULL;
 
-  if (hook_config_load (o->config, &cfg, &err) < 0)
+  if (hook_config_load (hook_config_env_path (o->config), &cfg, &err) < 0)
     return cli_fail (&err);
   if (o->db)
     {
@@ -138,7 +138,7 @@ check_image (const struct check_opts *o)
   if (store_open (o->db ? o->db : PG_DEFAULT_DB, PG_STORE_READONLY, &store, &err) < 0)
     return cli_fail (&err);
   /* The hook config's settings (max_policy_age, ...) apply as in the hook. */
-  if (hook_config_load (o->config, &cfg, &err) < 0)
+  if (hook_config_load (hook_config_env_path (o->config), &cfg, &err) < 0)
     return cli_fail (&err);
   gate_context_init (&cfg, &ctx);
   ctx.container_id = "patchgate-check";

@@ -31,9 +31,13 @@ import_usage (FILE *out)
            "every one that fails is listed with its reason, and the exit status is 2 if any\n"
            "failed.  Importing a scan that is already recorded is harmless.  When stderr is\n"
            "a terminal, an import that takes more than a second shows its progress there.\n"
+           "The change is made in a copy beside the database, renamed into place: the hook\n"
+           "reads the old database or the new one, and an import killed midway changes\n"
+           "nothing.  Writers take turns (a lock file, <db>.lock).\n"
            "\n"
            "Options:\n"
-           "      --db FILE     policy database (default %s; created if missing)\n"
+           "      --db FILE     policy database (default %s; created if missing, mode\n"
+           "                    0600 in a directory created 0700)\n"
            "  -k, --keep-going  import every good report; list the bad ones; exit 2 if any\n"
            "  -h, --help        show this help\n"
            "\n"
@@ -173,7 +177,7 @@ cmd_import (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   cleanup_error pg_error_t err = NULL;
-  cleanup_store pg_store *store = NULL;
+  cleanup_store_edit struct pg_store_edit edit = PG_STORE_EDIT_INIT;
   struct progress_bar bar = { .enabled = isatty (STDERR_FILENO) == 1 };
   struct import_opts opts = { .progress = draw_progress, .progress_data = &bar };
   struct import_result res;
@@ -203,11 +207,15 @@ cmd_import (int argc, char **argv)
       pg_make_error (&err, 0, "import: no report given (try `patchgate import --help`)");
       return cli_fail (&err);
     }
-  if (pg_now (&now, &err) < 0 || store_open (db, PG_STORE_CREATE, &store, &err) < 0)
+  if (pg_now (&now, &err) < 0 || store_edit_begin (db, &edit, &err) < 0)
     return cli_fail (&err);
   bar.start = monotonic_seconds ();
-  r = import_run (store, argv + optind, (size_t) (argc - optind), now, &opts, &res, &err);
+  r = import_run (edit.store, argv + optind, (size_t) (argc - optind), now, &opts, &res, &err);
   end_progress (&bar);
+  /* What was recorded (with --keep-going, every good report) replaces the
+     live database in one rename.  */
+  if (r == 0 && store_edit_commit (&edit, &err) < 0)
+    r = -1;
   if (r < 0)
     {
       for (size_t i = 0; i < res.n_skipped; i++)

@@ -15,12 +15,14 @@ usage (FILE *out)
                 "       patchgate policy show [--db FILE]\n"
                 "       patchgate policy validate POLICY.json\n"
                 "\n"
-                "set       validate POLICY.json and store it in one transaction; an invalid\n"
-                "          policy is never stored and the previous one stays in force\n"
+                "set       validate POLICY.json and store it; an invalid policy is never stored\n"
+                "          and the previous one stays in force.  The change is made in a copy\n"
+                "          renamed into place, so a set killed midway changes nothing\n"
                 "show      print the stored policy as it was set\n"
                 "validate  check POLICY.json and name the field and the problem when invalid\n"
                 "\n"
-                "  --db FILE   policy database (default " PG_DEFAULT_DB ")\n"
+                "  --db FILE   policy database (default " PG_DEFAULT_DB "; created if missing,\n"
+                "              mode 0600 in a directory created 0700)\n"
                 "  -h, --help  show this help\n");
 }
 
@@ -56,19 +58,22 @@ policy_set (const char *db, const char *path)
 {
   cleanup_free char *text = NULL;
   cleanup_policy struct pg_policy *policy = NULL;
-  cleanup_store pg_store *store = NULL;
+  cleanup_store_edit struct pg_store_edit edit = PG_STORE_EDIT_INIT;
   pg_error_t err = NULL;
   int64_t now;
 
   if (load_policy_file (path, &text, &policy, &err) < 0 || pg_now (&now, &err) < 0)
     return cli_fail (&err);
-  if (store_open (db, PG_STORE_CREATE, &store, &err) < 0 || store_begin (store, true, &err) < 0)
+  if (store_edit_begin (db, &edit, &err) < 0 || store_begin (edit.store, true, &err) < 0)
     return cli_fail (&err);
-  if (policy_store_set (store, text, policy->version, now, &err) < 0 || store_commit (store, &err) < 0)
+  if (policy_store_set (edit.store, text, policy->version, now, &err) < 0
+      || store_commit (edit.store, &err) < 0)
     {
-      store_rollback (store);
+      store_rollback (edit.store);
       return cli_fail (&err);
     }
+  if (store_edit_commit (&edit, &err) < 0)
+    return cli_fail (&err);
   printf ("policy %s set in %s\n", policy->version, db);
   return 0;
 }

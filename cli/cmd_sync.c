@@ -149,7 +149,7 @@ setup (const char *action, const char *target, const char *config, struct run_en
 {
   env->lock_fd = -1;
   openlog ("patchgate", LOG_PID, LOG_AUTHPRIV);
-  if (hook_config_load (config, &env->cfg, err) < 0)
+  if (hook_config_load (hook_config_env_path (config), &env->cfg, err) < 0)
     return -1;
   closelog ();
   openlog ("patchgate", LOG_PID, env->cfg.syslog_facility);

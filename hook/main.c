@@ -9,6 +9,7 @@
 #include "sandbox.h"
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/trusted_path.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -22,26 +23,36 @@
 static void
 usage (FILE *out)
 {
-  fprintf (out,
-           "Usage: patchgate-hook [--config FILE] [--engine NAME]\n"
-           "\n"
-           "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
-           "identifies the container's image and decides by the policy database whether it\n"
-           "may start.  Every decision is logged to syslog (ident patchgate-hook).\n"
-           "\n"
-           "  -c, --config FILE  hook config (default $PATCHGATE_CONFIG, then " PG_DEFAULT_HOOK_CONFIG ";\n"
-           "                     a missing default file means built-in defaults)\n"
-           "  -e, --engine NAME  the engine this hook definition serves: crio, podman,\n"
-           "                     containers-storage (podman's and CRI-O's shared hooks.d),\n"
-           "                     containerd, docker or runc.  Set in the wiring, which only\n"
-           "                     root writes; without it, only an engine's own record of\n"
-           "                     this bundle, else the bundle's umoci.json, is believed\n"
-           "  -h, --help         show this help\n"
-           "\n"
-           "Environment: PATCHGATE_NOW (RFC 3339) fixes the clock, for tests.\n"
-           "Exit status: 0 allowed (or audited), 1 denied by policy, 2 error: a fault of the\n"
-           "host (database, config) is refused unless the config sets \"on_error\": \"allow\";\n"
-           "an oversized or malformed state or config.json (INVALID_INPUT) always is.\n");
+  fprintf (out, "Usage: patchgate-hook [--config FILE] [--engine NAME]\n"
+                "\n"
+                "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
+                "identifies the container's image and decides by the policy database whether it\n"
+                "may start.  Every decision is logged to syslog (ident patchgate-hook).\n"
+                "\n"
+                "  -c, --config FILE  hook config (default " PG_DEFAULT_HOOK_CONFIG "; a missing default\n"
+                "                     file means built-in defaults).  Never taken from the\n"
+                "                     environment: the hook definition names it\n"
+                "  -e, --engine NAME  the engine this hook definition serves: crio, podman,\n"
+                "                     containers-storage (podman's and CRI-O's shared hooks.d),\n"
+                "                     containerd, docker or runc.  Set in the wiring, which only\n"
+                "                     root writes; without it, only an engine's own record of\n"
+                "                     this bundle, else the bundle's umoci.json, is believed\n"
+                "  -h, --help         show this help\n"
+                "\n"
+                "The hook's environment is whoever ran the runtime's: nothing in it is read,\n"
+                "except PATCHGATE_NOW (RFC 3339), which fixes the clock only when the hook\n"
+                "config sets the test-only \"test_clock\": true.\n"
+                "\n"
+                "The hook config, the policy database and every directory above them must be\n"
+                "root's and not writable by group or others (sticky directories such as /tmp\n"
+                "excepted above the file's own directory); otherwise the start is refused,\n"
+                "whatever on_error says.\n"
+                "\n"
+                "Exit status: 0 allowed (or audited), 1 denied by policy, 2 error: a fault of the\n"
+                "host (database missing or corrupt, config unreadable) is refused unless the\n"
+                "config sets \"on_error\": \"allow\"; an oversized or malformed state or\n"
+                "config.json (INVALID_INPUT), or a config or database others could write, always\n"
+                "is.\n");
 }
 
 static int
@@ -50,13 +61,16 @@ log_priority (enum pg_verdict v)
   return v == PG_VERDICT_DENY ? LOG_WARNING : v == PG_VERDICT_AUDIT ? LOG_NOTICE : LOG_INFO;
 }
 
-/* What failed: the container's own input (its state, config.json, its
-   image's metadata: always refused, INVALID_INPUT) or the host (database,
-   config: on_error decides, POLICY_ERROR).  */
+/* What failed: the host (database, config: on_error decides,
+   POLICY_ERROR); the container's own input (its state, config.json, its
+   image's metadata: always refused, INVALID_INPUT); or what someone other
+   than root could have written (a config or database others may write, a
+   bad test clock: an attack signal, always refused, POLICY_ERROR).  */
 enum fault
 {
   FAULT_HOST,
   FAULT_INPUT,
+  FAULT_UNSAFE,
 };
 
 static bool
@@ -78,6 +92,9 @@ fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, enum f
 {
   bool allow = fault_allowed (cfg, f);
   const struct pg_context *ctx = res ? &res->ctx : NULL;
+
+  if (f == FAULT_UNSAFE)
+    pg_error_wrap (err, "refused whatever on_error says");
   cleanup_free char *line = report_error_logfmt (ctx, fault_code (f), allow, (*err)->msg);
   cleanup_free char *out = report_stderr_error (ctx, fault_code (f), allow, (*err)->msg);
 
@@ -86,6 +103,31 @@ fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, enum f
   pg_deadline_settle (allow ? EXIT_ALLOW : EXIT_ERROR);
   pg_error_release (err);
   return allow ? EXIT_ALLOW : EXIT_ERROR;
+}
+
+/* The hook's clock: the real one, unless the config allows PATCHGATE_NOW
+   for tests.  *TEST_NOW is the time PATCHGATE_NOW gave, for the decision
+   line, or NULL.  */
+static int
+hook_now (const struct pg_hook_config *cfg, int64_t *now, char **test_now, pg_error_t *err)
+{
+  bool from_env = false;
+
+  *test_now = NULL;
+  if (!cfg->test_clock)
+    {
+      *now = pg_real_now ();
+      return 0;
+    }
+  if (pg_now_env (now, &from_env, err) < 0)
+    return pg_error_wrap (err, "hook config %s sets test_clock", cfg->path ? cfg->path : "?");
+  if (from_env)
+    {
+      char buf[64];
+      format_rfc3339 (*now, buf, sizeof (buf));
+      *test_now = xstrdup (buf);
+    }
+  return 0;
 }
 
 /* What the deadline's signal handler says (hook/deadline.h): prepared now,
@@ -126,6 +168,7 @@ main (int argc, char **argv)
   pg_error_t err = NULL;
   cleanup_free char *state = NULL;
   cleanup_free char *line = NULL;
+  cleanup_free char *test_now = NULL;
   size_t len = 0;
   int64_t now;
   enum fault fault = FAULT_HOST;
@@ -159,6 +202,13 @@ main (int argc, char **argv)
   /* Connected now, used inside the sandbox (hook/logsink.h).  */
   pg_log_open ("patchgate-hook", LOG_AUTHPRIV);
   prepare_deadline (NULL, NULL, PG_DEFAULT_TIMEOUT_MS);
+  /* Nothing of a config anyone but root could have written is believed,
+     not even its on_error.  A missing default file is fine when nobody
+     else could create it; a missing named one is the loader's error.  */
+  if (pg_check_trusted_path (config_path ? config_path : PG_DEFAULT_HOOK_CONFIG, "hook config",
+                             PG_TRUST_MAY_BE_MISSING, &err)
+      < 0)
+    return fail (NULL, NULL, FAULT_UNSAFE, &err);
   if (hook_config_load (config_path, &cfg, &err) < 0)
     {
       hook_config_free (&cfg);
@@ -172,9 +222,16 @@ main (int argc, char **argv)
   if (pg_deadline_arm (cfg.timeout_ms) < 0)
     pg_make_error (&err, errno, "arming the deadline");
 
-  if (err || pg_now (&now, &err) < 0)
+  if (err)
     {
       ret = fail (&cfg, NULL, FAULT_HOST, &err);
+      hook_config_free (&cfg);
+      return ret;
+    }
+  /* A bad PATCHGATE_NOW under test_clock is no fault of the host.  */
+  if (hook_now (&cfg, &now, &test_now, &err) < 0)
+    {
+      ret = fail (&cfg, NULL, FAULT_UNSAFE, &err);
       hook_config_free (&cfg);
       return ret;
     }
@@ -192,7 +249,16 @@ main (int argc, char **argv)
       fault = FAULT_INPUT;
       goto error;
     }
+  /* A test clock is never silent.  */
+  res.ctx.test_clock = test_now;
   prepare_deadline (&cfg, &res, cfg.timeout_ms);
+  /* As for the config; a missing database stays a fault of the host
+     (on_error applies), as long as nobody else could create it.  */
+  if (pg_check_trusted_path (cfg.policy_db, "policy database", PG_TRUST_MAY_BE_MISSING, &err) < 0)
+    {
+      fault = FAULT_UNSAFE;
+      goto error;
+    }
   if (gate_open_store (&cfg, &res, &err) < 0)
     goto error;
 #ifndef PG_HOOK_NO_SECCOMP

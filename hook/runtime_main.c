@@ -43,7 +43,7 @@ prepare (int argc, char **argv, const char *self, char **runtime, pg_error_t *er
 {
   struct pg_hook_config cfg;
   struct pg_runtime_args a;
-  bool have_cfg = hook_config_load (NULL, &cfg, err) == 0;
+  bool have_cfg = hook_config_load (hook_config_env_path (NULL), &cfg, err) == 0;
   bool creates;
   int ret = -1;
 

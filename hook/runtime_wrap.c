@@ -201,14 +201,13 @@ runtime_hook_entry (const struct pg_hook_config *cfg, const char *self, struct p
     }
   else if ((h->path = hook_path_near (self)) == NULL)
     h->path = xstrdup (PG_DEFAULT_HOOK_PATH);
+  /* Always named: the hook never takes its config from its environment
+     (config/hook_config.h).  */
   strv_append (&h->args, &h->n_args, "patchgate-hook");
   strv_append (&h->args, &h->n_args, "--engine");
   strv_append (&h->args, &h->n_args, "docker");
-  if (cfg && cfg->path && strcmp (cfg->path, PG_DEFAULT_HOOK_CONFIG) != 0)
-    {
-      strv_append (&h->args, &h->n_args, "--config");
-      strv_append (&h->args, &h->n_args, cfg->path);
-    }
+  strv_append (&h->args, &h->n_args, "--config");
+  strv_append (&h->args, &h->n_args, cfg && cfg->path ? cfg->path : PG_DEFAULT_HOOK_CONFIG);
   strv_append (&h->env, &h->n_env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   sanitizer_env (h);
   h->timeout = PG_HOOK_TIMEOUT;

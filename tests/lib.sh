@@ -223,9 +223,12 @@ pg_policy() {
   }' | jq "${1:-.}"
 }
 
-# pg_hook_config DB [JQ-FILTER] : prints a hook.json using DB.
+# pg_hook_config DB [JQ-FILTER] : prints a hook.json using DB.  It sets the
+# test-only test_clock, so that the hook takes PATCHGATE_NOW ($PG_NOW in
+# the hook definitions make_bundle writes) as its clock; without it the
+# hook ignores the variable.
 pg_hook_config() {
-  jq -n --arg db "$1" '{policy_db: $db, on_error: "deny", syslog_facility: "daemon"}' |
+  jq -n --arg db "$1" '{policy_db: $db, on_error: "deny", syslog_facility: "daemon", test_clock: true}' |
     jq "${2:-.}"
 }
 

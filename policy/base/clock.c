@@ -151,16 +151,33 @@ format_duration (int64_t secs, char *buf, size_t size)
     snprintf (buf, size, "%lld seconds", (long long) secs);
 }
 
+int64_t
+pg_real_now (void)
+{
+  return (int64_t) time (NULL);
+}
+
 int
-pg_now (int64_t *out, pg_error_t *err)
+pg_now_env (int64_t *out, bool *from_env, pg_error_t *err)
 {
   const char *env = getenv ("PATCHGATE_NOW");
+
+  if (from_env)
+    *from_env = false;
   if (env && *env)
     {
       if (parse_rfc3339 (env, out) < 0)
         return pg_make_error (err, 0, "PATCHGATE_NOW: `%s` is not an RFC 3339 time", env);
+      if (from_env)
+        *from_env = true;
       return 0;
     }
-  *out = (int64_t) time (NULL);
+  *out = pg_real_now ();
   return 0;
+}
+
+int
+pg_now (int64_t *out, pg_error_t *err)
+{
+  return pg_now_env (out, NULL, err);
 }

@@ -184,7 +184,7 @@ pg_ensure_parent_dir (const char *path, pg_error_t *err)
 
   if (stat (dir, &st) == 0)
     return S_ISDIR (st.st_mode) ? 0 : pg_make_error (err, 0, "%s: not a directory", dir);
-  if (errno != ENOENT || mkdir (dir, 0755) < 0)
+  if (errno != ENOENT || mkdir (dir, 0700) < 0)
     return pg_make_error (err, errno, "policy database directory %s", dir);
   return 0;
 }

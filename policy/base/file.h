@@ -24,7 +24,8 @@ int pg_write_file_atomic (const char *path, const void *data, size_t len, pg_err
 struct stat;
 int pg_write_file_atomic_like (const char *path, const void *data, size_t len, const struct stat *like,
                                pg_error_t *err);
-/* mkdir the directory of PATH (one level) when it is missing.  */
+/* mkdir the directory of PATH (one level, mode 0700: the policy database's
+   directory is root's alone) when it is missing.  */
 int pg_ensure_parent_dir (const char *path, pg_error_t *err);
 /* A temp file "<dir of PATH>/.<base of PATH>.XXXXXX"; *tmp is malloc'd.  */
 int pg_mkstemp_beside (const char *path, char **tmp, int *fd, pg_error_t *err);

@@ -2,10 +2,12 @@
  *
  * Order matters: signature (over the raw bytes, before anything is parsed),
  * then the manifest and the payload's SHA-256, then the serial against the
- * active one, then the payload is written to a temp file beside the policy
- * database, checked as a patchgate database, stamped in its meta table,
- * fsynced and renamed over the active one; the directory is fsynced last.
- * A hook that opens the database meanwhile sees the old file or the new one.
+ * active one, then, under the writer lock that every change to the policy
+ * database takes (base/replace.h), the payload is written to a temp file
+ * beside the policy database, checked as a patchgate database, stamped in
+ * its meta table, fsynced and renamed over the active one; the directory is
+ * fsynced last.  A hook that opens the database meanwhile sees the old file
+ * or the new one.
  */
 #include "bundle/bundle.h"
 #include "store/meta.h"
@@ -37,7 +39,7 @@ policy_lock (const char *policy_db, int *fd, pg_error_t *err)
   *fd = -1;
   if (pg_ensure_parent_dir (policy_db, err) < 0)
     return -1;
-  xasprintf (&path, "%s.lock", policy_db);
+  xasprintf (&path, "%s.sync.lock", policy_db);
   *fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (*fd < 0)
     return pg_make_error (err, errno, "%s: open", path);
@@ -64,13 +66,8 @@ policy_active_bundle (const char *path, int64_t *serial, char **sig_sha256, pg_e
     *sig_sha256 = NULL;
   if (access (path, F_OK) < 0 && errno == ENOENT)
     return 0;
-  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-    {
-      pg_make_error (err, 0, "%s: %s", path, db ? sqlite3_errmsg (db) : "out of memory");
-      sqlite3_close_v2 (db);
-      return -1;
-    }
-  sqlite3_busy_timeout (db, 5000);
+  if (store_sqlite_open_readonly (path, &db, err) < 0)
+    return -1;
   r = store_meta_get_int_db (db, path, "bundle_serial", serial, err);
   if (r >= 0 && sig_sha256)
     r = store_meta_get_text_db (db, path, "bundle_sig_sha256", sig_sha256, err);
@@ -93,26 +90,6 @@ int
 policy_active_serial (const char *path, int64_t *serial, pg_error_t *err)
 {
   return policy_active_bundle (path, serial, NULL, err);
-}
-
-/* A hot journal or a WAL beside the active database would be applied to the
-   new file after the rename: refuse while one exists.  */
-static int
-check_no_journal (const char *policy_db, pg_error_t *err)
-{
-  static const char *const suffixes[] = { "-journal", "-wal" };
-  for (size_t i = 0; i < 2; i++)
-    {
-      cleanup_free char *p = NULL;
-      struct stat st;
-      xasprintf (&p, "%s%s", policy_db, suffixes[i]);
-      if (stat (p, &st) == 0 && st.st_size > 0)
-        return pg_make_error (err, 0,
-                              "%s exists: a write to the policy database is in progress or was interrupted; "
-                              "retry when it is done (open the database once with sqlite3 to recover it)",
-                              p);
-    }
-  return 0;
 }
 
 static int
@@ -169,52 +146,22 @@ prepare_new_db (const char *tmp, const struct pg_activate_opts *o, const struct 
 }
 
 static int
-copy_mode (int fd, const char *tmp, const char *policy_db, pg_error_t *err)
-{
-  struct stat st;
-  mode_t mode = 0644;
-  if (stat (policy_db, &st) == 0)
-    {
-      mode = st.st_mode & 07777;
-      if (geteuid () == 0 && fchown (fd, st.st_uid, st.st_gid) < 0)
-        return pg_make_error (err, errno, "%s: chown", tmp);
-    }
-  if (fchmod (fd, mode) < 0)
-    return pg_make_error (err, errno, "%s: chmod", tmp);
-  return 0;
-}
-
-static int
 install_payload (const struct pg_activate_opts *o, const struct pg_bundle *b, const char *key,
                  const char *sig_sha256, pg_error_t *err)
 {
-  cleanup_unlink char *tmp = NULL;
-  cleanup_close int fd = -1;
+  cleanup_replace struct pg_replace r = PG_REPLACE_INIT;
 
-  if (pg_ensure_parent_dir (o->policy_db, err) < 0 || check_no_journal (o->policy_db, err) < 0)
+  if (pg_replace_begin (o->policy_db, &r, err) < 0)
     return -1;
-  if (pg_mkstemp_beside (o->policy_db, &tmp, &fd, err) < 0 || copy_mode (fd, tmp, o->policy_db, err) < 0)
+  if (pg_write_all (r.fd, b->data + b->payload_off, b->size - b->payload_off, r.tmp, err) < 0)
     return -1;
-  if (pg_write_all (fd, b->data + b->payload_off, b->size - b->payload_off, tmp, err) < 0)
+  if (prepare_new_db (r.tmp, o, &b->manifest, key, sig_sha256, err) < 0)
     return -1;
-  if (fsync (fd) < 0)
-    return pg_make_error (err, errno, "%s: fsync", tmp);
-  if (prepare_new_db (tmp, o, &b->manifest, key, sig_sha256, err) < 0)
-    {
-      cleanup_free char *journal = NULL;
-      xasprintf (&journal, "%s-journal", tmp);
-      unlink (journal);
-      return -1;
-    }
-  if (fsync (fd) < 0)
-    return pg_make_error (err, errno, "%s: fsync", tmp);
-  if (check_no_journal (o->policy_db, err) < 0)
+  /* A legacy journal beside the active file must not outlive it: it would
+     be applied to the new one.  */
+  if (store_recover_live (o->policy_db, err) < 0)
     return -1;
-  if (rename (tmp, o->policy_db) < 0)
-    return pg_make_error (err, errno, "rename %s to %s", tmp, o->policy_db);
-  free (tmp);
-  tmp = NULL;
-  return pg_fsync_parent (o->policy_db, err);
+  return pg_replace_commit (&r, err);
 }
 
 static int

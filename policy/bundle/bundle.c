@@ -327,8 +327,9 @@ snapshot_db (const char *db, const char *snap, pg_error_t *err)
   sqlite3_stmt *st = NULL;
   int r;
 
-  /* Read-write: an older schema is migrated first, as any writer would.  */
-  if (store_open (db, 0, &store, err) < 0)
+  /* Read as every reader does, never written: an older schema is migrated
+     in the snapshot (prepare_snapshot), as any writer would.  */
+  if (store_open (db, PG_STORE_READONLY | PG_STORE_OLDER_OK, &store, err) < 0)
     return -1;
   if (sqlite3_prepare_v2 (store_db (store), "VACUUM INTO ?", -1, &st, NULL) != SQLITE_OK)
     return pg_make_error (err, 0, "%s: VACUUM INTO: %s", db, sqlite3_errmsg (store_db (store)));

@@ -15,8 +15,9 @@
  *
  * Activation verifies the signature against the hook config's trusted keys,
  * then the manifest's SHA-256 of the payload, then that the serial is higher
- * than the active one, and replaces the policy database atomically (temp
- * file beside it, fsync, rename, fsync of the directory).  The activated
+ * than the active one, and replaces the policy database atomically under
+ * the writer lock (base/replace.h: temp file beside it, fsync, rename, fsync
+ * of the directory).  The activated
  * database records the bundle in its meta table (bundle_serial,
  * bundle_created, bundle_sig_sha256, ...), which the hook's freshness
  * check and sync read.
@@ -101,8 +102,9 @@ struct pg_activate_result
 };
 void activate_result_free (struct pg_activate_result *r);
 
-/* Verify BUNDLE_PATH with SIG_PATH and make it the policy database.  On any
-   error the active database is untouched.  The caller holds policy_lock.  */
+/* Verify BUNDLE_PATH with SIG_PATH and make it the policy database, replaced
+   under the writer lock as every change is (store/store.h).  On any error
+   the active database is untouched.  The caller holds policy_lock.  */
 int bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, const char *sig_path,
                      struct pg_activate_result *res, pg_error_t *err);
 
@@ -115,7 +117,9 @@ int policy_active_serial (const char *path, int64_t *serial, pg_error_t *err);
 int policy_active_bundle (const char *path, int64_t *serial, char **sig_sha256, pg_error_t *err);
 
 /* One sync or activate at a time per policy database: an flock on
-   "<policy_db>.lock".  *fd is closed by the caller (cleanup_close).  */
+   "<policy_db>.sync.lock", held from the fetch to the activation (which
+   takes the writer lock, "<policy_db>.lock", besides).  *fd is closed by
+   the caller (cleanup_close).  */
 int policy_lock (const char *policy_db, int *fd, pg_error_t *err);
 
 /* What the meta table and the sync state file say about the active bundle,

@@ -180,6 +180,12 @@ config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
                                   "local0..local7)",
                                   s ? s : "?");
         }
+      else if (strcmp (key, "test_clock") == 0)
+        {
+          if (!json_is_boolean (v))
+            return pg_make_error (err, 0, "test_clock: must be true or false (true only on test hosts)");
+          cfg->test_clock = json_is_true (v);
+        }
       else if (strcmp (key, "timeout") == 0)
         {
           if (config_parse_timeout (v, cfg, err) < 0)
@@ -214,6 +220,15 @@ config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
   return 0;
 }
 
+const char *
+hook_config_env_path (const char *given)
+{
+  const char *env = getenv ("PATCHGATE_CONFIG");
+  if (given)
+    return given;
+  return env && *env ? env : NULL;
+}
+
 int
 hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err)
 {
@@ -221,13 +236,8 @@ hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err)
   bool named = path != NULL;
 
   config_defaults (cfg);
-  if (path == NULL)
-    {
-      path = getenv ("PATCHGATE_CONFIG");
-      named = path != NULL && *path;
-      if (!named)
-        path = PG_DEFAULT_HOOK_CONFIG;
-    }
+  if (!named)
+    path = PG_DEFAULT_HOOK_CONFIG;
   if (!named && access (path, F_OK) < 0 && errno == ENOENT)
     return 0;
   cfg->path = xstrdup (path);

@@ -37,6 +37,10 @@ struct pg_hook_config
   char *storage_driver;
   char *docker_root;
   char *runtime_path;
+  /* Test-only (key `test_clock`, default false): the hook takes its clock
+     from PATCHGATE_NOW in its environment.  Never on a production host:
+     the environment is whoever ran the runtime's.  */
+  bool test_clock;
   /* The hook's total deadline in milliseconds (hook/deadline.h); key
      `timeout`.  */
   int64_t timeout_ms;
@@ -47,9 +51,15 @@ struct pg_hook_config
   char *engine;
 };
 
-/* PATH NULL: PATCHGATE_CONFIG, then the default path; a missing default
-   file means built-in defaults, a missing named file is an error.  */
+/* PATH NULL: the default path, where a missing file means built-in
+   defaults; a missing named file is an error.  The environment is never
+   read here: the hook takes its config only from its argv, which the
+   hook definition (root's) sets.  */
 int hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err);
+/* For the programs an admin or an engine's daemon runs (patchgate,
+   patchgate-runtime), never for the hook: GIVEN (--config) when not NULL,
+   else $PATCHGATE_CONFIG when set, else NULL (the default).  */
+const char *hook_config_env_path (const char *given);
 void hook_config_free (struct pg_hook_config *cfg);
 #define cleanup_hook_config __attribute__ ((cleanup (hook_config_free)))
 

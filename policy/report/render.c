@@ -91,6 +91,8 @@ report_logfmt (const struct pg_decision *d, const struct pg_context *ctx)
   for (size_t i = 0; i < d->n_waivers_expired; i++)
     append_field (&line, "waiver_expired", d->waivers_expired[i], &dropped);
   append_bounded (&line, d->log_fields, &dropped);
+  if (ctx->test_clock)
+    append_field (&line, "test_clock", ctx->test_clock, &dropped);
   if (dropped)
     {
       char n[32];

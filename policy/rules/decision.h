@@ -15,11 +15,12 @@
 struct pg_context
 {
   const char *container_id;
-  const char *namespace; /* set only by a CRI engine (identify/), or NULL */
-  const char *image_ref; /* the engine's name for the image, or NULL */
-  const char *digest;    /* the digest the image was identified by, or NULL */
-  const char *engine;    /* crio|podman|containerd|docker|runc */
-  const char *conflict;  /* two trusted sources disagreed on the image: why */
+  const char *namespace;  /* set only by a CRI engine (identify/), or NULL */
+  const char *image_ref;  /* the engine's name for the image, or NULL */
+  const char *digest;     /* the digest the image was identified by, or NULL */
+  const char *engine;     /* crio|podman|containerd|docker|runc */
+  const char *conflict;   /* two trusted sources disagreed on the image: why */
+  const char *test_clock; /* the hook's clock came from PATCHGATE_NOW (test_clock) */
   /* From the hook config: how old an activated policy bundle may be
      (<= 0: no limit), and what a staler one yields (POLICY_STALE).  */
   int64_t max_policy_age;

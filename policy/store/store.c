@@ -106,7 +106,7 @@ fail:
 /* A read-only opener never creates or migrates: a missing or foreign file
    is an error the hook turns into a refusal.  */
 static int
-check_schema (pg_store *store, pg_error_t *err)
+check_schema (pg_store *store, bool older_ok, pg_error_t *err)
 {
   int version = 0;
 
@@ -117,7 +117,7 @@ check_schema (pg_store *store, pg_error_t *err)
                           "%s: database schema version %d is newer than this patchgate supports (%d): "
                           "upgrade patchgate",
                           store->path, version, PG_SCHEMA_VERSION);
-  if (version == PG_SCHEMA_VERSION)
+  if (version == PG_SCHEMA_VERSION || (older_ok && version > 0))
     return 0;
   if (store->readonly)
     return pg_make_error (err, 0, "%s: not a patchgate database (schema version %d), or never initialised",
@@ -125,8 +125,52 @@ check_schema (pg_store *store, pg_error_t *err)
   return migrate (store, version, err);
 }
 
+/* "file:PATH?immutable=1", PATH percent-encoded as RFC 3986 wants.  */
+static char *
+immutable_uri (const char *path)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  char *uri = xmalloc0 (strlen (path) * 3 + sizeof ("file:?immutable=1"));
+  char *o = uri;
+
+  o = stpcpy (o, "file:");
+  for (const unsigned char *p = (const unsigned char *) path; *p; p++)
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+        || strchr ("/-._~", *p))
+      *o++ = (char) *p;
+    else
+      {
+        *o++ = '%';
+        *o++ = hex[*p >> 4];
+        *o++ = hex[*p & 15];
+      }
+  strcpy (o, "?immutable=1");
+  return uri;
+}
+
 int
-store_open (const char *path, int flags, pg_store **out, pg_error_t *err)
+store_sqlite_open_readonly (const char *path, sqlite3 **db, pg_error_t *err)
+{
+  /* immutable=1: no lock taken, no journal looked for, nothing written.
+     Sound because the live file is only ever replaced by rename, never
+     changed in place (store.h); a killed writer's leftovers and another
+     user's lock are then nothing to the reader.  */
+  cleanup_free char *uri = immutable_uri (path);
+
+  *db = NULL;
+  if (sqlite3_open_v2 (uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL)
+      != SQLITE_OK)
+    {
+      pg_make_error (err, 0, "policy database %s: %s", path, *db ? sqlite3_errmsg (*db) : "out of memory");
+      sqlite3_close_v2 (*db);
+      *db = NULL;
+      return -1;
+    }
+  return 0;
+}
+
+int
+store_open_named (const char *path, const char *name, int flags, pg_store **out, pg_error_t *err)
 {
   int oflags;
   pg_store *store;
@@ -135,26 +179,37 @@ store_open (const char *path, int flags, pg_store **out, pg_error_t *err)
     {
       struct stat st;
       if (stat (path, &st) < 0)
-        return pg_make_error (err, errno, "policy database %s", path);
+        return pg_make_error (err, errno, "policy database %s", name);
     }
   store = xmalloc0 (sizeof (*store));
-  store->path = xstrdup (path);
+  store->path = xstrdup (name);
   store->readonly = (flags & PG_STORE_READONLY) != 0;
-  oflags = store->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-  if (flags & PG_STORE_CREATE)
-    oflags |= SQLITE_OPEN_CREATE;
-  if (sqlite3_open_v2 (path, &store->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+  if (store->readonly)
     {
-      pg_make_error (err, 0, "policy database %s: %s", path,
-                     store->db ? sqlite3_errmsg (store->db) : "out of memory");
-      store_close (store);
-      return -1;
+      if (store_sqlite_open_readonly (path, &store->db, err) < 0)
+        {
+          store_close (store);
+          return -1;
+        }
+    }
+  else
+    {
+      oflags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+      if (flags & PG_STORE_CREATE)
+        oflags |= SQLITE_OPEN_CREATE;
+      if (sqlite3_open_v2 (path, &store->db, oflags, NULL) != SQLITE_OK)
+        {
+          pg_make_error (err, 0, "policy database %s: %s", name,
+                         store->db ? sqlite3_errmsg (store->db) : "out of memory");
+          store_close (store);
+          return -1;
+        }
+      /* Only the writer itself uses its copy; the busy timeout is for a
+         legacy database recovered in place (store_recover_live).  */
+      sqlite3_busy_timeout (store->db, 5000);
     }
   sqlite3_extended_result_codes (store->db, 1);
-  /* Writers hold the lock for one transaction; readers wait for it rather
-     than fail.  The hook's own deadline bounds the wait.  */
-  sqlite3_busy_timeout (store->db, 5000);
-  if (check_schema (store, err) < 0
+  if (check_schema (store, (flags & PG_STORE_OLDER_OK) != 0, err) < 0
       || (!store->readonly && store_exec_sql (store, "PRAGMA foreign_keys = ON", err) < 0))
     {
       store_close (store);
@@ -162,6 +217,12 @@ store_open (const char *path, int flags, pg_store **out, pg_error_t *err)
     }
   *out = store;
   return 0;
+}
+
+int
+store_open (const char *path, int flags, pg_store **out, pg_error_t *err)
+{
+  return store_open_named (path, path, flags, out, err);
 }
 
 void

@@ -2,14 +2,21 @@
  *
  * One image record is reachable from any of its digests: the image ID (config
  * digest), the manifest digest, and every repo digest.  Scans hang off the
- * image; vulnerabilities and packages hang off the scan.  Writers wrap each
- * import or policy change in one transaction, so a reader (the hook) sees the
- * old state or the new, never half.
+ * image; vulnerabilities and packages hang off the scan.
+ *
+ * The live database is never changed in place.  Every writer (import,
+ * policy set, activate) changes a copy beside it and renames the copy into
+ * place (store_edit_begin/commit, base/replace.h), one writer at a time.
+ * Readers open it with SQLite's immutable=1 (PG_STORE_READONLY): no lock,
+ * no journal, no write access needed, so a reader sees the old file or the
+ * new one, never half, and neither a killed writer nor a reader's lock can
+ * stop anyone.  Nothing but patchgate may write the live file.
  */
 #ifndef PATCHGATE_STORE_H
 #define PATCHGATE_STORE_H
 
 #include "base/digest.h"
+#include "base/replace.h"
 #include <sqlite3.h>
 
 #define PG_DEFAULT_DB "/var/lib/patchgate/policy.db"
@@ -158,11 +165,47 @@ typedef struct pg_store pg_store;
 
 enum
 {
+  /* The live database, as every reader opens it: immutable=1.  */
   PG_STORE_READONLY = 1 << 0,
+  /* Read-write, created when missing: a private copy (store_edit_begin),
+     never the live file.  */
   PG_STORE_CREATE = 1 << 1,
+  /* With PG_STORE_READONLY: an older schema is no error (a reader that
+     copies the database, which the copy's writer then migrates).  */
+  PG_STORE_OLDER_OK = 1 << 2,
 };
 
+/* Flags 0: read-write, as PG_STORE_CREATE but never creating.  */
 int store_open (const char *path, int flags, pg_store **out, pg_error_t *err);
+/* The same, naming the database NAME in messages (a copy of NAME).  */
+int store_open_named (const char *path, const char *name, int flags, pg_store **out, pg_error_t *err);
+/* A raw read-only connection to PATH as PG_STORE_READONLY opens it.  */
+int store_sqlite_open_readonly (const char *path, sqlite3 **db, pg_error_t *err);
+
+/* A rollback journal or a WAL beside the live database is left by a writer
+   older than the rename scheme (or by something else writing it in place):
+   roll it back or check it in, in place, so that it is never applied to a
+   file renamed over it.  Call under the writer lock.  */
+int store_recover_live (const char *path, pg_error_t *err);
+
+/* One change to the live database at PATH: the writer lock, a copy beside
+   it (migrated to the current schema) in *E->store, which the caller
+   changes in its own transactions (store_begin/commit); store_edit_commit
+   then puts the copy in place.  On any error, or without commit, the live
+   database stays as it was.  */
+struct pg_store_edit
+{
+  struct pg_replace file;
+  pg_store *store;
+};
+#define PG_STORE_EDIT_INIT                                                                                   \
+  {                                                                                                          \
+    .file = PG_REPLACE_INIT, .store = NULL                                                                   \
+  }
+int store_edit_begin (const char *path, struct pg_store_edit *e, pg_error_t *err);
+int store_edit_commit (struct pg_store_edit *e, pg_error_t *err);
+void store_edit_end (struct pg_store_edit *e);
+#define cleanup_store_edit __attribute__ ((cleanup (store_edit_end)))
 void store_close (pg_store *store);
 void cleanup_storep (pg_store **s);
 #define cleanup_store __attribute__ ((cleanup (cleanup_storep)))

@@ -162,7 +162,7 @@ for n in $SIZES; do
 done
 make_rootfs
 for n in $SIZES; do
-  echo "{\"policy_db\": \"$DATA/db-$n.db\", \"on_error\": \"deny\"}" >"$DATA/hook-$n.json"
+  echo "{\"policy_db\": \"$DATA/db-$n.db\", \"on_error\": \"deny\", \"test_clock\": true}" >"$DATA/hook-$n.json"
   make_bundle "$DATA/bundle-$n" "$(kv "$DATA/db-$n.db.info" target_digest)" "$DATA/hook-$n.json"
   make_state "$DATA/state-$n.json" "$DATA/bundle-$n" "bench-$n"
   # The decision must be what the benchmark says it is.

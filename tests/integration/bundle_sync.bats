@@ -226,7 +226,7 @@ setup() {
   HOST_DB=$BATS_TEST_TMPDIR/host/policy.db
   HOST_CFG=$BATS_TEST_TMPDIR/hook.json
   jq -n --arg db "$HOST_DB" --arg k "$KEYS/a.pub.pem" \
-    '{policy_db: $db, on_error: "deny", syslog_facility: "daemon", trusted_keys: [$k]}' >"$HOST_CFG"
+    '{policy_db: $db, on_error: "deny", syslog_facility: "daemon", trusted_keys: [$k], test_clock: true}' >"$HOST_CFG"
   export HOST_DB HOST_CFG
 }
 

@@ -1,13 +1,15 @@
 /* Bounded, safe input: base/safe_open.h on a planted tree (a bundle and a
    fake rootfs full of absolute, relative and ".." symlinks, loops, a FIFO),
    with openat2 and with the fallback walk; JSON limits (depth, value count,
-   NUL); the annotation cap; the hook config's `timeout`; and which
+   NUL); the annotation cap; the hook config's `timeout` and `test_clock`,
+   which never take the config or the clock from the environment; and which
    annotations may name a Kubernetes namespace.  */
 #include "suite.h"
 #include "gate/gate.h"
 #include "identify/engines.h"
 #include "identify/storage.h"
 #include "base/safe_open.h"
+#include "base/clock.h"
 #include "deadline.h"
 #include "base/json.h"
 
@@ -394,6 +396,56 @@ test_config_timeout (void **state)
     }
 }
 
+/* ---- nothing inherited picks the config or sets the clock ---- */
+
+static void
+test_config_test_clock_and_env (void **state)
+{
+  struct pg_hook_config cfg;
+  pg_error_t err = NULL;
+  cleanup_free char *path = NULL;
+  bool from_env = true;
+  int64_t now = 0;
+
+  assert_int_equal (load_cfg ("{}", &cfg, &err), 0);
+  assert_false (cfg.test_clock);
+  hook_config_free (&cfg);
+  assert_int_equal (load_cfg ("{\"test_clock\": true}", &cfg, &err), 0);
+  assert_true (cfg.test_clock);
+  hook_config_free (&cfg);
+  assert_int_equal (load_cfg ("{\"test_clock\": \"yes\"}", &cfg, &err), -1);
+  assert_non_null (strstr (err->msg, "test_clock"));
+  pg_error_release (&err);
+  hook_config_free (&cfg);
+
+  /* The hook's loader never reads PATCHGATE_CONFIG; the admin tools'
+     choice of path does.  */
+  xasprintf (&path, "%s/hook.json", top);
+  setenv ("PATCHGATE_CONFIG", path, 1);
+  if (hook_config_load (NULL, &cfg, &err) == 0)
+    assert_true (cfg.path == NULL || strcmp (cfg.path, path) != 0);
+  pg_error_release (&err);
+  hook_config_free (&cfg);
+  assert_string_equal (hook_config_env_path (NULL), path);
+  assert_string_equal (hook_config_env_path ("/x.json"), "/x.json");
+  unsetenv ("PATCHGATE_CONFIG");
+  assert_null (hook_config_env_path (NULL));
+
+  /* The clock: PATCHGATE_NOW only through pg_now_env, which says so.  */
+  setenv ("PATCHGATE_NOW", "2000-01-01T00:00:00Z", 1);
+  assert_int_equal (pg_now_env (&now, &from_env, &err), 0);
+  assert_true (from_env);
+  assert_int_equal (now, 946684800);
+  assert_true (pg_real_now () > 946684800 + 86400);
+  setenv ("PATCHGATE_NOW", "garbage", 1);
+  assert_int_equal (pg_now_env (&now, &from_env, &err), -1);
+  assert_non_null (strstr (err->msg, "PATCHGATE_NOW"));
+  pg_error_release (&err);
+  unsetenv ("PATCHGATE_NOW");
+  assert_int_equal (pg_now_env (&now, &from_env, &err), 0);
+  assert_false (from_env);
+}
+
 /* ---- which annotations name a namespace ---- */
 
 static void
@@ -449,10 +501,11 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_beneath_openat2), cmocka_unit_test (test_beneath_fallback),
-    cmocka_unit_test (test_in_root),         cmocka_unit_test (test_read_file),
-    cmocka_unit_test (test_json_limits),     cmocka_unit_test (test_annotation_cap),
-    cmocka_unit_test (test_config_timeout),  cmocka_unit_test (test_trusted_namespace),
+    cmocka_unit_test (test_beneath_openat2),   cmocka_unit_test (test_beneath_fallback),
+    cmocka_unit_test (test_in_root),           cmocka_unit_test (test_read_file),
+    cmocka_unit_test (test_json_limits),       cmocka_unit_test (test_annotation_cap),
+    cmocka_unit_test (test_config_timeout),    cmocka_unit_test (test_config_test_clock_and_env),
+    cmocka_unit_test (test_trusted_namespace),
   };
   return cmocka_run_group_tests (tests, setup, teardown);
 }

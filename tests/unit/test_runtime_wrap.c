@@ -525,10 +525,15 @@ test_hook_entry_env (void **state)
   hook_entry_free (&h);
   unsetenv ("PATCHGATE_NOW");
 
-  /* The default config is the hook's default: no --config.  */
-  cfg.path = (char *) PG_DEFAULT_HOOK_CONFIG;
+  /* The default config is named too: the hook never takes it from its
+     environment.  */
+  cfg.path = NULL;
+  unsetenv ("PATCHGATE_NOW");
   assert_int_equal (runtime_hook_entry (&cfg, NULL, &h, &err), 0);
-  assert_int_equal (h.n_args, 3);
+  assert_int_equal (h.n_args, 5);
+  assert_string_equal (h.args[1], "--engine");
+  assert_string_equal (h.args[3], "--config");
+  assert_string_equal (h.args[4], PG_DEFAULT_HOOK_CONFIG);
   assert_int_equal (h.n_env, 1);
   hook_entry_free (&h);
 
