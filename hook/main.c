@@ -246,7 +246,7 @@ main (int argc, char **argv)
      database is locked names the container.  */
   if (gate_identify (&cfg, state, len, "OCI state (stdin)", &res, &err) < 0)
     {
-      fault = FAULT_INPUT;
+      fault = res.host_fault ? FAULT_HOST : FAULT_INPUT;
       goto error;
     }
   /* A test clock is never silent.  */

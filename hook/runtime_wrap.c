@@ -205,7 +205,7 @@ runtime_hook_entry (const struct pg_hook_config *cfg, const char *self, struct p
      (config/hook_config.h).  */
   strv_append (&h->args, &h->n_args, "patchgate-hook");
   strv_append (&h->args, &h->n_args, "--engine");
-  strv_append (&h->args, &h->n_args, "docker");
+  strv_append (&h->args, &h->n_args, cfg && cfg->runtime_engine ? cfg->runtime_engine : "docker");
   strv_append (&h->args, &h->n_args, "--config");
   strv_append (&h->args, &h->n_args, cfg && cfg->path ? cfg->path : PG_DEFAULT_HOOK_CONFIG);
   strv_append (&h->env, &h->n_env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");

@@ -122,7 +122,8 @@ config_set_driver (json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
 }
 
 /* storage_conf, storage_graphroot, storage_runroot, storage_driver,
-   docker_root, runtime_path: engines' metadata and the runtime wrapper.
+   docker_root, runtime_path, runtime_engine: engines' metadata and the
+   runtime wrapper.
    Returns 1 when KEY is one of them, 0 when not, -1 on a bad value.  */
 static int
 config_parse_engine_field (const char *key, json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
@@ -134,6 +135,15 @@ config_parse_engine_field (const char *key, json_t *v, struct pg_hook_config *cf
 
   if (strcmp (key, "storage_driver") == 0)
     return config_set_driver (v, cfg, err);
+  if (strcmp (key, "runtime_engine") == 0)
+    {
+      /* The name is checked where it is used (identify/resolve.c).  */
+      if (!json_is_string (v) || json_string_length (v) == 0 || json_string_length (v) > 64)
+        return pg_make_error (err, 0, "runtime_engine: must be an engine name (docker, containerd, runc)");
+      free (cfg->runtime_engine);
+      cfg->runtime_engine = xstrdup (json_string_value (v));
+      return 1;
+    }
   for (size_t i = 0; i < sizeof (paths) / sizeof (paths[0]); i++)
     if (strcmp (key, paths[i]) == 0)
       {
@@ -262,5 +272,6 @@ hook_config_free (struct pg_hook_config *cfg)
   free (cfg->storage_driver);
   free (cfg->docker_root);
   free (cfg->runtime_path);
+  free (cfg->runtime_engine);
   memset (cfg, 0, sizeof (*cfg));
 }

@@ -37,6 +37,10 @@ struct pg_hook_config
   char *storage_driver;
   char *docker_root;
   char *runtime_path;
+  /* The engine the wrapper's hook entry names (--engine): "docker" when
+     unset; "containerd" where the wrapper is containerd's BinaryName for
+     CRI pods, "runc" for bare bundles.  */
+  char *runtime_engine;
   /* Test-only (key `test_clock`, default false): the hook takes its clock
      from PATCHGATE_NOW in its environment.  Never on a production host:
      the environment is whoever ran the runtime's.  */

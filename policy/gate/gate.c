@@ -43,6 +43,15 @@ gate_identify (const struct pg_hook_config *cfg, const char *state_text, size_t 
     }
   if (r < 0)
     goto out;
+  {
+    enum pg_engine engine;
+    /* A wiring that names no known engine is the host's fault.  */
+    if (pg_engine_parse (cfg->engine, &engine, err) < 0)
+      {
+        res->host_fault = true;
+        goto out;
+      }
+  }
   if (resolve_identity (cfg, &st, &res->identity, err) < 0)
     goto out;
   res->ctx.digest = res->identity.digest;

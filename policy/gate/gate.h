@@ -16,6 +16,9 @@ struct pg_gate_result
   struct pg_context ctx;
   struct pg_decision decision;
   pg_store *store; /* opened by gate_prepare, closed by gate_result_free */
+  /* After a failure: it was the host's (the wiring names no known engine),
+     not the container's input.  */
+  bool host_fault;
 };
 void gate_result_free (struct pg_gate_result *r);
 void cleanup_gate_resultp (struct pg_gate_result *r);

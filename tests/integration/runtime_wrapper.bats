@@ -31,6 +31,9 @@ teardown_file() {
 
 setup() {
   pg_setup
+  # These bundles are bare runc bundles (umoci.json), not Docker's: the
+  # wrapper's entry names the engine the hook config says (runtime_engine).
+  pg_hook_config "$PG_DB" '.runtime_engine = "runc"' >"$PG_HOOK_CONFIG"
 }
 
 teardown() {
@@ -118,7 +121,7 @@ $got"
   run jq -c '[.hooks.createRuntime[] | .path]' "$b/config.json"
   [ "$output" = "[\"/bin/true\",\"$PG_HOOK_BIN\"]" ] || pg_fail "createRuntime hooks: $output"
   run jq -c '.hooks.createRuntime[1].args' "$b/config.json"
-  [ "$output" = "[\"patchgate-hook\",\"--engine\",\"docker\",\"--config\",\"$PG_HOOK_CONFIG\"]" ] ||
+  [ "$output" = "[\"patchgate-hook\",\"--engine\",\"runc\",\"--config\",\"$PG_HOOK_CONFIG\"]" ] ||
     pg_fail "hook args: $output"
   diff <(jq -S 'del(.hooks.createRuntime[1])' "$b/config.json") <(jq -S . "$orig") ||
     pg_fail "config.json changed beyond the hook"
@@ -204,7 +207,7 @@ $got"
 }
 
 @test "wrapper: runtime_path from the hook config; the wrapper refuses to exec itself" {
-  pg_hook_config "$PG_DB" | jq --arg r "$PG_RUNC" '.runtime_path = $r' >"$PG_HOOK_CONFIG"
+  pg_hook_config "$PG_DB" | jq --arg r "$PG_RUNC" '.runtime_path = $r | .runtime_engine = "runc"' >"$PG_HOOK_CONFIG"
   run env PATCHGATE_CONFIG="$PG_HOOK_CONFIG" "$PG_WRAPPER" --version
   assert_success
   assert_output_contains "runc version"
@@ -227,7 +230,7 @@ $got"
   assert_failure
   assert_output_contains "has never been scanned"
   [ "$(jq -c '[.hooks.createRuntime[] | .args]' "$b/config.json")" = \
-    "[[\"patchgate-hook\",\"--engine\",\"docker\",\"--config\",\"$PG_HOOK_CONFIG\"]]" ] ||
+    "[[\"patchgate-hook\",\"--engine\",\"runc\",\"--config\",\"$PG_HOOK_CONFIG\"]]" ] ||
     pg_fail "createRuntime: $(jq -c .hooks.createRuntime "$b/config.json")"
   run "$PG_RUNC" --root "$PG_RT_ROOT" state "$cid"
   assert_failure
@@ -354,7 +357,7 @@ differential() {
   entry=$(jq -cn --arg p "$hookdir/patchgate-hook" --arg c "$PG_HOOK_CONFIG" '{path: $p,
     args: ["patchgate-hook", "--engine", "docker", "--config", $c],
     env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], timeout: 10}')
-  ours="$hookdir/patchgate-hook --engine docker --config $PG_HOOK_CONFIG"
+  ours="$hookdir/patchgate-hook --engine runc --config $PG_HOOK_CONFIG"
   for c in "${cases[@]##*/}"; do
     corpus_config "$c" "$hookdir" "$base" "$entry" >"$b/config.json" || return 1
     rm -f "$log"
