@@ -266,7 +266,7 @@ $got"
   assert_failure
   assert_output_contains "descriptors.json"
   jq -e --arg p "$PG_HOOK_BIN" '[.hooks.createRuntime[] | select(.path == $p)]
-      | length == 1 and .[0].args[1:3] == ["--engine", "docker"]' "$b/config.json" >/dev/null ||
+      | length == 1 and .[0].args[1:3] == ["--engine", "runc"]' "$b/config.json" >/dev/null ||
     pg_fail "no patchgate entry after restore: $(jq -c .hooks "$b/config.json")"
 
   # A config.json the wrapper refuses is refused on restore too, before runc.
