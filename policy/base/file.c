@@ -188,3 +188,21 @@ pg_ensure_parent_dir (const char *path, pg_error_t *err)
     return pg_make_error (err, errno, "policy database directory %s", dir);
   return 0;
 }
+
+int
+pg_copy_fd (int in, int out, const char *name, pg_error_t *err)
+{
+  cleanup_free char *buf = xmalloc0 (1 << 16);
+  for (;;)
+    {
+      ssize_t n = read (in, buf, 1 << 16);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return pg_make_error (err, errno, "%s: read", name);
+      if (n == 0)
+        return 0;
+      if (pg_write_all (out, buf, (size_t) n, name, err) < 0)
+        return -1;
+    }
+}

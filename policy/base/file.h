@@ -32,5 +32,8 @@ int pg_mkstemp_beside (const char *path, char **tmp, int *fd, pg_error_t *err);
 /* For cleanup attributes: unlink *p when it is not NULL, then free it.  */
 void pg_unlink_freep (char **p);
 #define cleanup_unlink __attribute__ ((cleanup (pg_unlink_freep)))
+/* Copy what is left of IN to OUT by read and write; NAME names OUT in
+   messages.  */
+int pg_copy_fd (int in, int out, const char *name, pg_error_t *err);
 
 #endif

@@ -148,24 +148,6 @@ copy_range (int in, int out, const char *name, pg_error_t *err)
     }
 }
 
-static int
-copy_rw (int in, int out, const char *name, pg_error_t *err)
-{
-  cleanup_free char *buf = xmalloc0 (1 << 16);
-  for (;;)
-    {
-      ssize_t n = read (in, buf, 1 << 16);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return pg_make_error (err, errno, "%s: read", name);
-      if (n == 0)
-        return 0;
-      if (pg_write_all (out, buf, (size_t) n, name, err) < 0)
-        return -1;
-    }
-}
-
 int
 pg_replace_copy_live (struct pg_replace *r, pg_error_t *err)
 {
@@ -185,7 +167,7 @@ pg_replace_copy_live (struct pg_replace *r, pg_error_t *err)
       /* Start again from scratch: a partial copy_file_range is possible. */
       if (lseek (in, 0, SEEK_SET) < 0 || lseek (r->fd, 0, SEEK_SET) < 0 || ftruncate (r->fd, 0) < 0)
         return pg_make_error (err, errno, "%s: copy", r->tmp);
-      return copy_rw (in, r->fd, r->tmp, err);
+      return pg_copy_fd (in, r->fd, r->tmp, err);
     }
   return 0;
 }

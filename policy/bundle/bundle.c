@@ -409,24 +409,6 @@ hash_file (int fd, const char *name, uint64_t *size, char out[65], pg_error_t *e
 }
 
 static int
-copy_fd (int in, int out, const char *name, pg_error_t *err)
-{
-  cleanup_free char *buf = xmalloc0 (1 << 16);
-  for (;;)
-    {
-      ssize_t n = read (in, buf, 1 << 16);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return pg_make_error (err, errno, "%s: read", name);
-      if (n == 0)
-        return 0;
-      if (pg_write_all (out, buf, (size_t) n, name, err) < 0)
-        return -1;
-    }
-}
-
-static int
 write_bundle (const char *out, const char *snap, const struct pg_bundle_manifest *m, pg_error_t *err)
 {
   cleanup_json json_t *j = manifest_to_json (m);
@@ -447,7 +429,7 @@ write_bundle (const char *out, const char *snap, const struct pg_bundle_manifest
     return pg_make_error (err, errno, "%s: open", snap);
   if (fchmod (fd, 0644) < 0)
     return pg_make_error (err, errno, "%s: chmod", tmp);
-  if (pg_write_all (fd, header, strlen (header), tmp, err) < 0 || copy_fd (in, fd, tmp, err) < 0)
+  if (pg_write_all (fd, header, strlen (header), tmp, err) < 0 || pg_copy_fd (in, fd, tmp, err) < 0)
     return -1;
   if (fsync (fd) < 0)
     return pg_make_error (err, errno, "%s: fsync", tmp);

@@ -52,16 +52,11 @@ store_meta_get_int (pg_store *store, const char *key, int64_t *out, pg_error_t *
 int
 store_meta_get_int_db (sqlite3 *db, const char *name, const char *key, int64_t *out, pg_error_t *err)
 {
-  sqlite3_stmt *st = NULL;
-  int r;
+  cleanup_free char *text = NULL;
+  int r = store_meta_get_text_db (db, name, key, &text, err);
 
-  if (sqlite3_prepare_v2 (db, META_GET, -1, &st, NULL) != SQLITE_OK)
-    return pg_make_error (err, 0, "%s: reading meta.%s: %s", name, key, sqlite3_errmsg (db));
-  sqlite3_bind_text (st, 1, key, -1, SQLITE_STATIC);
-  r = meta_step (db, name, key, st, err);
-  if (r == 1 && parse_int64 ((const char *) sqlite3_column_text (st, 0), out) < 0)
-    r = pg_make_error (err, 0, "%s: meta.%s is not an integer", name, key);
-  sqlite3_finalize (st);
+  if (r == 1 && parse_int64 (text, out) < 0)
+    return pg_make_error (err, 0, "%s: meta.%s is not an integer", name, key);
   return r;
 }
 
