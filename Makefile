@@ -74,6 +74,9 @@ all: $(BUILD)/patchgate-hook $(BUILD)/patchgate $(WRAPPER)
 $(BUILD)/obj/hook/%.o: CFLAGS += -Ihook
 # Where `make install` puts the hook, for the wrapper's default entry.
 $(BUILD)/obj/hook/runtime_wrap.o: CFLAGS += -DPG_DEFAULT_HOOK_PATH='"$(PREFIX)/libexec/oci/hooks.d/patchgate-hook"'
+# Where `make install` puts what `patchgate doctor` checks by default.
+$(BUILD)/obj/policy/doctor/doctor.o: CFLAGS += -DPG_DEFAULT_HOOK_PATH='"$(PREFIX)/libexec/oci/hooks.d/patchgate-hook"' \
+	-DPG_DEFAULT_RUNC_SNIPPET='"$(PREFIX)/share/patchgate/runc-hook-snippet.json"'
 $(BUILD)/obj/cli/%.o: CFLAGS += -Icli
 $(BUILD)/obj/cli/patchgate.o: CFLAGS += -DPG_VERSION='"$(VERSION)"'
 $(BUILD)/obj/cli/patchgate.o: Makefile
