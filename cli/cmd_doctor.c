@@ -78,9 +78,9 @@ print_json (const struct pg_doctor_report *r)
   for (size_t i = 0; i < r->n_checks; i++)
     {
       const struct pg_doctor_check *c = &r->checks[i];
-      json_array_append_new (checks, json_pack ("{s:s, s:s, s:s, s:s?, s:s}", "engine", c->engine, "check", c->check,
-                                                "status", json_status (c->status), "path", c->path, "detail",
-                                                c->detail));
+      json_array_append_new (checks, json_pack ("{s:s, s:s, s:s, s:s?, s:s}", "engine", c->engine, "check",
+                                                c->check, "status", json_status (c->status), "path", c->path,
+                                                "detail", c->detail));
     }
   json_object_set_new (doc, "passed", json_boolean (pg_doctor_passed (r)));
   json_object_set_new (doc, "checks", checks);

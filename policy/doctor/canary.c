@@ -99,7 +99,8 @@ run_ok (char *const *argv, pg_error_t *err)
   if (run_capture (argv, NULL, &out, &status, err) < 0)
     return -1;
   if (status != 0)
-    return pg_make_error (err, 0, "%s %s failed (exit %d): %.400s", argv[0], argv[1] ? argv[1] : "", status, out);
+    return pg_make_error (err, 0, "%s %s failed (exit %d): %.400s", argv[0], argv[1] ? argv[1] : "", status,
+                          out);
   return 0;
 }
 
@@ -266,8 +267,8 @@ judge (struct pg_doctor_report *r, const char *engine, const char *how, int stat
   else if (status != 0 && strstr (out, "patchgate: refused container"))
     pg_doctor_add (r, engine, "canary", PG_DOCTOR_OK, NULL, "%s: refused: %s", how, line);
   else if (status != 0 && strstr (out, "patchgate: "))
-    pg_doctor_add (r, engine, "canary", PG_DOCTOR_OK, NULL, "%s: refused, by an error of patchgate's: %s", how,
-                   line);
+    pg_doctor_add (r, engine, "canary", PG_DOCTOR_OK, NULL, "%s: refused, by an error of patchgate's: %s",
+                   how, line);
   else
     pg_doctor_add (r, engine, "canary", PG_DOCTOR_FAIL, NULL,
                    "%s: exit %d without a word from patchgate, so nothing is proven: %s", how, status, line);
@@ -310,8 +311,8 @@ pg_canary_podman (struct pg_canary *c, char *const *global_args, size_t n_args, 
     strv_append (&argv, &n, NULL);
     if (run_capture (argv, env, &out, &status, &err) < 0 || status != 0)
       {
-        pg_doctor_add (r, "podman", "canary", PG_DOCTOR_FAIL, NULL, "podman load of the canary failed: %.400s",
-                       err ? err->msg : out);
+        pg_doctor_add (r, "podman", "canary", PG_DOCTOR_FAIL, NULL,
+                       "podman load of the canary failed: %.400s", err ? err->msg : out);
         strv_free (argv, n);
         return;
       }
@@ -322,8 +323,8 @@ pg_canary_podman (struct pg_canary *c, char *const *global_args, size_t n_args, 
     n = base;
   }
   {
-    const char *run[] = { "run",           "--rm", "--pull", "never",      "--network", "none", "--annotation",
-                          ann,             name,   "/bin/sh", "-c",        "echo " CANARY_MARK };
+    const char *run[] = { "run",          "--rm", "--pull", "never",   "--network", "none",
+                          "--annotation", ann,    name,     "/bin/sh", "-c",        "echo " CANARY_MARK };
     size_t base = n;
     for (size_t i = 0; i < sizeof (run) / sizeof (run[0]); i++)
       strv_append (&argv, &n, run[i]);

@@ -17,9 +17,9 @@
 
 struct pg_canary
 {
-  char *dir;    /* a private directory under $TMPDIR: the image, bundles, runc's state */
-  char *tag;    /* patchgate-canary-<random> */
-  char *layout; /* DIR/oci, the OCI layout holding TAG */
+  char *dir;     /* a private directory under $TMPDIR: the image, bundles, runc's state */
+  char *tag;     /* patchgate-canary-<random> */
+  char *layout;  /* DIR/oci, the OCI layout holding TAG */
   char *archive; /* DIR/canary.tar: that layout as an oci-archive (podman load) */
 };
 
@@ -31,9 +31,10 @@ void pg_canary_free (struct pg_canary *c);
 /* Each starts the canary through one engine and adds a "canary" line to
    R: ok when patchgate refused it, FAIL when it ran or the outcome says
    nothing about patchgate.  */
-void pg_canary_podman (struct pg_canary *c, char *const *global_args, size_t n_args, const char *containers_conf,
-                       struct pg_doctor_report *r);
+void pg_canary_podman (struct pg_canary *c, char *const *global_args, size_t n_args,
+                       const char *containers_conf, struct pg_doctor_report *r);
 /* A bare RUNTIME (runc) bundle wired with SNIPPET (runc-hook-snippet.json).  */
-void pg_canary_bare (struct pg_canary *c, const char *runtime, const char *snippet, struct pg_doctor_report *r);
+void pg_canary_bare (struct pg_canary *c, const char *runtime, const char *snippet,
+                     struct pg_doctor_report *r);
 
 #endif

@@ -157,16 +157,18 @@ check_binary (struct ctx *c, const char *engine, const char *what, const char *p
     }
   if ((st.st_mode & 0111) == 0)
     {
-      pg_doctor_add (c->r, engine, what, PG_DOCTOR_FAIL, path, "not executable (mode %04o): the runtime cannot run it",
+      pg_doctor_add (c->r, engine, what, PG_DOCTOR_FAIL, path,
+                     "not executable (mode %04o): the runtime cannot run it",
                      (unsigned) (st.st_mode & 07777));
       return false;
     }
   r = pg_root_only (path, &missing, &why);
   if (r <= 0)
     {
-      pg_doctor_add (c->r, engine, what, PG_DOCTOR_FAIL, path,
-                     "%s: whoever can write it runs code as root at every container start, and decides what starts",
-                     why);
+      pg_doctor_add (
+          c->r, engine, what, PG_DOCTOR_FAIL, path,
+          "%s: whoever can write it runs code as root at every container start, and decides what starts",
+          why);
       return false;
     }
   pg_doctor_add (c->r, engine, what, PG_DOCTOR_OK, path, "executable, root's alone");
@@ -182,8 +184,8 @@ check_wiring_file (struct ctx *c, const char *engine, const char *path)
   bool missing;
   if (pg_root_only (path, &missing, &why) > 0)
     return true;
-  pg_doctor_add (c->r, engine, "wiring file", PG_DOCTOR_FAIL, path, "%s: whoever can write it can unwire patchgate",
-                 why);
+  pg_doctor_add (c->r, engine, "wiring file", PG_DOCTOR_FAIL, path,
+                 "%s: whoever can write it can unwire patchgate", why);
   return false;
 }
 
@@ -192,8 +194,8 @@ check_wiring_file (struct ctx *c, const char *engine, const char *path)
 /* The last hooks_dir that KEY sets in FILES, in order; a file that does
    not parse is a failure (the engine would not start on it either).  */
 static void
-toml_hooks_dir (struct ctx *c, const char *engine, char **files, size_t n_files, const char *const *key, size_t n_key,
-                char ***dirs, size_t *n_dirs, char **source)
+toml_hooks_dir (struct ctx *c, const char *engine, char **files, size_t n_files, const char *const *key,
+                size_t n_key, char ***dirs, size_t *n_dirs, char **source)
 {
   for (size_t i = 0; i < n_files; i++)
     {
@@ -213,8 +215,8 @@ toml_hooks_dir (struct ctx *c, const char *engine, char **files, size_t n_files,
         continue;
       if (e->type != PG_TOML_STRINGS)
         {
-          pg_doctor_add (c->r, engine, "config", PG_DOCTOR_FAIL, files[i], "%s:%d: hooks_dir is not a list of strings",
-                         files[i], e->line);
+          pg_doctor_add (c->r, engine, "config", PG_DOCTOR_FAIL, files[i],
+                         "%s:%d: hooks_dir is not a list of strings", files[i], e->line);
           continue;
         }
       strv_free (*dirs, *n_dirs);
@@ -261,7 +263,8 @@ check_hooksd_file (struct ctx *c, const char *engine, const char *nice, const st
   if (f->overridden)
     {
       pg_doctor_add (c->r, engine, "hooks.d", PG_DOCTOR_WARN, f->path,
-                     "not used: %s, of the same name in a later directory, takes its place", f->overridden_by);
+                     "not used: %s, of the same name in a later directory, takes its place",
+                     f->overridden_by);
       return false;
     }
   if (!f->runs_always)
@@ -291,14 +294,15 @@ check_hooksd_file (struct ctx *c, const char *engine, const char *nice, const st
     pg_doctor_add (c->r, engine, "hooks.d", PG_DOCTOR_WARN, f->path, "hook.timeout %lld: no time to decide",
                    f->timeout);
   ok &= check_wiring_file (c, engine, f->path);
-  ok &= check_binary (c, engine, "hook binary", f->hook_path, "the engine cannot run it and refuses containers");
+  ok &= check_binary (c, engine, "hook binary", f->hook_path,
+                      "the engine cannot run it and refuses containers");
   add_config (c, config_or_default (c, config));
   return ok;
 }
 
 static void
-check_hooksd (struct ctx *c, const char *engine, const char *nice, char **dirs, size_t n_dirs, const char *source,
-              char *const *ext, size_t n_ext)
+check_hooksd (struct ctx *c, const char *engine, const char *nice, char **dirs, size_t n_dirs,
+              const char *source, char *const *ext, size_t n_ext)
 {
   cleanup_oci_hooks struct pg_oci_hooks set = { 0 };
   cleanup_error pg_error_t err = NULL;
@@ -328,10 +332,11 @@ check_hooksd (struct ctx *c, const char *engine, const char *nice, char **dirs, 
     pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_FAIL, NULL,
                    "no hooks.d file runs patchgate-hook in %s: %s starts containers unguarded", joined, nice);
   else if (!enforced || set.fatal)
-    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_FAIL, NULL, "%s does not run patchgate-hook for every container",
-                   nice);
+    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_FAIL, NULL,
+                   "%s does not run patchgate-hook for every container", nice);
   else
-    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_OK, NULL, "%s runs patchgate-hook for every container", nice);
+    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_OK, NULL, "%s runs patchgate-hook for every container",
+                   nice);
 }
 
 static void
@@ -434,8 +439,8 @@ check_spec_hook (struct ctx *c, const char *engine, const char *spec_path, const
 
   if (pg_json_load_file (spec_path, PG_MAX_CONFIG_SIZE, &spec, &err) < 0)
     {
-      pg_doctor_add (c->r, engine, "base spec", PG_DOCTOR_FAIL, spec_path, "%s: every CRI container fails to start",
-                     err->msg);
+      pg_doctor_add (c->r, engine, "base spec", PG_DOCTOR_FAIL, spec_path,
+                     "%s: every CRI container fails to start", err->msg);
       return false;
     }
   for (size_t s = 0; s < 2; s++)
@@ -459,10 +464,11 @@ check_spec_hook (struct ctx *c, const char *engine, const char *spec_path, const
             strv_append (&argv, &n, json_is_string (a) ? json_string_value (a) : "");
           hook_args (argv, n, &config, &hook_engine);
           if (hook_engine == NULL || strcmp (hook_engine, want_engine) != 0)
-            pg_doctor_add (c->r, engine, "base spec", PG_DOCTOR_FAIL, spec_path,
-                           "the hook says --engine %s, not --engine %s: CRI containers are not identified from "
-                           "containerd's keys, and are refused as unidentified",
-                           hook_engine ? hook_engine : "(none)", want_engine);
+            pg_doctor_add (
+                c->r, engine, "base spec", PG_DOCTOR_FAIL, spec_path,
+                "the hook says --engine %s, not --engine %s: CRI containers are not identified from "
+                "containerd's keys, and are refused as unidentified",
+                hook_engine ? hook_engine : "(none)", want_engine);
           else
             pg_doctor_add (c->r, engine, "base spec", PG_DOCTOR_OK, spec_path,
                            "hooks.%s runs patchgate-hook --engine %s, --config %s", stages[s], hook_engine,
@@ -476,8 +482,9 @@ check_spec_hook (struct ctx *c, const char *engine, const char *spec_path, const
           return ok;
         }
     }
-  pg_doctor_add (c->r, engine, "base spec", PG_DOCTOR_FAIL, spec_path,
-                 "no hooks.createRuntime (or prestart) entry runs patchgate-hook: CRI containers start unguarded");
+  pg_doctor_add (
+      c->r, engine, "base spec", PG_DOCTOR_FAIL, spec_path,
+      "no hooks.createRuntime (or prestart) entry runs patchgate-hook: CRI containers start unguarded");
   return false;
 }
 
@@ -536,16 +543,18 @@ check_containerd (struct ctx *c)
         && (strv_has (e->strv, e->n_strv, "cri") || strv_has (e->strv, e->n_strv, plugin)
             || strv_has (e->strv, e->n_strv, "io.containerd.grpc.v1.cri")))
       {
-        pg_doctor_add (c->r, "containerd", "wired", PG_DOCTOR_INFO, path,
-                       "the CRI plugin is disabled: containerd starts no Kubernetes containers here (Docker's "
-                       "are checked under docker)");
+        pg_doctor_add (
+            c->r, "containerd", "wired", PG_DOCTOR_INFO, path,
+            "the CRI plugin is disabled: containerd starts no Kubernetes containers here (Docker's "
+            "are checked under docker)");
         return;
       }
   }
   if (version < 2)
     {
-      pg_doctor_add (c->r, "containerd", "config", PG_DOCTOR_FAIL, path,
-                     "config version 1 is not checked: `containerd config migrate`, then wire base_runtime_spec");
+      pg_doctor_add (
+          c->r, "containerd", "config", PG_DOCTOR_FAIL, path,
+          "config version 1 is not checked: `containerd config migrate`, then wire base_runtime_spec");
       return;
     }
   {
@@ -610,7 +619,8 @@ check_docker (struct ctx *c)
     }
   if (pg_json_load_file (path, PG_MAX_HOOK_CONFIG_SIZE, &doc, &err) < 0)
     {
-      pg_doctor_add (c->r, "docker", "daemon.json", PG_DOCTOR_FAIL, path, "%s: dockerd will not start", err->msg);
+      pg_doctor_add (c->r, "docker", "daemon.json", PG_DOCTOR_FAIL, path, "%s: dockerd will not start",
+                     err->msg);
       return;
     }
   runtimes = json_object_get (doc, "runtimes");
@@ -635,13 +645,13 @@ check_docker (struct ctx *c)
   if (def == NULL || strcmp (def, name) != 0)
     {
       pg_doctor_add (c->r, "docker", "default-runtime", PG_DOCTOR_FAIL, path,
-                     "default-runtime is %s, not %s: only `docker run --runtime %s` is gated", def ? def : "runc",
-                     name, name);
+                     "default-runtime is %s, not %s: only `docker run --runtime %s` is gated",
+                     def ? def : "runc", name, name);
       ok = false;
     }
   else
-    pg_doctor_add (c->r, "docker", "default-runtime", PG_DOCTOR_OK, path, "runtime %s (%s) is the default", name,
-                   wrapper);
+    pg_doctor_add (c->r, "docker", "default-runtime", PG_DOCTOR_OK, path, "runtime %s (%s) is the default",
+                   name, wrapper);
   ok &= check_wiring_file (c, "docker", path);
   ok &= check_binary (c, "docker", "runtime wrapper", wrapper, "dockerd cannot start containers");
   {
@@ -654,7 +664,8 @@ check_docker (struct ctx *c)
   }
   add_config (c, config_or_default (c, NULL));
   pg_doctor_add (c->r, "docker", "wired", ok ? PG_DOCTOR_OK : PG_DOCTOR_FAIL, path,
-                 ok ? "every docker run goes through patchgate-runtime" : "docker containers are not all gated");
+                 ok ? "every docker run goes through patchgate-runtime"
+                    : "docker containers are not all gated");
 }
 
 /* --- bare runc ------------------------------------------------------------ */
@@ -686,10 +697,12 @@ check_config (struct ctx *c, const char *path)
 
   r = pg_root_only (path, &missing, &why);
   if (r < 0 && missing && strcmp (path, PG_DEFAULT_HOOK_CONFIG) == 0)
-    pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_INFO, path, "absent: the built-in defaults apply");
+    pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_INFO, path,
+                   "absent: the built-in defaults apply");
   else if (r < 0)
     {
-      pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_FAIL, path, "%s: every container is refused", why);
+      pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_FAIL, path, "%s: every container is refused",
+                     why);
       return;
     }
   else if (r == 0)
@@ -713,7 +726,8 @@ check_config (struct ctx *c, const char *path)
   r = pg_root_only (cfg.policy_db, &missing, &why);
   if (r < 0)
     {
-      pg_doctor_add (c->r, "patchgate", "database", PG_DOCTOR_FAIL, cfg.policy_db, "%s: every container is %s", why,
+      pg_doctor_add (c->r, "patchgate", "database", PG_DOCTOR_FAIL, cfg.policy_db,
+                     "%s: every container is %s", why,
                      cfg.on_error_allow ? "ALLOWED (on_error allow)" : "refused");
       return;
     }
@@ -728,13 +742,15 @@ check_config (struct ctx *c, const char *path)
     cleanup_free char *version = NULL;
     pg_store *store = NULL;
     int64_t set_at = 0;
-    if (store_open (cfg.policy_db, PG_STORE_READONLY, &store, &err) < 0 || store_begin (store, false, &err) < 0
+    if (store_open (cfg.policy_db, PG_STORE_READONLY, &store, &err) < 0
+        || store_begin (store, false, &err) < 0
         || store_get_policy (store, &policy, &version, &set_at, &err) < 0)
       {
         if (store)
           store_close (store);
-        pg_doctor_add (c->r, "patchgate", "database", PG_DOCTOR_FAIL, cfg.policy_db, "%s: every container is %s",
-                       err->msg, cfg.on_error_allow ? "ALLOWED (on_error allow)" : "refused");
+        pg_doctor_add (c->r, "patchgate", "database", PG_DOCTOR_FAIL, cfg.policy_db,
+                       "%s: every container is %s", err->msg,
+                       cfg.on_error_allow ? "ALLOWED (on_error allow)" : "refused");
         return;
       }
     store_rollback (store);
@@ -759,7 +775,8 @@ run_canary (struct ctx *c)
 
   if (!podman && !runc)
     {
-      pg_doctor_add (c->r, "doctor", "canary", PG_DOCTOR_INFO, NULL, "neither podman nor runc is here to start it");
+      pg_doctor_add (c->r, "doctor", "canary", PG_DOCTOR_INFO, NULL,
+                     "neither podman nor runc is here to start it");
       return;
     }
   if (pg_canary_build (&can, &err) < 0)
@@ -806,7 +823,8 @@ pg_doctor_run (const struct pg_doctor_options *o, struct pg_doctor_report *r, pg
       for (size_t k = 0; k < sizeof (known) / sizeof (known[0]); k++)
         ok |= strcmp (o->engines[i], known[k]) == 0;
       if (!ok)
-        return pg_make_error (err, 0, "unknown engine `%s` (podman, crio, containerd, docker, runc)", o->engines[i]);
+        return pg_make_error (err, 0, "unknown engine `%s` (podman, crio, containerd, docker, runc)",
+                              o->engines[i]);
     }
   check_podman (&c);
   check_crio (&c);

@@ -4,8 +4,8 @@
 #include <string.h>
 
 void
-pg_doctor_add (struct pg_doctor_report *r, const char *engine, const char *check, enum pg_doctor_status status,
-               const char *path, const char *fmt, ...)
+pg_doctor_add (struct pg_doctor_report *r, const char *engine, const char *check,
+               enum pg_doctor_status status, const char *path, const char *fmt, ...)
 {
   struct pg_doctor_check *c;
   va_list ap;

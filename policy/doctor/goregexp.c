@@ -205,9 +205,9 @@ static bool
 known_category (const char *name, size_t len)
 {
   static const char *const names[]
-      = { "Any", "C",  "Cc", "Cf", "Co", "Cs", "L",  "Ll", "Lm", "Lo", "Lt", "Lu", "M",  "Mc", "Me", "Mn",
-          "N",   "Nd", "Nl", "No", "P",  "Pc", "Pd", "Pe", "Pf", "Pi", "Po", "Ps", "S",  "Sc", "Sk", "Sm",
-          "So",  "Z",  "Zl", "Zp", "Zs" };
+      = { "Any", "C",  "Cc", "Cf", "Co", "Cs", "L",  "Ll", "Lm", "Lo", "Lt", "Lu", "M",
+          "Mc",  "Me", "Mn", "N",  "Nd", "Nl", "No", "P",  "Pc", "Pd", "Pe", "Pf", "Pi",
+          "Po",  "Ps", "S",  "Sc", "Sk", "Sm", "So", "Z",  "Zl", "Zp", "Zs" };
   for (size_t i = 0; i < sizeof (names) / sizeof (names[0]); i++)
     if (strlen (names[i]) == len && strncmp (names[i], name, len) == 0)
       return true;
@@ -416,8 +416,8 @@ parse_repeat (const char *s, int *min, int *max)
 /* p.repeat: BEFORE is where the operator starts, LEN its length (with a
    non-greedy `?`).  */
 static int
-repeat (struct parser *p, bool counted, int min, int max, const char *before, size_t len, bool last_was_repeat,
-        const char *last_repeat)
+repeat (struct parser *p, bool counted, int min, int max, const char *before, size_t len,
+        bool last_was_repeat, const char *last_repeat)
 {
   if (last_was_repeat)
     return fail (p, "invalid nested repetition operator", last_repeat, (size_t) (before + len - last_repeat));

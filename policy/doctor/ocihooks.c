@@ -91,7 +91,8 @@ static int
 type_error (char **error, json_t *v, const char *field, const char *gotype)
 {
   if (*error == NULL)
-    xasprintf (error, "json: cannot unmarshal %s into Go struct field %s of type %s", json_kind (v), field, gotype);
+    xasprintf (error, "json: cannot unmarshal %s into Go struct field %s of type %s", json_kind (v), field,
+               gotype);
   return -1;
 }
 
@@ -179,8 +180,10 @@ decode_when (json_t *v, struct when *w, char **error)
   if (!json_is_object (v))
     return type_error (error, v, "Hook.when", "hook.When");
   if (go_bool_ptr (go_field (v, "always"), "Hook.when.always", &w->always_set, &w->always, error) < 0
-      || go_bool_ptr (go_field (v, "hasBindMounts"), "Hook.when.hasBindMounts", &w->bind_set, &w->bind, error) < 0
-      || go_strings (go_field (v, "commands"), "Hook.when.commands", &w->commands, &w->n_commands, NULL, error)
+      || go_bool_ptr (go_field (v, "hasBindMounts"), "Hook.when.hasBindMounts", &w->bind_set, &w->bind, error)
+             < 0
+      || go_strings (go_field (v, "commands"), "Hook.when.commands", &w->commands, &w->n_commands, NULL,
+                     error)
              < 0)
     return -1;
   ann = go_field (v, "annotations");
@@ -230,7 +233,8 @@ when_coverage (const struct when *w, struct pg_oci_hook_file *f)
     }
   if (w->n_ann > 0)
     {
-      xasprintf (&f->when_why, "when.annotations: it runs only for containers with an annotation matching %s=%s%s",
+      xasprintf (&f->when_why,
+                 "when.annotations: it runs only for containers with an annotation matching %s=%s%s",
                  w->ann_keys[0], w->ann_values[0], w->n_ann > 1 ? " (and more)" : "");
       return;
     }
@@ -314,7 +318,8 @@ validate (struct pg_oci_hook_file *f, const struct when *w, bool stages_set, cha
     {
       if (pg_go_regexp_check (w->ann_keys[i], &why) < 0)
         {
-          xasprintf (&f->error, "invalid annotation key \"%s\": error parsing regexp: %s", w->ann_keys[i], why);
+          xasprintf (&f->error, "invalid annotation key \"%s\": error parsing regexp: %s", w->ann_keys[i],
+                     why);
           free (why);
           return;
         }
@@ -364,8 +369,10 @@ decode (struct pg_oci_hook_file *f, json_t *doc, char *const *ext, size_t n_ext)
   version = go_field (doc, "version");
   if (version && !json_is_null (version) && !json_is_string (version))
     {
-      xasprintf (&f->error, "version check: json: cannot unmarshal %s into Go struct field version.version of type string",
-                 json_kind (version));
+      xasprintf (
+          &f->error,
+          "version check: json: cannot unmarshal %s into Go struct field version.version of type string",
+          json_kind (version));
       return;
     }
   f->version = xstrdup (version && json_is_string (version) ? json_string_value (version) : "");
@@ -373,8 +380,9 @@ decode (struct pg_oci_hook_file *f, json_t *doc, char *const *ext, size_t n_ext)
     {
       f->legacy = strcmp (f->version, "0.1.0") == 0 || *f->version == '\0';
       if (f->legacy)
-        xasprintf (&f->error, "version \"%s\": the deprecated 0.1.0 format, which doctor does not check: "
-                              "write version 1.0.0",
+        xasprintf (&f->error,
+                   "version \"%s\": the deprecated 0.1.0 format, which doctor does not check: "
+                   "write version 1.0.0",
                    f->version);
       else
         xasprintf (&f->error, "unrecognized hook version: \"%s\"", f->version);
@@ -411,7 +419,9 @@ decode (struct pg_oci_hook_file *f, json_t *doc, char *const *ext, size_t n_ext)
       }
   }
   if (decode_when (go_field (doc, "when"), &w, &f->error) < 0
-      || go_strings (go_field (doc, "stages"), "Hook.stages", &f->stages, &f->n_stages, &stages_set, &f->error) < 0)
+      || go_strings (go_field (doc, "stages"), "Hook.stages", &f->stages, &f->n_stages, &stages_set,
+                     &f->error)
+             < 0)
     goto out;
   validate (f, &w, stages_set, ext, n_ext);
   when_coverage (&w, f);
@@ -545,7 +555,8 @@ pg_oci_hooks_scan (char *const *dirs, size_t n_dirs, char *const *ext, size_t n_
             }
           if (f.loaded)
             for (size_t j = 0; j < set->n_files; j++)
-              if (set->files[j].loaded && !set->files[j].overridden && strcmp (set->files[j].name, f.name) == 0)
+              if (set->files[j].loaded && !set->files[j].overridden
+                  && strcmp (set->files[j].name, f.name) == 0)
                 {
                   set->files[j].overridden = true;
                   set->files[j].overridden_by = xstrdup (f.path);

@@ -178,7 +178,7 @@ parse_string (struct cursor *c, char **out, pg_error_t *err)
                 for (int i = 0; i < digits; i++, c->p++)
                   {
                     char h = at_end (c) ? 0 : *c->p;
-                    int v = h >= '0' && h <= '9' ? h - '0'
+                    int v = h >= '0' && h <= '9'   ? h - '0'
                             : h >= 'a' && h <= 'f' ? h - 'a' + 10
                             : h >= 'A' && h <= 'F' ? h - 'A' + 10
                                                    : -1;
@@ -357,7 +357,8 @@ parse_value (struct cursor *c, struct pg_toml_entry *e, pg_error_t *err)
             return toml_error (c, err, "missing comma in an array");
         }
     }
-  if (c->end - c->p >= 4 && strncmp (c->p, "true", 4) == 0 && (c->end - c->p == 4 || !is_bare_key_char (c->p[4])))
+  if (c->end - c->p >= 4 && strncmp (c->p, "true", 4) == 0
+      && (c->end - c->p == 4 || !is_bare_key_char (c->p[4])))
     {
       e->type = PG_TOML_BOOL;
       e->boolean = true;
@@ -385,7 +386,8 @@ parse_value (struct cursor *c, struct pg_toml_entry *e, pg_error_t *err)
           v = v * 10 + (*c->p - '0');
         c->p++;
       }
-    if (digits && (at_end (c) || *c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r' || *c->p == '#'))
+    if (digits
+        && (at_end (c) || *c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r' || *c->p == '#'))
       {
         e->type = PG_TOML_INT;
         e->integer = *s == '-' ? -v : v;
