@@ -238,17 +238,24 @@ pg_canary_free (struct pg_canary *c)
   memset (c, 0, sizeof (*c));
 }
 
-/* The first line of OUT that patchgate-hook wrote ("patchgate: ..."), or
-   the last 300 bytes.  */
+/* The line of OUT that patchgate-hook wrote: its refusal ("patchgate:
+   refused ..."), else its decision line (on stderr when syslog is down),
+   else any line of its, else the last 300 bytes.  It ends at a newline,
+   or at an escaped one (runc quotes the hook's stderr).  */
 static char *
 hook_line (const char *out)
 {
-  const char *p = strstr (out, "patchgate: ");
+  static const char *const marks[] = { "patchgate: refused", "decision=deny", "patchgate: " };
   size_t len = strlen (out);
-  if (p)
+  for (size_t i = 0; i < sizeof (marks) / sizeof (marks[0]); i++)
     {
-      const char *e = strchr (p, '\n');
-      return strndup (p, e ? (size_t) (e - p) : strlen (p));
+      const char *p = strstr (out, marks[i]);
+      const char *e;
+      if (p == NULL)
+        continue;
+      for (e = p; *e && *e != '\n' && !(e[0] == '\\' && e[1] == 'n'); e++)
+        ;
+      return strndup (p, (size_t) (e - p));
     }
   return xstrdup (len > 300 ? out + len - 300 : out);
 }
@@ -264,7 +271,7 @@ judge (struct pg_doctor_report *r, const char *engine, const char *how, int stat
                    "%s: the canary (an image no scan has seen) RAN: %s does not enforce (not wired, or the "
                    "policy lets unscanned images run)",
                    how, engine);
-  else if (status != 0 && strstr (out, "patchgate: refused container"))
+  else if (status != 0 && (strstr (out, "patchgate: refused container") || strstr (out, "decision=deny")))
     pg_doctor_add (r, engine, "canary", PG_DOCTOR_OK, NULL, "%s: refused: %s", how, line);
   else if (status != 0 && strstr (out, "patchgate: "))
     pg_doctor_add (r, engine, "canary", PG_DOCTOR_OK, NULL, "%s: refused, by an error of patchgate's: %s",

@@ -300,43 +300,53 @@ check_hooksd_file (struct ctx *c, const char *engine, const char *nice, const st
   return ok;
 }
 
+/* MERGED: the directories are one hooks.New (a hooks_dir was configured),
+   so a later directory's file replaces an earlier one of the same name;
+   else each is read on its own, as podman does with its two default
+   directories, and both files run.  */
 static void
-check_hooksd (struct ctx *c, const char *engine, const char *nice, char **dirs, size_t n_dirs,
+check_hooksd (struct ctx *c, const char *engine, const char *nice, char **dirs, size_t n_dirs, bool merged,
               const char *source, char *const *ext, size_t n_ext)
 {
-  cleanup_oci_hooks struct pg_oci_hooks set = { 0 };
-  cleanup_error pg_error_t err = NULL;
   cleanup_free char *joined = join (dirs, n_dirs);
-  bool enforced = false, found = false;
+  bool enforced = false, found = false, fatal = false;
 
   pg_doctor_add (c->r, engine, "hooks_dir", PG_DOCTOR_INFO, NULL, "%s (%s)", joined, source);
-  if (pg_oci_hooks_scan (dirs, n_dirs, ext, n_ext, &set, &err) < 0)
+  for (size_t g = 0; g < (merged ? 1 : n_dirs); g++)
     {
-      pg_doctor_add (c->r, engine, "hooks.d", PG_DOCTOR_FAIL, NULL, "%s", err->msg);
-      return;
-    }
-  if (set.fatal)
-    pg_doctor_add (c->r, engine, "hooks.d", PG_DOCTOR_FAIL, NULL,
-                   "%s cannot load its hooks directories (%s): it refuses to start %s", nice, set.fatal,
-                   strcmp (engine, "podman") == 0 ? "every container" : "at all");
-  for (size_t i = 0; i < set.n_files; i++)
-    {
-      const struct pg_oci_hook_file *f = &set.files[i];
-      if (!pg_is_patchgate_hook (f->hook_path) && strncmp (f->name, "patchgate", 9) != 0)
-        continue;
-      found = true;
-      if (check_hooksd_file (c, engine, nice, f))
-        enforced = true;
+      cleanup_oci_hooks struct pg_oci_hooks set = { 0 };
+      cleanup_error pg_error_t err = NULL;
+
+      if (pg_oci_hooks_scan (merged ? dirs : dirs + g, merged ? n_dirs : 1, ext, n_ext, &set, &err) < 0)
+        {
+          pg_doctor_add (c->r, engine, "hooks.d", PG_DOCTOR_FAIL, NULL, "%s", err->msg);
+          return;
+        }
+      if (set.fatal)
+        {
+          fatal = true;
+          pg_doctor_add (c->r, engine, "hooks.d", PG_DOCTOR_FAIL, NULL,
+                         "%s cannot load its hooks directories (%s): it refuses to start %s", nice, set.fatal,
+                         strcmp (engine, "podman") == 0 ? "every container" : "at all");
+        }
+      for (size_t i = 0; i < set.n_files; i++)
+        {
+          const struct pg_oci_hook_file *f = &set.files[i];
+          if (!pg_is_patchgate_hook (f->hook_path) && strncmp (f->name, "patchgate", 9) != 0)
+            continue;
+          found = true;
+          if (check_hooksd_file (c, engine, nice, f))
+            enforced = true;
+        }
     }
   if (!found)
     pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_FAIL, NULL,
                    "no hooks.d file runs patchgate-hook in %s: %s starts containers unguarded", joined, nice);
-  else if (!enforced || set.fatal)
-    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_FAIL, NULL,
-                   "%s does not run patchgate-hook for every container", nice);
-  else
-    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_OK, NULL, "%s runs patchgate-hook for every container",
+  else if (!enforced || fatal)
+    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_FAIL, NULL, "%s does not run patchgate-hook for every container",
                    nice);
+  else
+    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_OK, NULL, "%s runs patchgate-hook for every container", nice);
 }
 
 static void
@@ -379,7 +389,8 @@ check_podman (struct ctx *c)
       free (source);
       source = xstrdup ("--hooks-dir");
     }
-  check_hooksd (c, "podman", "podman", dirs, n_dirs, source, ext, 2);
+  /* Unconfigured, podman reads its two default directories one by one.  */
+  check_hooksd (c, "podman", "podman", dirs, n_dirs, strcmp (source, "podman's default") != 0, source, ext, 2);
   strv_free (dirs, n_dirs);
   strv_free (files, n_files);
   free (source);
@@ -399,8 +410,8 @@ check_crio (struct ctx *c)
       skip_engine (c, "crio", "CRI-O is not installed");
       return;
     }
+  /* CRI-O's hooks_dir defaults to the one directory (podman's to two).  */
   strv_append (&dirs, &n_dirs, HOOKS_DIR_DEFAULT);
-  strv_append (&dirs, &n_dirs, HOOKS_DIR_OVERRIDE);
   source = xstrdup ("CRI-O's default");
   if (o->crio_conf)
     strv_append (&files, &n_files, o->crio_conf);
@@ -420,7 +431,7 @@ check_crio (struct ctx *c)
       free (source);
       source = xstrdup ("--hooks-dir");
     }
-  check_hooksd (c, "crio", "CRI-O", dirs, n_dirs, source, NULL, 0);
+  check_hooksd (c, "crio", "CRI-O", dirs, n_dirs, true, source, NULL, 0);
   strv_free (dirs, n_dirs);
   strv_free (files, n_files);
   free (source);

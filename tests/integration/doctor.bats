@@ -9,7 +9,7 @@ load engines
 setup_file() {
   export PG_RUNTIME=runc
   pg_require podman skopeo runc umoci busybox tar || return 1
-  pg_setup_file || return 1
+  pg_setup_file syslog || return 1
   pg_skipping && return 0
   pg_install_tree || return 1
   pg_storage_setup || return 1
@@ -47,6 +47,10 @@ EOF
 teardown() {
   pg_podman rm -a -f >/dev/null 2>&1 || true
   pg_teardown
+}
+
+teardown_file() {
+  pg_teardown_file
 }
 
 # set_hook JQ [JQ-ARGS...] : edit the hooks.d file.
@@ -214,13 +218,20 @@ podman_unscanned() {
   check_line crio hooks_dir info "hooks_dir of $d/crio.conf"
   check_line crio wired ok "CRI-O runs patchgate-hook"
 
-  # Docker: the installed daemon.json, its runtime path pointed at the install tree.
-  jq --arg p "$PG_INST$PG_PREFIX/bin/patchgate-runtime" '.runtimes.patchgate.path = $p' \
+  # Docker: the installed daemon.json, its runtime the installed wrapper
+  # with the hook beside it (where it looks first).
+  mkdir -p "$d/bin"
+  cp "$PG_INST$PG_PREFIX/bin/patchgate-runtime" "$PG_INST_HOOK" "$d/bin/"
+  jq --arg p "$d/bin/patchgate-runtime" '.runtimes.patchgate.path = $p' \
     "$PG_INST$PG_PREFIX/share/patchgate/docker-daemon.json" >"$d/daemon.json"
   run "$PG_CLI" doctor --engine docker --docker-daemon-json "$d/daemon.json" --config "$PG_HOOK_CONFIG" --json
   assert_success
   check_line docker default-runtime ok "runtime patchgate"
   check_line docker "hook binary" ok "root's alone"
+  rm "$d/bin/patchgate-hook"
+  run "$PG_CLI" doctor --engine docker --docker-daemon-json "$d/daemon.json" --config "$PG_HOOK_CONFIG" --json
+  [ "$status" -eq 1 ]
+  check_line docker "hook binary" fail "the wrapper refuses every container"
   jq 'del(."default-runtime")' "$d/daemon.json" >"$d/daemon2.json"
   run "$PG_CLI" doctor --engine docker --docker-daemon-json "$d/daemon2.json" --config "$PG_HOOK_CONFIG" --json
   [ "$status" -eq 1 ]
