@@ -100,8 +100,10 @@ print_table (const struct pg_doctor_report *r)
   for (size_t i = 0; i < r->n_checks; i++)
     {
       const struct pg_doctor_check *c = &r->checks[i];
+      /* The path once, when the detail does not start with it already.  */
+      bool show_path = c->path && strncmp (c->detail, c->path, strlen (c->path)) != 0;
       printf ("%-11s %-16s %-6s %s%s%s\n", c->engine, c->check, pg_doctor_status_name (c->status),
-              c->path ? c->path : "", c->path ? ": " : "", c->detail);
+              show_path ? c->path : "", show_path ? ": " : "", c->detail);
       fails += c->status == PG_DOCTOR_FAIL;
       warns += c->status == PG_DOCTOR_WARN;
     }

@@ -4,6 +4,7 @@
 #include "doctor/canary.h"
 #include "base/file.h"
 #include "base/json.h"
+#include "doctor/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,77 +19,6 @@
 
 #define CANARY_MARK "patchgate-canary-ran"
 #define CANARY_TIMEOUT_S 120
-#define CANARY_MAX_OUTPUT (1u << 20)
-
-/* Run ARGV (searched in PATH) with stdin from /dev/null, stdout and stderr
-   captured together into *OUT; ENV entries (NAME=VALUE) are added to the
-   environment.  *STATUS is the exit code, or 128+signal.  Killed after
-   CANARY_TIMEOUT_S seconds.  */
-static int
-run_capture (char *const *argv, char *const *env, char **out, int *status, pg_error_t *err)
-{
-  int pipefd[2];
-  pid_t pid;
-  size_t len = 0, cap = 4096;
-  char *buf = xmalloc0 (cap);
-  time_t deadline = time (NULL) + CANARY_TIMEOUT_S;
-  int wstatus;
-
-  if (pipe2 (pipefd, O_CLOEXEC) < 0)
-    {
-      free (buf);
-      return pg_make_error (err, errno, "pipe");
-    }
-  pid = fork ();
-  if (pid < 0)
-    {
-      free (buf);
-      close (pipefd[0]);
-      close (pipefd[1]);
-      return pg_make_error (err, errno, "fork");
-    }
-  if (pid == 0)
-    {
-      int devnull = open ("/dev/null", O_RDONLY);
-      if (devnull < 0 || dup2 (devnull, 0) < 0 || dup2 (pipefd[1], 1) < 0 || dup2 (pipefd[1], 2) < 0)
-        _exit (127);
-      for (size_t i = 0; env && env[i]; i++)
-        putenv (env[i]);
-      execvp (argv[0], argv);
-      dprintf (2, "%s: %s\n", argv[0], strerror (errno));
-      _exit (127);
-    }
-  close (pipefd[1]);
-  for (;;)
-    {
-      struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
-      int left = (int) (deadline - time (NULL));
-      ssize_t n;
-      if (left <= 0)
-        {
-          kill (pid, SIGKILL);
-          break;
-        }
-      if (poll (&p, 1, left * 1000) <= 0)
-        continue;
-      if (cap - len < 1024)
-        buf = xrealloc (buf, cap *= 2);
-      n = read (pipefd[0], buf + len, cap - len - 1);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        break;
-      if (len + (size_t) n <= CANARY_MAX_OUTPUT)
-        len += (size_t) n;
-    }
-  close (pipefd[0]);
-  buf[len] = '\0';
-  while (waitpid (pid, &wstatus, 0) < 0 && errno == EINTR)
-    ;
-  *status = WIFEXITED (wstatus) ? WEXITSTATUS (wstatus) : 128 + WTERMSIG (wstatus);
-  *out = buf;
-  return 0;
-}
 
 /* Run, and fail unless it exits 0 (the message quotes its output).  */
 static int
@@ -96,7 +26,7 @@ run_ok (char *const *argv, pg_error_t *err)
 {
   cleanup_free char *out = NULL;
   int status;
-  if (run_capture (argv, NULL, &out, &status, err) < 0)
+  if (pg_run_capture (argv, NULL, CANARY_TIMEOUT_S, &out, &status, err) < 0)
     return -1;
   if (status != 0)
     return pg_make_error (err, 0, "%s %s failed (exit %d): %.400s", argv[0], argv[1] ? argv[1] : "", status,
@@ -316,7 +246,7 @@ pg_canary_podman (struct pg_canary *c, char *const *global_args, size_t n_args, 
     strv_append (&argv, &n, "-i");
     strv_append (&argv, &n, c->archive);
     strv_append (&argv, &n, NULL);
-    if (run_capture (argv, env, &out, &status, &err) < 0 || status != 0)
+    if (pg_run_capture (argv, env, CANARY_TIMEOUT_S, &out, &status, &err) < 0 || status != 0)
       {
         pg_doctor_add (r, "podman", "canary", PG_DOCTOR_FAIL, NULL,
                        "podman load of the canary failed: %.400s", err ? err->msg : out);
@@ -336,7 +266,7 @@ pg_canary_podman (struct pg_canary *c, char *const *global_args, size_t n_args, 
     for (size_t i = 0; i < sizeof (run) / sizeof (run[0]); i++)
       strv_append (&argv, &n, run[i]);
     strv_append (&argv, &n, NULL);
-    if (run_capture (argv, env, &out, &status, &err) < 0)
+    if (pg_run_capture (argv, env, CANARY_TIMEOUT_S, &out, &status, &err) < 0)
       pg_doctor_add (r, "podman", "canary", PG_DOCTOR_FAIL, NULL, "%s", err->msg);
     else
       {
@@ -360,7 +290,7 @@ pg_canary_podman (struct pg_canary *c, char *const *global_args, size_t n_args, 
     strv_append (&argv, &n, "-f");
     strv_append (&argv, &n, name);
     strv_append (&argv, &n, NULL);
-    run_capture (argv, env, &rm_out, &status, &rm_err);
+    pg_run_capture (argv, env, CANARY_TIMEOUT_S, &rm_out, &status, &rm_err);
   }
   strv_free (argv, n);
 }
@@ -437,7 +367,7 @@ pg_canary_bare (struct pg_canary *c, const char *runtime, const char *snippet, s
   }
   {
     char *run[] = { (char *) runtime, "--root", root, "run", "--bundle", bundle, id, NULL };
-    if (run_capture (run, NULL, &out, &status, &err) < 0)
+    if (pg_run_capture (run, NULL, CANARY_TIMEOUT_S, &out, &status, &err) < 0)
       pg_doctor_add (r, runtime, "canary", PG_DOCTOR_FAIL, snippet, "%s", err->msg);
     else
       {
@@ -455,6 +385,6 @@ pg_canary_bare (struct pg_canary *c, const char *runtime, const char *snippet, s
     char *del[] = { (char *) runtime, "--root", root, "delete", "-f", id, NULL };
     cleanup_free char *del_out = NULL;
     cleanup_error pg_error_t del_err = NULL;
-    run_capture (del, NULL, &del_out, &status, &del_err);
+    pg_run_capture (del, NULL, CANARY_TIMEOUT_S, &del_out, &status, &del_err);
   }
 }

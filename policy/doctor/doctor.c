@@ -7,6 +7,7 @@
 #include "doctor/canary.h"
 #include "doctor/ocihooks.h"
 #include "doctor/owner.h"
+#include "doctor/spawn.h"
 #include "doctor/toml.h"
 #include "config/hook_config.h"
 #include "store/store.h"
@@ -31,9 +32,12 @@ struct ctx
 {
   const struct pg_doctor_options *o;
   struct pg_doctor_report *r;
-  /* Hook configs the wiring names (checked once each, at the end).  */
+  /* Hook configs the wiring names (checked once each, at the end), and
+     whether the hook is given it with --config: a named file that is
+     missing is an error, the default one missing means the defaults.  */
   char **configs;
   size_t n_configs;
+  bool *named;
 };
 
 static bool
@@ -79,12 +83,18 @@ skip_engine (struct ctx *c, const char *engine, const char *why)
     pg_doctor_add (c->r, engine, "installed", PG_DOCTOR_SKIP, NULL, "%s", why);
 }
 
+/* NAMED: the hook gets PATH with --config.  */
 static void
-add_config (struct ctx *c, const char *path)
+add_config (struct ctx *c, const char *path, bool named)
 {
   for (size_t i = 0; i < c->n_configs; i++)
     if (strcmp (c->configs[i], path) == 0)
-      return;
+      {
+        c->named[i] |= named;
+        return;
+      }
+  c->named = xrealloc (c->named, (c->n_configs + 1) * sizeof (*c->named));
+  c->named[c->n_configs] = named;
   strv_append (&c->configs, &c->n_configs, path);
 }
 
@@ -171,7 +181,29 @@ check_binary (struct ctx *c, const char *engine, const char *what, const char *p
           why);
       return false;
     }
-  pg_doctor_add (c->r, engine, what, PG_DOCTOR_OK, path, "executable, root's alone");
+  if (strcmp (what, "hook binary") == 0)
+    {
+      /* It must also start here: its shared libraries are the host's
+         (a hook copied from another distribution, a library removed).  */
+      char *argv[] = { (char *) path, "--help", NULL };
+      char *env[] = { "-", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+      cleanup_free char *out = NULL;
+      cleanup_error pg_error_t err = NULL;
+      int status;
+      if (pg_run_capture (argv, env, 10, &out, &status, &err) < 0 || status != 0)
+        {
+          char *nl = out ? strchr (out, '\n') : NULL;
+          if (nl)
+            *nl = '\0';
+          pg_doctor_add (
+              c->r, engine, what, PG_DOCTOR_FAIL, path,
+              "does not run here (exit %d: %.200s): the runtime's hook fails, and every container is "
+              "refused",
+              status, err ? err->msg : out);
+          return false;
+        }
+    }
+  pg_doctor_add (c->r, engine, what, PG_DOCTOR_OK, path, "executable, root's alone, runs");
   return true;
 }
 
@@ -296,7 +328,7 @@ check_hooksd_file (struct ctx *c, const char *engine, const char *nice, const st
   ok &= check_wiring_file (c, engine, f->path);
   ok &= check_binary (c, engine, "hook binary", f->hook_path,
                       "the engine cannot run it and refuses containers");
-  add_config (c, config_or_default (c, config));
+  add_config (c, config_or_default (c, config), config != NULL || c->o->hook_config);
   return ok;
 }
 
@@ -343,10 +375,11 @@ check_hooksd (struct ctx *c, const char *engine, const char *nice, char **dirs, 
     pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_FAIL, NULL,
                    "no hooks.d file runs patchgate-hook in %s: %s starts containers unguarded", joined, nice);
   else if (!enforced || fatal)
-    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_FAIL, NULL, "%s does not run patchgate-hook for every container",
-                   nice);
+    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_FAIL, NULL,
+                   "%s does not run patchgate-hook for every container", nice);
   else
-    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_OK, NULL, "%s runs patchgate-hook for every container", nice);
+    pg_doctor_add (c->r, engine, "wired", PG_DOCTOR_OK, NULL, "%s runs patchgate-hook for every container",
+                   nice);
 }
 
 static void
@@ -390,7 +423,8 @@ check_podman (struct ctx *c)
       source = xstrdup ("--hooks-dir");
     }
   /* Unconfigured, podman reads its two default directories one by one.  */
-  check_hooksd (c, "podman", "podman", dirs, n_dirs, strcmp (source, "podman's default") != 0, source, ext, 2);
+  check_hooksd (c, "podman", "podman", dirs, n_dirs, strcmp (source, "podman's default") != 0, source, ext,
+                2);
   strv_free (dirs, n_dirs);
   strv_free (files, n_files);
   free (source);
@@ -488,7 +522,7 @@ check_spec_hook (struct ctx *c, const char *engine, const char *spec_path, const
           ok &= check_wiring_file (c, engine, spec_path);
           ok &= check_binary (c, engine, "hook binary", path,
                               "runc cannot run it and every CRI container fails to start");
-          add_config (c, config_or_default (c, config));
+          add_config (c, config_or_default (c, config), config != NULL || c->o->hook_config);
           strv_free (argv, n);
           return ok;
         }
@@ -673,7 +707,9 @@ check_docker (struct ctx *c)
     ok &= check_binary (c, "docker", "hook binary", exists (beside) ? beside : PG_DEFAULT_HOOK_PATH,
                         "the wrapper refuses every container");
   }
-  add_config (c, config_or_default (c, NULL));
+  /* The wrapper passes --config only for a config other than the default.  */
+  add_config (c, config_or_default (c, NULL),
+              c->o->hook_config && strcmp (c->o->hook_config, PG_DEFAULT_HOOK_CONFIG) != 0);
   pg_doctor_add (c->r, "docker", "wired", ok ? PG_DOCTOR_OK : PG_DOCTOR_FAIL, path,
                  ok ? "every docker run goes through patchgate-runtime"
                     : "docker containers are not all gated");
@@ -698,7 +734,7 @@ check_runc (struct ctx *c)
 /* --- the hook config and the database ------------------------------------- */
 
 static void
-check_config (struct ctx *c, const char *path)
+check_config (struct ctx *c, const char *path, bool named)
 {
   cleanup_hook_config struct pg_hook_config cfg = { 0 };
   cleanup_error pg_error_t err = NULL;
@@ -707,23 +743,30 @@ check_config (struct ctx *c, const char *path)
   int r;
 
   r = pg_root_only (path, &missing, &why);
-  if (r < 0 && missing && strcmp (path, PG_DEFAULT_HOOK_CONFIG) == 0)
-    pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_INFO, path,
-                   "absent: the built-in defaults apply");
+  if (r < 0 && missing && !named)
+    {
+      /* As hook_config_load does with the default file missing.  */
+      pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_INFO, path,
+                     "absent: the built-in defaults apply");
+      cfg.policy_db = xstrdup (PG_DEFAULT_DB);
+    }
   else if (r < 0)
     {
-      pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_FAIL, path, "%s: every container is refused",
-                     why);
+      pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_FAIL, path,
+                     "%s: the hook is given it with --config, and refuses every container", why);
       return;
     }
-  else if (r == 0)
-    pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_FAIL, path,
-                   "%s: whoever can write it decides what the hook allows", why);
-  if (hook_config_load (path, &cfg, &err) < 0)
+  else
     {
-      pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_FAIL, path,
-                     "%s: every container is refused (exit 2)", err->msg);
-      return;
+      if (r == 0)
+        pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_FAIL, path,
+                       "%s: whoever can write it decides what the hook allows", why);
+      if (hook_config_load (path, &cfg, &err) < 0)
+        {
+          pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_FAIL, path,
+                         "%s: every container is refused (exit 2)", err->msg);
+          return;
+        }
     }
   if (r > 0)
     pg_doctor_add (c->r, "patchgate", "hook config", PG_DOCTOR_OK, path, "loads; root's alone; on_error %s",
@@ -843,11 +886,12 @@ pg_doctor_run (const struct pg_doctor_options *o, struct pg_doctor_report *r, pg
   check_docker (&c);
   check_runc (&c);
   if (o->hook_config)
-    add_config (&c, o->hook_config);
+    add_config (&c, o->hook_config, strcmp (o->hook_config, PG_DEFAULT_HOOK_CONFIG) != 0);
   for (size_t i = 0; i < c.n_configs; i++)
-    check_config (&c, c.configs[i]);
+    check_config (&c, c.configs[i], c.named[i]);
   if (o->canary)
     run_canary (&c);
   strv_free (c.configs, c.n_configs);
+  free (c.named);
   return 0;
 }
