@@ -13,7 +13,7 @@ usage (FILE *out)
            "Usage: patchgate doctor [--json] [--canary] [--engine NAME]... [--hooks-dir DIR]...\n"
            "                        [--containers-conf FILE] [--crio-conf FILE] [--containerd-config FILE]\n"
            "                        [--docker-daemon-json FILE] [--config FILE] [--runc-snippet FILE]\n"
-           "                        [--podman-arg ARG]...\n"
+           "                        [--podman-arg ARG]... [--docker-host HOST]\n"
            "\n"
            "For each engine on this host, is patchgate wired in and would it run?  podman and\n"
            "CRI-O: the hooks.d directories their configuration names, each file read as they\n"
@@ -25,8 +25,8 @@ usage (FILE *out)
            "\n"
            "  --json                     print the findings as JSON\n"
            "  --canary                   also start an image no scan has seen (built here with\n"
-           "                             umoci and busybox-static, never imported) through podman\n"
-           "                             and bare runc: it must be refused\n"
+           "                             umoci and busybox-static, never imported) through podman,\n"
+           "                             bare runc and a running dockerd: it must be refused\n"
            "  --engine NAME              check only NAME (podman, crio, containerd, docker, runc);\n"
            "                             repeatable.  Default: every engine installed here\n"
            "  --hooks-dir DIR            the hooks.d directories podman and CRI-O read, instead of\n"
@@ -44,6 +44,7 @@ usage (FILE *out)
            "  --runc-snippet FILE        the canary's bare-runc wiring (default: the installed\n"
            "                             runc-hook-snippet.json)\n"
            "  --podman-arg ARG           a global podman option for the canary (--root=DIR, ...)\n"
+           "  --docker-host HOST         dockerd's socket for the canary (docker -H HOST)\n"
            "  -h, --help                 show this help\n"
            "\n"
            "Exit status: 0 every engine checked enforces, 1 something is not enforced or is\n"
@@ -127,6 +128,7 @@ cmd_doctor (int argc, char **argv)
     OPT_PODMAN_ARG,
     OPT_HOOKS_DIR,
     OPT_ENGINE,
+    OPT_DOCKER_HOST,
   };
   static const struct option opts[] = {
     { "json", no_argument, NULL, 'j' },
@@ -140,6 +142,7 @@ cmd_doctor (int argc, char **argv)
     { "config", required_argument, NULL, 'c' },
     { "runc-snippet", required_argument, NULL, OPT_RUNC_SNIPPET },
     { "podman-arg", required_argument, NULL, OPT_PODMAN_ARG },
+    { "docker-host", required_argument, NULL, OPT_DOCKER_HOST },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -181,6 +184,9 @@ cmd_doctor (int argc, char **argv)
         break;
       case OPT_RUNC_SNIPPET:
         o.runc_snippet = optarg;
+        break;
+      case OPT_DOCKER_HOST:
+        o.docker_host = optarg;
         break;
       case OPT_PODMAN_ARG:
         strv_append (&o.podman_args, &o.n_podman_args, optarg);

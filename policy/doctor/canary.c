@@ -138,8 +138,17 @@ pg_canary_build (struct pg_canary *c, pg_error_t *err)
     char *repack[] = { "umoci", "repack", "--image", image, build, NULL };
     char *config[] = { "umoci", "config", "--image", image, "--config.cmd", "/bin/sh", NULL };
     char *tar[] = { "tar", "-C", c->layout, "-cf", c->archive, ".", NULL };
+    cleanup_free char *rootfs = NULL;
     if (run_ok (repack, err) < 0 || run_ok (config, err) < 0 || run_ok (tar, err) < 0)
       return pg_error_wrap (err, "building the canary image");
+    /* The same files as a plain rootfs tarball, for `docker import`.  */
+    xasprintf (&rootfs, "%s/rootfs", build);
+    xasprintf (&c->rootfs_tar, "%s/rootfs.tar", c->dir);
+    {
+      char *tar_rootfs[] = { "tar", "-C", rootfs, "-cf", c->rootfs_tar, ".", NULL };
+      if (run_ok (tar_rootfs, err) < 0)
+        return pg_error_wrap (err, "building the canary image");
+    }
   }
   return 0;
 }
@@ -165,6 +174,7 @@ pg_canary_free (struct pg_canary *c)
   free (c->tag);
   free (c->layout);
   free (c->archive);
+  free (c->rootfs_tar);
   memset (c, 0, sizeof (*c));
 }
 
@@ -387,4 +397,80 @@ pg_canary_bare (struct pg_canary *c, const char *runtime, const char *snippet, s
     cleanup_error pg_error_t del_err = NULL;
     pg_run_capture (del, NULL, CANARY_TIMEOUT_S, &del_out, &status, &del_err);
   }
+}
+
+void
+pg_canary_docker (struct pg_canary *c, const char *host, struct pg_doctor_report *r)
+{
+  cleanup_error pg_error_t err = NULL;
+  cleanup_free char *name = NULL;
+  cleanup_free char *out = NULL;
+  char **argv = NULL;
+  size_t n = 0, base;
+  int status;
+
+  xasprintf (&name, "%s:latest", c->tag);
+  strv_append (&argv, &n, "docker");
+  if (host)
+    {
+      strv_append (&argv, &n, "-H");
+      strv_append (&argv, &n, host);
+    }
+  base = n;
+  strv_append (&argv, &n, "version");
+  strv_append (&argv, &n, NULL);
+  if (pg_run_capture (argv, NULL, 30, &out, &status, &err) < 0 || status != 0)
+    {
+      pg_doctor_add (r, "docker", "canary", PG_DOCTOR_INFO, NULL,
+                     "dockerd is not reachable%s%s: no canary (its wiring is checked above)",
+                     host ? " at " : "", host ? host : "");
+      strv_free (argv, n);
+      return;
+    }
+  {
+    const char *imp[] = { "import", c->rootfs_tar, name };
+    for (size_t i = base; i < n; i++)
+      free (argv[i]);
+    n = base;
+    for (size_t i = 0; i < 3; i++)
+      strv_append (&argv, &n, imp[i]);
+    strv_append (&argv, &n, NULL);
+    free (out);
+    out = NULL;
+    if (pg_run_capture (argv, NULL, CANARY_TIMEOUT_S, &out, &status, &err) < 0 || status != 0)
+      {
+        pg_doctor_add (r, "docker", "canary", PG_DOCTOR_FAIL, NULL,
+                       "docker import of the canary failed: %.400s", err ? err->msg : out);
+        strv_free (argv, n);
+        return;
+      }
+  }
+  {
+    const char *run[] = { "run", "--rm", "--network", "none", name, "/bin/sh", "-c", "echo " CANARY_MARK };
+    for (size_t i = base; i < n; i++)
+      free (argv[i]);
+    n = base;
+    for (size_t i = 0; i < sizeof (run) / sizeof (run[0]); i++)
+      strv_append (&argv, &n, run[i]);
+    strv_append (&argv, &n, NULL);
+    free (out);
+    out = NULL;
+    if (pg_run_capture (argv, NULL, CANARY_TIMEOUT_S, &out, &status, &err) < 0)
+      pg_doctor_add (r, "docker", "canary", PG_DOCTOR_FAIL, NULL, "%s", err->msg);
+    else
+      judge (r, "docker", "docker run", status, out);
+  }
+  {
+    cleanup_free char *rm_out = NULL;
+    cleanup_error pg_error_t rm_err = NULL;
+    for (size_t i = base; i < n; i++)
+      free (argv[i]);
+    n = base;
+    strv_append (&argv, &n, "rmi");
+    strv_append (&argv, &n, "-f");
+    strv_append (&argv, &n, name);
+    strv_append (&argv, &n, NULL);
+    pg_run_capture (argv, NULL, CANARY_TIMEOUT_S, &rm_out, &status, &rm_err);
+  }
+  strv_free (argv, n);
 }

@@ -17,10 +17,11 @@
 
 struct pg_canary
 {
-  char *dir;     /* a private directory under $TMPDIR: the image, bundles, runc's state */
-  char *tag;     /* patchgate-canary-<random> */
-  char *layout;  /* DIR/oci, the OCI layout holding TAG */
-  char *archive; /* DIR/canary.tar: that layout as an oci-archive (podman load) */
+  char *dir;        /* a private directory under $TMPDIR: the image, bundles, runc's state */
+  char *tag;        /* patchgate-canary-<random> */
+  char *layout;     /* DIR/oci, the OCI layout holding TAG */
+  char *archive;    /* DIR/canary.tar: that layout as an oci-archive (podman load) */
+  char *rootfs_tar; /* DIR/rootfs.tar: its files (docker import) */
 };
 
 /* Needs umoci, busybox (static) and tar.  */
@@ -33,6 +34,9 @@ void pg_canary_free (struct pg_canary *c);
    nothing about patchgate.  */
 void pg_canary_podman (struct pg_canary *c, char *const *global_args, size_t n_args,
                        const char *containers_conf, struct pg_doctor_report *r);
+/* Through dockerd at HOST (NULL: the docker client's default), when it
+   answers: `docker import` of the canary's files, then `docker run`.  */
+void pg_canary_docker (struct pg_canary *c, const char *host, struct pg_doctor_report *r);
 /* A bare RUNTIME (runc) bundle wired with SNIPPET (runc-hook-snippet.json).  */
 void pg_canary_bare (struct pg_canary *c, const char *runtime, const char *snippet,
                      struct pg_doctor_report *r);

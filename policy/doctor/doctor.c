@@ -826,11 +826,12 @@ run_canary (struct ctx *c)
   cleanup_error pg_error_t err = NULL;
   bool podman = selected (c, "podman", in_path ("podman")) && in_path ("podman");
   bool runc = selected (c, "runc", in_path ("runc")) && in_path ("runc");
+  bool docker = selected (c, "docker", in_path ("dockerd") || o->docker_daemon_json) && in_path ("docker");
 
-  if (!podman && !runc)
+  if (!podman && !runc && !docker)
     {
       pg_doctor_add (c->r, "doctor", "canary", PG_DOCTOR_INFO, NULL,
-                     "neither podman nor runc is here to start it");
+                     "no podman, runc or docker here to start it");
       return;
     }
   if (pg_canary_build (&can, &err) < 0)
@@ -855,9 +856,8 @@ run_canary (struct ctx *c)
     }
   if (runc)
     pg_canary_bare (&can, "runc", o->runc_snippet ? o->runc_snippet : PG_DEFAULT_RUNC_SNIPPET, c->r);
-  if (selected (c, "docker", in_path ("dockerd")))
-    pg_doctor_add (c->r, "docker", "canary", PG_DOCTOR_INFO, NULL,
-                   "not started through Docker: its wiring is checked above");
+  if (docker)
+    pg_canary_docker (&can, o->docker_host, c->r);
   if (selected (c, "containerd", in_path ("containerd")))
     pg_doctor_add (c->r, "containerd", "canary", PG_DOCTOR_INFO, NULL,
                    "not started through the CRI plugin (no CRI client here): its base spec is checked above");

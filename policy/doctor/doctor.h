@@ -33,11 +33,13 @@ struct pg_doctor_options
   size_t n_engines;
   bool canary;
   /* The canary's bare-runtime wiring (default: the installed
-     runc-hook-snippet.json) and extra global podman options (--root,
-     --storage-driver, ...).  */
+     runc-hook-snippet.json), extra global podman options (--root,
+     --storage-driver, ...) and dockerd's address.  */
   const char *runc_snippet;
   char **podman_args;
   size_t n_podman_args;
+  /* dockerd's socket for the canary (docker -H; NULL: the client's default). */
+  const char *docker_host;
 };
 
 /* Runs every check; fails only when doctor itself cannot run.  */

@@ -277,7 +277,7 @@ podman_unscanned() {
   assert_success
   local o
   for o in --json --canary --engine --hooks-dir --containers-conf --crio-conf --containerd-config \
-    --docker-daemon-json --config --runc-snippet --podman-arg; do
+    --docker-daemon-json --config --runc-snippet --podman-arg --docker-host; do
     assert_output_contains -- "$o"
   done
   run "$PG_CLI" --help
