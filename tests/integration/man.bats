@@ -9,7 +9,7 @@ load engines
 PAGES=(patchgate.8 patchgate-hook.8 patchgate-policy.5)
 
 setup_file() {
-  pg_require man groff || return 1
+  pg_require man groff col || return 1
   pg_skipping && return 0
   pg_require_binaries || return 1
   PG_WORK=$BATS_FILE_TMPDIR
