@@ -292,6 +292,12 @@ check_hooksd_file (struct ctx *c, const char *engine, const char *nice, const st
       pg_doctor_add (c->r, engine, "hooks.d", PG_DOCTOR_FAIL, f->path, "%s", f->error);
       return false;
     }
+  if (!pg_is_patchgate_hook (f->hook_path))
+    {
+      pg_doctor_add (c->r, engine, "hooks.d", PG_DOCTOR_FAIL, f->path,
+                     "named like patchgate's, but its hook.path %s is not patchgate-hook", f->hook_path);
+      return false;
+    }
   if (f->overridden)
     {
       pg_doctor_add (c->r, engine, "hooks.d", PG_DOCTOR_WARN, f->path,

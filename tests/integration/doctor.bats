@@ -106,6 +106,12 @@ podman_unscanned() {
   run podman_unscanned
   assert_success
   assert_output_contains hello-from-container
+  # A file of patchgate's name that runs something else is not the wiring.
+  set_hook '.hook.path = "/bin/true"'
+  run doctor --json
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  check_line podman hooks.d fail "its hook.path /bin/true is not patchgate-hook"
+  set_hook '.hook.path = "/nonexistent/libexec/patchgate-hook"'
   # The table says the same.
   run doctor
   [ "$status" -eq 1 ]
