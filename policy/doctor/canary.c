@@ -197,7 +197,9 @@ hook_line (const char *out)
         ;
       return strndup (p, (size_t) (e - p));
     }
-  return xstrdup (len > 300 ? out + len - 300 : out);
+  while (len > 0 && (out[len - 1] == '\n' || out[len - 1] == '\r' || out[len - 1] == ' '))
+    len--;
+  return strndup (len > 300 ? out + len - 300 : out, len > 300 ? 300 : len);
 }
 
 /* Judge one start: the canary's output line means it ran; patchgate's
