@@ -13,7 +13,7 @@ DEPS = build-essential pkg-config clang clang-format \
        libjansson-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev \
        libseccomp-dev libcap-dev libcmocka-dev \
        bats runc crun umoci busybox-static rsyslog util-linux procps \
-       jq sqlite3 openssl dpkg rpm python3 python3-rpm \
+       jq sqlite3 openssl dpkg rpm python3 python3-rpm python3-yaml man-db groff-base \
        podman skopeo docker.io containerd nginx \
        strace valgrind libclang-rt-14-dev
 
@@ -57,6 +57,9 @@ WRAPPER = $(BUILD)/patchgate-runtime
 LIB = $(BUILD)/libpatchgate.a
 HOOK_LIB = $(BUILD)/libpatchgate-hook.a
 
+# Man pages (roff), installed under $(PREFIX)/share/man/man<section>.
+MAN_PAGES = docs/man/patchgate.8 docs/man/patchgate-hook.8 docs/man/patchgate-policy.5
+
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRCS = $(wildcard tests/bench/*.c)
@@ -74,6 +77,9 @@ all: $(BUILD)/patchgate-hook $(BUILD)/patchgate $(WRAPPER)
 $(BUILD)/obj/hook/%.o: CFLAGS += -Ihook
 # Where `make install` puts the hook, for the wrapper's default entry.
 $(BUILD)/obj/hook/runtime_wrap.o: CFLAGS += -DPG_DEFAULT_HOOK_PATH='"$(PREFIX)/libexec/oci/hooks.d/patchgate-hook"'
+# Where `make install` puts what `patchgate doctor` checks by default.
+$(BUILD)/obj/policy/doctor/doctor.o: CFLAGS += -DPG_DEFAULT_HOOK_PATH='"$(PREFIX)/libexec/oci/hooks.d/patchgate-hook"' \
+	-DPG_DEFAULT_RUNC_SNIPPET='"$(PREFIX)/share/patchgate/runc-hook-snippet.json"'
 $(BUILD)/obj/cli/%.o: CFLAGS += -Icli
 $(BUILD)/obj/cli/patchgate.o: CFLAGS += -DPG_VERSION='"$(VERSION)"'
 $(BUILD)/obj/cli/patchgate.o: Makefile
@@ -209,7 +215,15 @@ install: all
 	sed 's|/usr/local/|$(PREFIX)/|g' runtime-config/docker-daemon.json >$(DESTDIR)$(PREFIX)/share/patchgate/docker-daemon.json
 	sed 's|/usr/local/|$(PREFIX)/|g' runtime-config/containerd-base-spec.json >$(DESTDIR)$(PREFIX)/share/patchgate/containerd-base-spec.json
 	sed 's|/usr/local/|$(PREFIX)/|g' runtime-config/containerd-config.toml >$(DESTDIR)$(PREFIX)/share/patchgate/containerd-config.toml
+	sed 's|/usr/local/|$(PREFIX)/|g' runtime-config/runc-hook-snippet.json >$(DESTDIR)$(PREFIX)/share/patchgate/runc-hook-snippet.json
 	chmod 0644 $(DESTDIR)$(PREFIX)/share/containers/oci/hooks.d/patchgate.json $(DESTDIR)$(PREFIX)/share/patchgate/*.json*
+	# Kubernetes manifests (README, "Kubernetes") and the man pages, paths following PREFIX.
+	install -d $(DESTDIR)$(PREFIX)/share/patchgate/kubernetes $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 runtime-config/kubernetes/*.yaml $(DESTDIR)$(PREFIX)/share/patchgate/kubernetes/
+	for m in $(MAN_PAGES); do \
+	  sed 's|/usr/local/|$(PREFIX)/|g' $$m >$(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$$(basename $$m) && \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man$${m##*.}/$$(basename $$m) || exit 1; \
+	done
 
 format:
 	clang-format -i policy/*/*.[ch] hook/*.[ch] cli/*.[ch] tests/unit/*.[ch] $(wildcard tests/bench/*.c tests/fuzz/*.c)

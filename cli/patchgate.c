@@ -24,6 +24,7 @@ static const struct
   { "bundle", cmd_bundle, true, "build, sign or verify a signed policy bundle" },
   { "sync", cmd_sync, false, "fetch, verify and activate the policy bundle at a URL" },
   { "activate", cmd_activate, false, "verify and activate a policy bundle file" },
+  { "doctor", cmd_doctor, false, "check that every engine here runs the hook (--canary: prove it)" },
 };
 
 int
@@ -42,10 +43,11 @@ usage (FILE *out)
   for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
     fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].help);
   fprintf (out, "\nEvery command that reads or writes the database takes --db FILE\n"
-                "(default " PG_DEFAULT_DB "); check, sync, activate and bundle verify take\n"
-                "--config FILE (the hook config).  Both may also come before the command, with\n"
-                "the same meaning.  `patchgate COMMAND --help` for details.\n"
-                "Exit status: 0 success (check: allow or audit), 1 denied (check), 2 error.\n");
+                "(default " PG_DEFAULT_DB "); check, sync, activate, doctor and bundle\n"
+                "verify take --config FILE (the hook config).  Both may also come before the\n"
+                "command, with the same meaning.  `patchgate COMMAND --help` for details.\n"
+                "Exit status: 0 success (check: allow or audit), 1 denied (check) or not\n"
+                "enforced (doctor), 2 error.\n");
 }
 
 /* The options that may come before the command.  They are handed to the

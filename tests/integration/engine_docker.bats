@@ -235,3 +235,35 @@ docker_run() {
   assert_log conflict "docker: config.v2.json of this container ID is for another rootfs"
   [ -z "$(logfmt_field "$syslog_line" digest)" ] || pg_fail "a digest was believed: $syslog_line"
 }
+
+@test "docker: patchgate doctor --canary proves the wiring through this dockerd, and catches runc as the default" {
+  pg_db_scanned 1
+  local doctor=("$PG_CLI" doctor --engine docker --canary --json --docker-daemon-json "$PG_DOCKER_DIR/daemon.json"
+    --docker-host "unix://$PG_DOCKER_DIR/docker.sock" --config "$PG_DOCKER_HOOK_CONFIG")
+  run "${doctor[@]}"
+  jq -e '.checks[] | select(.engine == "docker" and .check == "canary" and .status == "ok")
+           | select(.detail | contains("docker run: refused: patchgate: refused container"))' <<<"$output" >/dev/null ||
+    pg_fail "the canary was not refused through dockerd: $output"
+  jq -e '.checks[] | select(.engine == "docker" and .check == "default-runtime" and .status == "ok")' \
+    <<<"$output" >/dev/null || pg_fail "default-runtime not ok: $output"
+  run dk images --format '{{.Repository}}'
+  refute_output_contains patchgate-canary
+
+  # The same daemon.json without default-runtime: doctor fails it, and the
+  # canary, started with runc, runs.
+  jq 'del(."default-runtime")' "$PG_DOCKER_DIR/daemon.json" >"$BATS_TEST_TMPDIR/daemon.json"
+  stop_daemon "$PG_DOCKER_DIR/docker.pid"
+  cp "$PG_DOCKER_DIR/daemon.json" "$BATS_TEST_TMPDIR/daemon.json.orig"
+  cp "$BATS_TEST_TMPDIR/daemon.json" "$PG_DOCKER_DIR/daemon.json"
+  start_dockerd
+  run "${doctor[@]}"
+  cp "$BATS_TEST_TMPDIR/daemon.json.orig" "$PG_DOCKER_DIR/daemon.json"
+  stop_daemon "$PG_DOCKER_DIR/docker.pid"
+  start_dockerd
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  jq -e '.checks[] | select(.engine == "docker" and .check == "default-runtime" and .status == "fail")' \
+    <<<"$output" >/dev/null || pg_fail "default-runtime not failed: $output"
+  jq -e '.checks[] | select(.engine == "docker" and .check == "canary" and .status == "fail")
+           | select(.detail | contains("RAN"))' <<<"$output" >/dev/null ||
+    pg_fail "the canary did not run under runc: $output"
+}
