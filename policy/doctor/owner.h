@@ -7,12 +7,11 @@
 
 #include "base/util.h"
 
-/* 1 when PATH (after symlinks) and every directory above it are owned by
-   root and writable by no one else; a world-writable directory with the
-   sticky bit (/tmp) passes, since no one else may replace what root owns
-   in it.  0 when not, with *WHY (malloc'd) naming the first component that
-   fails; -1 with *WHY when PATH cannot be examined (*MISSING when it does
-   not exist).  */
+/* 1 when PATH passes the hook's own rule (base/trusted_path.h: root's,
+   and writable by no one else, nor is any directory on the way but a
+   sticky one above the file's own); 0 when not, with *WHY (malloc'd)
+   naming the first component that fails; -1 with *WHY when PATH cannot be
+   examined (*MISSING when it does not exist).  */
 int pg_root_only (const char *path, bool *missing, char **why);
 
 #endif
