@@ -153,14 +153,14 @@ podman_unscanned() {
   set_hook '.hook.path = $p' --arg p "$bin/patchgate-hook"
   run doctor --json
   [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
-  check_line podman "hook binary" fail "$bin/patchgate-hook is group-writable (mode 0775)"
+  check_line podman "hook binary" fail "$bin/patchgate-hook is writable by group or others (mode 0775)"
   chmod 0755 "$bin/patchgate-hook"
   run doctor --json
   assert_success
   chmod 0777 "$bin"
   run doctor --json
   [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
-  check_line podman "hook binary" fail "$bin is world-writable (mode 0777)"
+  check_line podman "hook binary" fail "$bin is writable by group or others (mode 0777)"
   chmod 0755 "$bin"
 }
 
@@ -168,12 +168,12 @@ podman_unscanned() {
   chmod 0664 "$PG_DB"
   run doctor --json
   [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
-  check_line patchgate database fail "group-writable"
+  check_line patchgate database fail "writable by group or others (mode 0664)"
   chmod 0644 "$PG_DB"
   chmod 0646 "$PG_HOOK_CONFIG"
   run doctor --json
   [ "$status" -eq 1 ]
-  check_line patchgate "hook config" fail "world-writable"
+  check_line patchgate "hook config" fail "writable by group or others (mode 0646)"
   chmod 0644 "$PG_HOOK_CONFIG"
   rm -f "$PG_DB"
   run doctor --json
