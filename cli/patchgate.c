@@ -24,6 +24,8 @@ static const struct
   { "bundle", cmd_bundle, true, "build, sign or verify a signed policy bundle" },
   { "sync", cmd_sync, false, "fetch, verify and activate the policy bundle at a URL" },
   { "activate", cmd_activate, false, "verify and activate a policy bundle file" },
+  { "prune", cmd_prune, false, "remove the old scans no decision reads, and reclaim the space" },
+  { "report", cmd_report, true, "reports over the database: rebuilds (images on an older base)" },
 };
 
 int
