@@ -177,7 +177,7 @@ print_rebuilds_text (const struct pg_lineage *l, const struct pg_rebuilds *r)
         {
           printf ("  newest build %s (", cat->images[grp->newest].digest);
           print_time ("first seen", grp->newest_since);
-          printf ("): rebuild on it\n");
+          printf (")\n");
         }
       else if (grp->kind == PG_REBUILD_BUILD)
         printf ("  no newer build of it is known\n");
@@ -194,7 +194,8 @@ print_rebuilds_text (const struct pg_lineage *l, const struct pg_rebuilds *r)
             }
           else
             printf ("  built on it");
-          printf (": %zu %s to rebuild\n", bb->n_rebuild, bb->n_rebuild == 1 ? "image" : "images");
+          printf (": %zu %s to rebuild%s\n", bb->n_rebuild, bb->n_rebuild == 1 ? "image" : "images",
+                  bb->n_rebuild && grp->newest != PG_LINEAGE_NONE ? " on the newest build" : "");
           for (size_t i = 0; i < bb->n_rebuild; i++)
             {
               const struct pg_rebuild_image *ri = &bb->rebuild[i];
@@ -229,16 +230,19 @@ enum node_role
   ROLE_REBUILD = 1 << 4, /* to rebuild */
 };
 
-/* A DOT string: quotes and backslashes escaped, control bytes dropped.  */
+/* A DOT string: quotes and backslashes escaped, a newline as DOT's line
+   break, other control bytes dropped.  */
 static void
 print_dot_string (const char *s)
 {
   putchar ('"');
   for (; *s; s++)
     {
-      if (*s == '"' || *s == '\\')
-        putchar ('\\');
-      if ((unsigned char) *s >= 0x20)
+      if (*s == '\n')
+        fputs ("\\n", stdout);
+      else if (*s == '"' || *s == '\\')
+        printf ("\\%c", *s);
+      else if ((unsigned char) *s >= 0x20)
         putchar (*s);
     }
   putchar ('"');

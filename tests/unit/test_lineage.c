@@ -185,7 +185,7 @@ run_case (const char *dir, const char *name)
           cleanup_free char *path = NULL;
           cleanup_json json_t *out = json_pack ("{s:O, s:O}", "parents", parents, "rebuilds", got);
           xasprintf (&path, "%s/expected.json", dir);
-          json_dump_file (out, path, JSON_INDENT (2));
+          json_dump_file (out, path, JSON_INDENT (2) | JSON_ENSURE_ASCII);
           return;
         }
       if (!json_equal (parents, json_object_get (expected, "parents")))
