@@ -221,8 +221,9 @@ check_report (const struct check_opts *o)
   pg_error_t err = NULL;
   int ret;
 
-  if (store_open (o->db ? o->db : PG_DEFAULT_DB, PG_STORE_READONLY, &store, &err) < 0
-      || hook_config_load (hook_config_env_path (o->config), &cfg, &err) < 0)
+  /* --db, else the hook config's database, as --help says.  */
+  if (hook_config_load (hook_config_env_path (o->config), &cfg, &err) < 0
+      || store_open (o->db ? o->db : cfg.policy_db, PG_STORE_READONLY, &store, &err) < 0)
     return cli_fail (&err);
   if (import_foreach_report (paths, 1, on_report, &one, &err) < 0)
     {

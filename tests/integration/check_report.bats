@@ -103,3 +103,10 @@ teardown() {
   [ "$status" -eq 0 ]
   grep -q -- '--report FILE' <<<"$output"
 }
+
+@test "check --report: the hook config's database when no --db" {
+  pg_hook_config "$PG_DB" >"$PG_HOOK_CONFIG"
+  run "$PG_CLI" check --config "$PG_HOOK_CONFIG" --report "$REPORTS/trivy/nginx-debian12.json" --at 2025-06-20T00:00:00Z
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  grep -q '(mode enforce, scope defaults, policy shift-left-1)' <<<"$output"
+}
