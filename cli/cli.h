@@ -16,6 +16,8 @@ int cmd_bundle (int argc, char **argv);
 int cmd_sync (int argc, char **argv);
 int cmd_activate (int argc, char **argv);
 int cmd_doctor (int argc, char **argv);
+int cmd_prune (int argc, char **argv);
+int cmd_report (int argc, char **argv);
 
 /* Print "patchgate: <message>" on stderr, release the error, return 2.  */
 int cli_fail (pg_error_t *err);

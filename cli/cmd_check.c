@@ -1,5 +1,6 @@
 #include "cli.h"
 #include "gate/gate.h"
+#include "import/import.h"
 #include "report/report.h"
 #include "base/clock.h"
 #include "base/file.h"
@@ -12,7 +13,8 @@ static void
 usage (FILE *out)
 {
   fprintf (out,
-           "Usage: patchgate check [--db FILE] (--digest D | --image REF | --bundle DIR | --state FILE)\n"
+           "Usage: patchgate check [--db FILE] (--digest D | --image REF | --bundle DIR | --state FILE |\n"
+           "                       --report FILE)\n"
            "                       [--namespace NS] [--at TIME] [--json] [--config FILE] [--engine NAME]\n"
            "\n"
            "Explain the decision the hook would make, with the same code the hook runs.\n"
@@ -21,6 +23,9 @@ usage (FILE *out)
            "  --image REF     name:tag (the newest scanned build) or name@sha256:...\n"
            "  --bundle DIR    an OCI bundle, identified as the hook would\n"
            "  --state FILE    an OCI state JSON file, as the runtime passes it to hooks\n"
+           "  --report FILE   a fresh Trivy or Grype report (- for stdin), judged against the\n"
+           "                  stored policy as if it were imported, without storing it: a\n"
+           "                  build pipeline fails with the reasons production would give\n"
            "  --namespace NS  Kubernetes namespace for scope matching (--digest/--image)\n"
            "  --at TIME       decide at this RFC 3339 time instead of now\n"
            "  --json          print {\"decision\", \"reasons\": [{\"code\", \"detail\", \"remedy\"}], ...}\n"
@@ -40,6 +45,7 @@ struct check_opts
   const char *image;
   const char *bundle;
   const char *state;
+  const char *report;
   const char *namespace;
   const char *config;
   const char *engine;
@@ -184,16 +190,84 @@ check_image (const struct check_opts *o)
   return exit_code (d.verdict);
 }
 
+/* The one report of --report (import_foreach_report reads it as the
+   import would).  */
+struct one_report
+{
+  struct pg_scan scan;
+  size_t n;
+};
+
+static int
+on_report (json_t *doc, const char *source, void *data, pg_error_t *err)
+{
+  struct one_report *one = data;
+
+  if (one->n++ > 0)
+    return pg_make_error (err, 0, "%s: more than one report (check --report judges one)", source);
+  return import_parse_report (doc, source, &one->scan, err);
+}
+
+static int
+check_report (const struct check_opts *o)
+{
+  cleanup_store pg_store *store = NULL;
+  cleanup_hook_config struct pg_hook_config cfg = { 0 };
+  cleanup_decision struct pg_decision d = { 0 };
+  struct one_report one = { 0 };
+  struct pg_scan_digest digests[1];
+  char *paths[] = { (char *) o->report };
+  struct pg_context ctx;
+  pg_error_t err = NULL;
+  int ret;
+
+  /* --db, else the hook config's database, as --help says.  */
+  if (hook_config_load (hook_config_env_path (o->config), &cfg, &err) < 0
+      || store_open (o->db ? o->db : cfg.policy_db, PG_STORE_READONLY, &store, &err) < 0)
+    return cli_fail (&err);
+  if (import_foreach_report (paths, 1, on_report, &one, &err) < 0)
+    {
+      pg_scan_free (&one.scan);
+      return cli_fail (&err);
+    }
+  if (one.n == 0)
+    {
+      pg_make_error (&err, 0, "%s: no report in it", o->report);
+      return cli_fail (&err);
+    }
+  gate_context_init (&cfg, &ctx);
+  ctx.container_id = "patchgate-check";
+  ctx.namespace = o->namespace;
+  ctx.engine = "runc";
+  /* The digest the image goes by (its name comes from the report's tags,
+     through the record); none at all fails in decide_scan as the import
+     would.  */
+  if (pg_scan_digests (&one.scan, digests, 1) == 1)
+    ctx.digest = digests[0].digest;
+  ret = decide_scan (store, &one.scan, &ctx, o->now, &d, &err);
+  if (ret == 0)
+    print_decision (&d, &ctx, o->json);
+  pg_scan_free (&one.scan);
+  return ret < 0 ? cli_fail (&err) : exit_code (d.verdict);
+}
+
 int
 cmd_check (int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "db", required_argument, NULL, 'd' },     { "digest", required_argument, NULL, 'D' },
-    { "image", required_argument, NULL, 'i' },  { "bundle", required_argument, NULL, 'b' },
-    { "state", required_argument, NULL, 's' },  { "namespace", required_argument, NULL, 'n' },
-    { "at", required_argument, NULL, 'a' },     { "json", no_argument, NULL, 'j' },
-    { "config", required_argument, NULL, 'c' }, { "engine", required_argument, NULL, 'e' },
-    { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+    { "db", required_argument, NULL, 'd' },
+    { "digest", required_argument, NULL, 'D' },
+    { "image", required_argument, NULL, 'i' },
+    { "bundle", required_argument, NULL, 'b' },
+    { "state", required_argument, NULL, 's' },
+    { "namespace", required_argument, NULL, 'n' },
+    { "at", required_argument, NULL, 'a' },
+    { "json", no_argument, NULL, 'j' },
+    { "config", required_argument, NULL, 'c' },
+    { "engine", required_argument, NULL, 'e' },
+    { "report", required_argument, NULL, 'r' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
   };
   struct check_opts o = { 0 };
   pg_error_t err = NULL;
@@ -218,6 +292,9 @@ cmd_check (int argc, char **argv)
       case 's':
         o.state = optarg;
         break;
+      case 'r':
+        o.report = optarg;
+        break;
       case 'n':
         o.namespace = optarg;
         break;
@@ -240,10 +317,12 @@ cmd_check (int argc, char **argv)
         usage (stderr);
         return 2;
       }
-  targets = (o.digest != NULL) + (o.image != NULL) + (o.bundle != NULL) + (o.state != NULL);
+  targets
+      = (o.digest != NULL) + (o.image != NULL) + (o.bundle != NULL) + (o.state != NULL) + (o.report != NULL);
   if (targets != 1 || optind != argc)
     {
-      fprintf (stderr, "patchgate: check needs exactly one of --digest, --image, --bundle, --state\n");
+      fprintf (stderr,
+               "patchgate: check needs exactly one of --digest, --image, --bundle, --state, --report\n");
       usage (stderr);
       return 2;
     }
@@ -268,5 +347,7 @@ cmd_check (int argc, char **argv)
     }
   if (o.bundle)
     return check_bundle (&o);
+  if (o.report)
+    return check_report (&o);
   return check_image (&o);
 }

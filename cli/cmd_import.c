@@ -1,5 +1,6 @@
 /* patchgate import: record scanner reports in the policy database.  */
 #include "cli.h"
+#include "config/hook_config.h"
 #include "import/import.h"
 #include "store/store.h"
 #include "base/clock.h"
@@ -13,7 +14,7 @@ static void
 import_usage (FILE *out)
 {
   fprintf (out,
-           "Usage: patchgate import [--db FILE] [--keep-going] FILE|DIR|- ...\n"
+           "Usage: patchgate import [--db FILE] [--keep-going] [--keep DURATION|all] FILE|DIR|- ...\n"
            "Record Trivy or Grype JSON scan reports in the policy database.\n"
            "\n"
            "  FILE   one report, from `trivy image --format json IMAGE` or `grype IMAGE -o json`\n"
@@ -39,11 +40,36 @@ import_usage (FILE *out)
            "      --db FILE     policy database (default %s; created if missing, mode\n"
            "                    0600 in a directory created 0700)\n"
            "  -k, --keep-going  import every good report; list the bad ones; exit 2 if any\n"
+           "      --keep DURATION|all\n"
+           "                    then prune the scans older than DURATION that no decision\n"
+           "                    reads, as `patchgate prune --keep DURATION` does; default:\n"
+           "                    the hook config's scan_history, \"all\" (prune nothing)\n"
+           "                    when it has none\n"
+           "      --config FILE the hook config to read scan_history from\n"
            "  -h, --help        show this help\n"
            "\n"
            "Exit status: 0 every report imported, 2 an error (or, with --keep-going, any\n"
            "report failed).\n",
            PG_DEFAULT_DB);
+}
+
+/* How long to keep every scan: --keep, else the hook config's
+   scan_history; -1: all of them.  */
+static int
+scan_history (const char *keep, const char *config, int64_t *out, pg_error_t *err)
+{
+  cleanup_hook_config struct pg_hook_config cfg = { 0 };
+
+  if (keep)
+    {
+      if (hook_config_parse_history (keep, out) < 0)
+        return pg_make_error (err, 0, "--keep: `%s` is not a duration (e.g. 90d) or `all`", keep);
+      return 0;
+    }
+  if (hook_config_load (hook_config_env_path (config), &cfg, err) < 0)
+    return -1;
+  *out = cfg.scan_history;
+  return 0;
 }
 
 static const char *
@@ -148,7 +174,7 @@ end_progress (struct progress_bar *b)
 /* ---- the summary ---- */
 
 static void
-print_summary (const struct import_result *r)
+print_summary (const struct import_result *r, const struct pg_prune_stats *pruned)
 {
   const struct import_stats *s = &r->stats;
 
@@ -164,6 +190,9 @@ print_summary (const struct import_result *r)
     printf ("; %zu %s failed", s->failed, plural (s->failed, "report", "reports"));
   if (s->skipped)
     printf ("; %zu skipped", s->skipped);
+  if (pruned && pruned->scans)
+    printf ("; pruned %lld old %s", (long long) pruned->scans,
+            plural ((size_t) pruned->scans, "scan", "scans"));
   putchar ('\n');
 }
 
@@ -171,18 +200,18 @@ int
 cmd_import (int argc, char **argv)
 {
   static const struct option options[] = {
-    { "db", required_argument, NULL, 'd' },
-    { "keep-going", no_argument, NULL, 'k' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+    { "db", required_argument, NULL, 'd' },   { "keep-going", no_argument, NULL, 'k' },
+    { "keep", required_argument, NULL, 'K' }, { "config", required_argument, NULL, 'c' },
+    { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
   cleanup_error pg_error_t err = NULL;
   cleanup_store_edit struct pg_store_edit edit = PG_STORE_EDIT_INIT;
   struct progress_bar bar = { .enabled = isatty (STDERR_FILENO) == 1 };
   struct import_opts opts = { .progress = draw_progress, .progress_data = &bar };
   struct import_result res;
-  const char *db = PG_DEFAULT_DB;
-  int64_t now;
+  const char *db = PG_DEFAULT_DB, *keep = NULL, *config = NULL;
+  struct pg_prune_stats pruned = { 0 };
+  int64_t now, history;
   int c, r;
 
   optind = 0;
@@ -194,6 +223,12 @@ cmd_import (int argc, char **argv)
         break;
       case 'k':
         opts.keep_going = true;
+        break;
+      case 'K':
+        keep = optarg;
+        break;
+      case 'c':
+        config = optarg;
         break;
       case 'h':
         import_usage (stdout);
@@ -207,13 +242,16 @@ cmd_import (int argc, char **argv)
       pg_make_error (&err, 0, "import: no report given (try `patchgate import --help`)");
       return cli_fail (&err);
     }
-  if (pg_now (&now, &err) < 0 || store_edit_begin (db, &edit, &err) < 0)
+  if (scan_history (keep, config, &history, &err) < 0 || pg_now (&now, &err) < 0
+      || store_edit_begin (db, &edit, &err) < 0)
     return cli_fail (&err);
   bar.start = monotonic_seconds ();
   r = import_run (edit.store, argv + optind, (size_t) (argc - optind), now, &opts, &res, &err);
   end_progress (&bar);
-  /* What was recorded (with --keep-going, every good report) replaces the
-     live database in one rename.  */
+  /* Pruned in the same copy; what was recorded (with --keep-going, every
+     good report) replaces the live database in one rename.  */
+  if (r == 0 && history >= 0 && store_prune (edit.store, now - history, false, &pruned, &err) < 0)
+    r = -1;
   if (r == 0 && store_edit_commit (&edit, &err) < 0)
     r = -1;
   if (r < 0)
@@ -223,7 +261,7 @@ cmd_import (int argc, char **argv)
       import_result_free (&res);
       return cli_fail (&err);
     }
-  print_summary (&res);
+  print_summary (&res, &pruned);
   r = res.n_failures ? 2 : 0;
   import_result_free (&res);
   return r;

@@ -18,13 +18,15 @@ static const struct
 } commands[] = {
   { "import", cmd_import, false, "import Trivy or Grype reports and OpenVEX documents into the database" },
   { "policy", cmd_policy, true, "set, show or validate the policy" },
-  { "check", cmd_check, false, "explain the decision the hook would make" },
+  { "check", cmd_check, false, "explain the decision the hook would make, or judge a fresh report" },
   { "status", cmd_status, false, "policy version, counts, newest scan, database age" },
   { "vercmp", cmd_vercmp, false, "compare two package versions as dpkg, rpm or apk does" },
   { "bundle", cmd_bundle, true, "build, sign or verify a signed policy bundle" },
   { "sync", cmd_sync, false, "fetch, verify and activate the policy bundle at a URL" },
   { "activate", cmd_activate, false, "verify and activate a policy bundle file" },
   { "doctor", cmd_doctor, false, "check that every engine here runs the hook (--canary: prove it)" },
+  { "prune", cmd_prune, false, "remove the old scans no decision reads, and reclaim the space" },
+  { "report", cmd_report, true, "reports over the database: rebuilds (images on an older base)" },
 };
 
 int
@@ -43,9 +45,9 @@ usage (FILE *out)
   for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
     fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].help);
   fprintf (out, "\nEvery command that reads or writes the database takes --db FILE\n"
-                "(default " PG_DEFAULT_DB "); check, sync, activate, doctor and bundle\n"
-                "verify take --config FILE (the hook config).  Both may also come before the\n"
-                "command, with the same meaning.  `patchgate COMMAND --help` for details.\n"
+                "(default " PG_DEFAULT_DB "); check, import, prune, sync, activate, doctor and\n"
+                "bundle verify take --config FILE (the hook config).  Both may also come before\n"
+                "the command, with the same meaning.  `patchgate COMMAND --help` for details.\n"
                 "Exit status: 0 success (check: allow or audit), 1 denied (check) or not\n"
                 "enforced (doctor), 2 error.\n");
 }

@@ -37,6 +37,18 @@ config_defaults (struct pg_hook_config *cfg)
   cfg->syslog_facility = LOG_AUTHPRIV;
   cfg->policy_stale = PG_VERDICT_DENY;
   cfg->timeout_ms = PG_DEFAULT_TIMEOUT_MS;
+  cfg->scan_history = -1;
+}
+
+int
+hook_config_parse_history (const char *s, int64_t *out)
+{
+  if (s && strcmp (s, "all") == 0)
+    {
+      *out = -1;
+      return 0;
+    }
+  return s ? parse_duration (s, out) : -1;
 }
 
 /* `timeout`: the hook's total deadline, a duration ("5s", "1m") or a number
@@ -195,6 +207,11 @@ config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
           if (!json_is_boolean (v))
             return pg_make_error (err, 0, "test_clock: must be true or false (true only on test hosts)");
           cfg->test_clock = json_is_true (v);
+        }
+      else if (strcmp (key, "scan_history") == 0)
+        {
+          if (hook_config_parse_history (json_string_value (v), &cfg->scan_history) < 0)
+            return pg_make_error (err, 0, "scan_history: must be \"all\" or a duration such as \"90d\"");
         }
       else if (strcmp (key, "timeout") == 0)
         {

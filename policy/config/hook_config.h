@@ -48,6 +48,10 @@ struct pg_hook_config
   /* The hook's total deadline in milliseconds (hook/deadline.h); key
      `timeout`.  */
   int64_t timeout_ms;
+  /* How long `patchgate import` keeps every scan (key `scan_history`, a
+     duration, or "all", the default: -1); older ones are pruned except what
+     decisions read (store_prune_scans).  The hook never reads it.  */
+  int64_t scan_history;
   /* The engine this hook definition serves, from the hook's own arguments
      (`--engine NAME` in the hooks.d file, the containerd base spec, the
      Docker wrapper's entry), which only root writes; never read from the
@@ -64,6 +68,9 @@ int hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *
    patchgate-runtime), never for the hook: GIVEN (--config) when not NULL,
    else $PATCHGATE_CONFIG when set, else NULL (the default).  */
 const char *hook_config_env_path (const char *given);
+/* "all" (-1: keep every scan) or a duration, as `scan_history` and
+   `patchgate import --keep` take it.  */
+int hook_config_parse_history (const char *s, int64_t *out);
 void hook_config_free (struct pg_hook_config *cfg);
 #define cleanup_hook_config __attribute__ ((cleanup (hook_config_free)))
 

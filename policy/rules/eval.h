@@ -20,4 +20,10 @@ int eval_image (const struct pg_policy *policy, const struct pg_image_record *re
 int decide_image (pg_store *store, const struct pg_context *ctx, int64_t now, struct pg_decision *out,
                   pg_error_t *err);
 
+/* The decision for SCAN, a report not recorded, as decide_image will make
+   it once SCAN is imported (store_record_from_scan): the same policy,
+   facts and rules.  `patchgate check --report`, for build pipelines.  */
+int decide_scan (pg_store *store, const struct pg_scan *scan, const struct pg_context *ctx, int64_t now,
+                 struct pg_decision *out, pg_error_t *err);
+
 #endif

@@ -1,7 +1,7 @@
 /* patchgate: reading the store: an image by any of its digests, with its
  * newest scans' findings; newer builds; the policy; counts.
  */
-#include "store/store.h"
+#include "store/read.h"
 #include "store/connection.h"
 
 #include <string.h>
@@ -25,6 +25,15 @@ store_set_package_filter (pg_store *store, const char *const *names, size_t n)
     qsort (store->package_filter, store->n_package_filter, sizeof (char *), compare_strp);
 }
 
+bool
+store_package_wanted (pg_store *store, const char *name)
+{
+  return !store->has_package_filter
+         || (name != NULL && store->n_package_filter > 0
+             && bsearch (&name, store->package_filter, store->n_package_filter, sizeof (char *), compare_strp)
+                    != NULL);
+}
+
 int
 store_find_image_rowid (pg_store *store, const char *digest, int64_t *rowid, pg_error_t *err)
 {
@@ -44,18 +53,31 @@ store_find_image_rowid (pg_store *store, const char *digest, int64_t *rowid, pg_
   return 0;
 }
 
-static char *
-column_strdup (sqlite3_stmt *st, int i)
+char *
+store_column_strdup (sqlite3_stmt *st, int i)
 {
   const unsigned char *s = sqlite3_column_text (st, i);
   return s ? xstrdup ((const char *) s) : NULL;
 }
 
-static int
-load_identity (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
+void
+store_split_diff_ids (const char *p, char ***v, size_t *n)
+{
+  while (p && *p)
+    {
+      const char *nl = strchr (p, '\n');
+      size_t len = nl ? (size_t) (nl - p) : strlen (p);
+      char *d = strndup (p, len);
+      strv_append (v, n, d);
+      free (d);
+      p += len + (nl ? 1 : 0);
+    }
+}
+
+int
+store_load_identity (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
 {
   cleanup_stmt sqlite3_stmt *st = NULL;
-  const char *p;
 
   if (store_prepare (store, "SELECT image_id, created, first_seen, diff_ids FROM images WHERE id = ?", &st,
                      err)
@@ -65,19 +87,10 @@ load_identity (pg_store *store, int64_t image, struct pg_image_record *rec, pg_e
   if (sqlite3_step (st) != SQLITE_ROW)
     return store_sqlite_error (err, store, "reading an image");
   rec->rowid = image;
-  rec->image_id = column_strdup (st, 0);
+  rec->image_id = store_column_strdup (st, 0);
   rec->created = sqlite3_column_int64 (st, 1);
   rec->first_seen = sqlite3_column_int64 (st, 2);
-  p = (const char *) sqlite3_column_text (st, 3);
-  while (p && *p)
-    {
-      const char *nl = strchr (p, '\n');
-      size_t n = nl ? (size_t) (nl - p) : strlen (p);
-      char *d = strndup (p, n);
-      strv_append (&rec->diff_ids, &rec->n_diff_ids, d);
-      free (d);
-      p += n + (nl ? 1 : 0);
-    }
+  store_split_diff_ids ((const char *) sqlite3_column_text (st, 3), &rec->diff_ids, &rec->n_diff_ids);
   return 0;
 }
 
@@ -112,13 +125,13 @@ load_names (pg_store *store, int64_t image, struct pg_image_record *rec, pg_erro
     return -1;
   sqlite3_bind_int64 (dg, 1, image);
   if (sqlite3_step (dg) == SQLITE_ROW)
-    rec->manifest_digest = column_strdup (dg, 0);
+    rec->manifest_digest = store_column_strdup (dg, 0);
   return 0;
 }
 
-static int
-load_newest_scan (pg_store *store, int64_t image, struct pg_image_record *rec, int64_t *scan_id,
-                  pg_error_t *err)
+int
+store_load_newest_scan (pg_store *store, int64_t image, struct pg_image_record *rec, int64_t *scan_id,
+                        pg_error_t *err)
 {
   cleanup_stmt sqlite3_stmt *st = NULL;
   int r;
@@ -138,16 +151,13 @@ load_newest_scan (pg_store *store, int64_t image, struct pg_image_record *rec, i
   *scan_id = sqlite3_column_int64 (st, 0);
   rec->has_scan = true;
   rec->scanned_at = sqlite3_column_int64 (st, 1);
-  rec->scanner = column_strdup (st, 2);
-  rec->os_family = column_strdup (st, 3);
-  rec->os_name = column_strdup (st, 4);
+  rec->scanner = store_column_strdup (st, 2);
+  rec->os_family = store_column_strdup (st, 3);
+  rec->os_name = store_column_strdup (st, 4);
   rec->eosl = sqlite3_column_int (st, 5) != 0;
   return 1;
 }
 
-/* Two scanners report the same finding: merged as one report's duplicate
-   entries are (pg_vuln_merge), so that the decision does not depend on
-   which report was imported first.  */
 static struct pg_vuln *
 find_loaded (const struct pg_image_record *rec, const struct pg_vuln *v)
 {
@@ -159,15 +169,23 @@ find_loaded (const struct pg_image_record *rec, const struct pg_vuln *v)
   return NULL;
 }
 
-/* When the fix became known: the earliest of the first scan that listed a
-   fix and the date a report gave for it.  */
-static void
-load_fix_known (sqlite3_stmt *st, struct pg_vuln *v)
+void
+store_add_loaded_vuln (struct pg_image_record *rec, struct pg_vuln *v)
 {
-  int64_t first_seen = sqlite3_column_int64 (st, 6);
-  int64_t date = sqlite3_column_int64 (st, 7);
-  const char *kind = (const char *) sqlite3_column_text (st, 8);
+  struct pg_vuln *dup = find_loaded (rec, v);
+  if (dup)
+    {
+      pg_vuln_merge (dup, v);
+      pg_vuln_clear (v);
+      return;
+    }
+  rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*rec->vulns));
+  rec->vulns[rec->n_vulns++] = *v;
+}
 
+void
+store_fix_known (struct pg_vuln *v, int64_t first_seen, int64_t date, const char *kind)
+{
   if (v->fixed == NULL)
     return;
   if (date > 0 && (first_seen == 0 || date < first_seen))
@@ -210,31 +228,24 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
   sqlite3_bind_int64 (st, 1, scan_id);
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     {
-      struct pg_vuln v = { 0 }, *dup;
-      v.id = column_strdup (st, 0);
-      v.pkg = column_strdup (st, 1);
-      v.installed = column_strdup (st, 2);
-      v.fixed = column_strdup (st, 3);
+      struct pg_vuln v = { 0 };
+      v.id = store_column_strdup (st, 0);
+      v.pkg = store_column_strdup (st, 1);
+      v.installed = store_column_strdup (st, 2);
+      v.fixed = store_column_strdup (st, 3);
       v.severity = (enum pg_severity) sqlite3_column_int (st, 4);
       if (v.severity < 0 || v.severity >= PG_SEV_COUNT)
         v.severity = PG_SEV_UNKNOWN;
-      v.status = column_strdup (st, 5);
-      v.remedy = column_strdup (st, 9);
-      load_fix_known (st, &v);
+      v.status = store_column_strdup (st, 5);
+      v.remedy = store_column_strdup (st, 9);
+      store_fix_known (&v, sqlite3_column_int64 (st, 6), sqlite3_column_int64 (st, 7),
+                       (const char *) sqlite3_column_text (st, 8));
       if (v.id == NULL || v.pkg == NULL)
         {
           pg_vuln_clear (&v);
           return store_sqlite_error (err, store, "reading vulnerabilities: a row without id or package");
         }
-      dup = find_loaded (rec, &v);
-      if (dup)
-        {
-          pg_vuln_merge (dup, &v);
-          pg_vuln_clear (&v);
-          continue;
-        }
-      rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*rec->vulns));
-      rec->vulns[rec->n_vulns++] = v;
+      store_add_loaded_vuln (rec, &v);
     }
   if (r != SQLITE_DONE)
     return store_sqlite_error (err, store, "reading vulnerabilities");
@@ -254,19 +265,66 @@ load_packages (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg
     {
       struct pg_package *p;
       const char *name = (const char *) sqlite3_column_text (st, 0);
-      if (store->has_package_filter
-          && (name == NULL || store->n_package_filter == 0
-              || bsearch (&name, store->package_filter, store->n_package_filter, sizeof (char *),
-                          compare_strp)
-                     == NULL))
+      if (!store_package_wanted (store, name))
         continue; /* not one the caller needs (store_set_package_filter) */
       rec->packages = xrealloc (rec->packages, (rec->n_packages + 1) * sizeof (*rec->packages));
       p = &rec->packages[rec->n_packages++];
-      p->name = column_strdup (st, 0);
-      p->version = column_strdup (st, 1);
+      p->name = store_column_strdup (st, 0);
+      p->version = store_column_strdup (st, 1);
     }
   if (r != SQLITE_DONE)
     return store_sqlite_error (err, store, "reading packages");
+  return 0;
+}
+
+int
+store_newest_scans (pg_store *store, int64_t image, struct pg_scan_ref **out, size_t *n, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  *out = NULL;
+  *n = 0;
+  if (store_prepare (
+          store,
+          "SELECT id, scanner, scanned_at FROM scans s WHERE image = ?1 AND id = (SELECT id FROM scans o "
+          "WHERE o.image = ?1 AND o.scanner = s.scanner ORDER BY scanned_at DESC, id DESC LIMIT 1) "
+          "ORDER BY s.scanner",
+          &st, err)
+      < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, image);
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      *out = xrealloc (*out, (*n + 1) * sizeof (**out));
+      (*out)[*n].id = sqlite3_column_int64 (st, 0);
+      (*out)[*n].scanner = store_column_strdup (st, 1);
+      (*out)[*n].scanned_at = sqlite3_column_int64 (st, 2);
+      ++*n;
+    }
+  if (r != SQLITE_DONE)
+    {
+      pg_scan_refs_free (*out, *n);
+      *out = NULL;
+      *n = 0;
+      return store_sqlite_error (err, store, "reading scans");
+    }
+  return 0;
+}
+
+void
+pg_scan_refs_free (struct pg_scan_ref *v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free (v[i].scanner);
+  free (v);
+}
+
+int
+store_load_scan_findings (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_error_t *err)
+{
+  if (load_vulns (store, scan_id, rec, err) < 0 || load_packages (store, scan_id, rec, err) < 0)
+    return -1;
   return 0;
 }
 
@@ -276,25 +334,35 @@ load_packages (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg
 static int
 load_findings (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
 {
-  cleanup_stmt sqlite3_stmt *st = NULL;
+  struct pg_scan_ref *scans;
+  size_t n;
+  int r = 0;
+
+  if (store_newest_scans (store, image, &scans, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n && r == 0; i++)
+    r = store_load_scan_findings (store, scans[i].id, rec, err);
+  pg_scan_refs_free (scans, n);
+  return r;
+}
+
+int
+store_load_vex_rows (pg_store *store, sqlite3_stmt *st, struct pg_image_record *rec, pg_error_t *err)
+{
   int r;
 
-  if (store_prepare (
-          store,
-          "SELECT id FROM scans s WHERE image = ?1 AND id = (SELECT id FROM scans o WHERE o.image = ?1 "
-          "AND o.scanner = s.scanner ORDER BY scanned_at DESC, id DESC LIMIT 1)",
-          &st, err)
-      < 0)
-    return -1;
-  sqlite3_bind_int64 (st, 1, image);
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     {
-      int64_t scan_id = sqlite3_column_int64 (st, 0);
-      if (load_vulns (store, scan_id, rec, err) < 0 || load_packages (store, scan_id, rec, err) < 0)
-        return -1;
+      struct pg_vex *v;
+      rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*rec->vex));
+      v = &rec->vex[rec->n_vex++];
+      memset (v, 0, sizeof (*v));
+      v->vuln_id = store_column_strdup (st, 0);
+      v->status = store_column_strdup (st, 1);
+      v->issued = sqlite3_column_int64 (st, 2);
     }
   if (r != SQLITE_DONE)
-    return store_sqlite_error (err, store, "reading scans");
+    return store_sqlite_error (err, store, "reading VEX statements");
   return 0;
 }
 
@@ -302,7 +370,6 @@ static int
 load_vex (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
 {
   cleanup_stmt sqlite3_stmt *st = NULL;
-  int r;
 
   if (store_prepare (
           store,
@@ -312,19 +379,7 @@ load_vex (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_
       < 0)
     return -1;
   sqlite3_bind_int64 (st, 1, image);
-  while ((r = sqlite3_step (st)) == SQLITE_ROW)
-    {
-      struct pg_vex *v;
-      rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*rec->vex));
-      v = &rec->vex[rec->n_vex++];
-      memset (v, 0, sizeof (*v));
-      v->vuln_id = column_strdup (st, 0);
-      v->status = column_strdup (st, 1);
-      v->issued = sqlite3_column_int64 (st, 2);
-    }
-  if (r != SQLITE_DONE)
-    return store_sqlite_error (err, store, "reading VEX statements");
-  return 0;
+  return store_load_vex_rows (store, st, rec, err);
 }
 
 static int
@@ -334,9 +389,9 @@ load_record (pg_store *store, int64_t image, struct pg_image_record *rec, pg_err
   int r;
 
   memset (rec, 0, sizeof (*rec));
-  if (load_identity (store, image, rec, err) < 0 || load_names (store, image, rec, err) < 0)
+  if (store_load_identity (store, image, rec, err) < 0 || load_names (store, image, rec, err) < 0)
     goto fail;
-  r = load_newest_scan (store, image, rec, &scan_id, err);
+  r = store_load_newest_scan (store, image, rec, &scan_id, err);
   if (r < 0)
     goto fail;
   if (r > 0 && (load_findings (store, image, rec, err) < 0 || load_vex (store, image, rec, err) < 0))
@@ -385,7 +440,7 @@ store_lookup_diff_ids (pg_store *store, const char *digest, char ***diff_ids, si
   if (r <= 0)
     return r;
   memset (&rec, 0, sizeof (rec));
-  if (load_identity (store, image, &rec, err) < 0)
+  if (store_load_identity (store, image, &rec, err) < 0)
     {
       pg_image_record_free (&rec);
       return -1;
@@ -429,17 +484,34 @@ store_find_newer_build (pg_store *store, const struct pg_image_record *rec, char
   int r;
 
   /* A newer build carries the same repository:tag and was first seen under
-     it after this image was.  The oldest such build starts the grace period. */
-  if (store_prepare (
-          store,
-          "SELECT i.image_id, o.repository || ':' || o.tag, o.first_seen FROM names me "
-          "JOIN names o ON o.repository = me.repository AND o.tag = me.tag AND o.image != me.image "
-          "JOIN images i ON i.id = o.image "
-          "WHERE me.image = ? AND me.tag != '' AND o.first_seen > me.first_seen "
-          "AND EXISTS (SELECT 1 FROM scans s WHERE s.image = o.image) "
-          "ORDER BY o.first_seen ASC LIMIT 1",
-          &st, err)
-      < 0)
+     it after this image was.  The oldest such build starts the grace period.
+     A record made from a scan not recorded (store_record_from_scan) brings
+     its names with it; a loaded one has them in the names table.  */
+  if (rec->repo_tag_first_seen)
+    {
+      cleanup_json json_t *names = json_array ();
+      cleanup_free char *text = NULL;
+      for (size_t i = 0; i < rec->n_repo_tags; i++)
+        {
+          /* "repository:tag" as the names table's rows make it: a tag has
+             no ':', a repository may (a registry's port).  */
+          const char *colon = strrchr (rec->repo_tags[i], ':');
+          cleanup_free char *repo = colon ? strndup (rec->repo_tags[i], colon - rec->repo_tags[i]) : NULL;
+          if (repo)
+            json_array_append_new (
+                names, json_pack ("[s, s, I]", repo, colon + 1, (json_int_t) rec->repo_tag_first_seen[i]));
+        }
+      text = json_dumps (names, JSON_COMPACT);
+      if (store_prepare (store,
+                         PG_NEWER_BUILD_SQL_HEAD
+                         "(SELECT ?1 AS image, value ->> 0 AS repository, value ->> 1 AS tag, "
+                         "value ->> 2 AS first_seen FROM json_each (?2)) me" PG_NEWER_BUILD_SQL_TAIL,
+                         &st, err)
+          < 0)
+        return -1;
+      sqlite3_bind_text (st, 2, text, -1, SQLITE_TRANSIENT);
+    }
+  else if (store_prepare (store, PG_NEWER_BUILD_SQL_HEAD "names me" PG_NEWER_BUILD_SQL_TAIL, &st, err) < 0)
     return -1;
   sqlite3_bind_int64 (st, 1, rec->rowid);
   r = sqlite3_step (st);
@@ -447,8 +519,8 @@ store_find_newer_build (pg_store *store, const struct pg_image_record *rec, char
     return 0;
   if (r != SQLITE_ROW)
     return store_sqlite_error (err, store, "looking for newer builds");
-  *digest = column_strdup (st, 0);
-  *name = column_strdup (st, 1);
+  *digest = store_column_strdup (st, 0);
+  *name = store_column_strdup (st, 1);
   *since = sqlite3_column_int64 (st, 2);
   return 1;
 }
@@ -467,9 +539,9 @@ store_get_policy (pg_store *store, char **json, char **version, int64_t *set_at,
     return 0;
   if (r != SQLITE_ROW)
     return store_sqlite_error (err, store, "reading the policy");
-  *json = column_strdup (st, 0);
+  *json = store_column_strdup (st, 0);
   if (version)
-    *version = column_strdup (st, 1);
+    *version = store_column_strdup (st, 1);
   if (set_at)
     *set_at = sqlite3_column_int64 (st, 2);
   return 1;

@@ -251,6 +251,23 @@ pg_scan_free (struct pg_scan *scan)
   memset (scan, 0, sizeof (*scan));
 }
 
+size_t
+pg_scan_digests (const struct pg_scan *scan, struct pg_scan_digest *out, size_t max)
+{
+  size_t n = 0;
+  if (scan->image_id && n < max)
+    out[n++] = (struct pg_scan_digest){ scan->image_id, "image_id" };
+  if (scan->manifest_digest && n < max)
+    out[n++] = (struct pg_scan_digest){ scan->manifest_digest, "manifest" };
+  for (size_t i = 0; i < scan->n_repo_digests && n < max; i++)
+    {
+      const char *at = strchr (scan->repo_digests[i], '@');
+      if (at && is_sha256_digest (at + 1))
+        out[n++] = (struct pg_scan_digest){ at + 1, "repo" };
+    }
+  return n;
+}
+
 void
 pg_vex_clear (struct pg_vex *v)
 {
@@ -284,5 +301,6 @@ pg_image_record_free (struct pg_image_record *rec)
   vulns_free (rec->vulns, rec->n_vulns);
   packages_free (rec->packages, rec->n_packages);
   pg_vex_free (rec->vex, rec->n_vex);
+  free (rec->repo_tag_first_seen);
   memset (rec, 0, sizeof (*rec));
 }

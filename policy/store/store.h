@@ -114,6 +114,15 @@ struct pg_scan
   char *source; /* where the report came from, for messages */
 };
 void pg_scan_free (struct pg_scan *scan);
+/* The digests that name SCAN's image, as the store records them: its image
+   ID, manifest digest and the digests of its repo digests, with their kind
+   ("image_id", "manifest", "repo"); at most MAX.  Pointers into SCAN.  */
+struct pg_scan_digest
+{
+  const char *digest;
+  const char *kind;
+};
+size_t pg_scan_digests (const struct pg_scan *scan, struct pg_scan_digest *out, size_t max);
 void pg_scan_add_vuln (struct pg_scan *scan, const struct pg_vuln *v); /* copies */
 void pg_scan_add_package (struct pg_scan *scan, const char *name, const char *version);
 
@@ -157,6 +166,10 @@ struct pg_image_record
   size_t n_packages;
   struct pg_vex *vex; /* statements naming any of its digests */
   size_t n_vex;
+  /* Only in a record made from a scan not recorded (store_record_from_scan):
+     when the image was first seen under each of repo_tags, for the newer
+     build lookup; NULL in a loaded record, whose names are in the store.  */
+  int64_t *repo_tag_first_seen;
 };
 void pg_image_record_free (struct pg_image_record *rec);
 #define cleanup_image_record __attribute__ ((cleanup (pg_image_record_free)))
@@ -252,6 +265,54 @@ int store_lookup_name (pg_store *store, const char *repository, const char *tag,
    newer build was first seen).  */
 int store_find_newer_build (pg_store *store, const struct pg_image_record *rec, char **digest, char **name,
                             int64_t *since, pg_error_t *err);
+
+/* The record store_lookup_digest would load for SCAN's image right after
+   store_add_scan (SCAN, NOW) recorded it, computed without writing: the
+   image's stored identity and names merged with the scan's as the import
+   merges them (first seen the earliest of the stored time, the scan's and
+   NOW; a new name first seen at the scan's time); the newest scan and the
+   findings of each scanner's newest scan, SCAN among them where it would be
+   the newest of its scanner; each fix known since its stored fixes row with
+   SCAN's entries folded in; the VEX statements naming any of its digests.
+   A scan the store has already (image, scanner, time) adds nothing but its
+   names, as on import.  REC->rowid is the stored image's row, 0 when the
+   store does not know it.  Fails as the import would when the scan names no
+   digest or digests of two stored images.  */
+int store_record_from_scan (pg_store *store, const struct pg_scan *scan, int64_t now,
+                            struct pg_image_record *rec, pg_error_t *err);
+
+/* Retention (store/prune.c).  What decisions and their explanations read
+   is never pruned: for each image, the newest scan of each scanner (its
+   findings and packages), and the images, digests, names (with when each
+   was first seen), fixes (when each fix was first known), VEX statements,
+   the policy and meta.  Every other scan scanned before KEEP_SINCE goes,
+   with its findings and packages.  Call inside a write transaction, on a
+   writer's copy (store_edit_begin).  */
+struct pg_prune_stats
+{
+  int64_t scans;    /* scans removed */
+  int64_t vulns;    /* their findings */
+  int64_t packages; /* their packages */
+  /* store_prune: the file's size before and after, and whether it was
+     rewritten (VACUUM).  */
+  int64_t bytes_before;
+  int64_t bytes_after;
+  bool vacuumed;
+};
+int store_prune_scans (pg_store *store, int64_t keep_since, struct pg_prune_stats *st, pg_error_t *err);
+/* store_prune_scans in a write transaction of its own, then the space given
+   back (store_vacuum) when ALWAYS_VACUUM, or when over a quarter of the file
+   is free pages (SQLite reuses free pages, so after a daily import and
+   prune the file stays near its size without rewriting it every time).
+   On a writer's copy, outside any transaction.  */
+int store_prune (pg_store *store, int64_t keep_since, bool always_vacuum, struct pg_prune_stats *st,
+                 pg_error_t *err);
+/* Pages of the database file, and how many of them are free.  */
+int store_page_counts (pg_store *store, int64_t *pages, int64_t *free_pages, pg_error_t *err);
+/* Rewrite the database without its free pages (SQLite's VACUUM), outside
+   any transaction; on a writer's copy only, before it is renamed into
+   place.  */
+int store_vacuum (pg_store *store, pg_error_t *err);
 
 /* Policy body (JSON text as the admin wrote it, validated).  Returns 0 and
  *json = NULL when no policy has been set.  */

@@ -6,35 +6,11 @@
 
 #include <string.h>
 
-/* The digests of a scan, "sha256:..." each, with their kind.  */
-struct digest_ref
-{
-  const char *digest;
-  const char *kind;
-};
-
-static size_t
-scan_digests (const struct pg_scan *scan, struct digest_ref *out, size_t max)
-{
-  size_t n = 0;
-  if (scan->image_id && n < max)
-    out[n++] = (struct digest_ref){ scan->image_id, "image_id" };
-  if (scan->manifest_digest && n < max)
-    out[n++] = (struct digest_ref){ scan->manifest_digest, "manifest" };
-  for (size_t i = 0; i < scan->n_repo_digests && n < max; i++)
-    {
-      const char *at = strchr (scan->repo_digests[i], '@');
-      if (at && is_sha256_digest (at + 1))
-        out[n++] = (struct digest_ref){ at + 1, "repo" };
-    }
-  return n;
-}
-
 static int
 upsert_image (pg_store *store, const struct pg_scan *scan, int64_t now, int64_t *rowid, pg_error_t *err)
 {
-  struct digest_ref refs[64];
-  size_t n = scan_digests (scan, refs, 64);
+  struct pg_scan_digest refs[64];
+  size_t n = pg_scan_digests (scan, refs, 64);
   cleanup_stmt sqlite3_stmt *ins = NULL;
   cleanup_free char *diff_ids = NULL;
   size_t dlen = 0;
