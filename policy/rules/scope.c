@@ -149,11 +149,20 @@ policy_select_scope (const struct pg_policy *policy, const struct pg_image_recor
 bool
 image_has_digest (const struct pg_image_record *rec, const struct pg_context *ctx, const char *digest)
 {
+  /* Any identity: podman, Docker and CRI-O report the image ID, the admin
+     may have written the manifest or a repo digest (or the other way
+     round), and all name the same image.  */
   if (ctx->digest && strcmp (ctx->digest, digest) == 0)
     return true;
-  if (rec && rec->image_id && strcmp (rec->image_id, digest) == 0)
+  if (rec == NULL)
+    return false;
+  if ((rec->image_id && strcmp (rec->image_id, digest) == 0)
+      || (rec->manifest_digest && strcmp (rec->manifest_digest, digest) == 0))
     return true;
-  return rec && rec->manifest_digest && strcmp (rec->manifest_digest, digest) == 0;
+  for (size_t i = 0; i < rec->n_digests; i++)
+    if (strcmp (rec->digests[i], digest) == 0)
+      return true;
+  return false;
 }
 
 const char *

@@ -108,11 +108,23 @@ load_names (pg_store *store, int64_t image, struct pg_image_record *rec, pg_erro
     }
   if (r != SQLITE_DONE)
     return store_sqlite_error (err, store, "reading image names");
-  if (store_prepare (store, "SELECT digest FROM digests WHERE image = ? AND kind = 'manifest'", &dg, err) < 0)
+  /* Every identity of the image: a digest the admin revokes or waives
+     names the image, whichever of them the engine reports.  */
+  if (store_prepare (store, "SELECT digest, kind FROM digests WHERE image = ? ORDER BY digest", &dg, err) < 0)
     return -1;
   sqlite3_bind_int64 (dg, 1, image);
-  if (sqlite3_step (dg) == SQLITE_ROW)
-    rec->manifest_digest = column_strdup (dg, 0);
+  while ((r = sqlite3_step (dg)) == SQLITE_ROW)
+    {
+      const char *digest = (const char *) sqlite3_column_text (dg, 0);
+      const char *kind = (const char *) sqlite3_column_text (dg, 1);
+      if (digest == NULL)
+        continue;
+      strv_append (&rec->digests, &rec->n_digests, digest);
+      if (rec->manifest_digest == NULL && kind && strcmp (kind, "manifest") == 0)
+        rec->manifest_digest = xstrdup (digest);
+    }
+  if (r != SQLITE_DONE)
+    return store_sqlite_error (err, store, "reading image digests");
   return 0;
 }
 

@@ -275,6 +275,7 @@ pg_image_record_free (struct pg_image_record *rec)
     return;
   free (rec->image_id);
   free (rec->manifest_digest);
+  strv_free (rec->digests, rec->n_digests);
   strv_free (rec->repositories, rec->n_repositories);
   strv_free (rec->repo_tags, rec->n_repo_tags);
   strv_free (rec->diff_ids, rec->n_diff_ids);

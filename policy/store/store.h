@@ -137,6 +137,8 @@ struct pg_image_record
   int64_t rowid;
   char *image_id;
   char *manifest_digest;
+  char **digests; /* every digest that names it: image ID, manifest and repo digests */
+  size_t n_digests;
   char **repositories; /* repository names it was scanned under */
   size_t n_repositories;
   char **repo_tags; /* "repository:tag" */

@@ -68,6 +68,11 @@ test_lookup_by_every_digest (void **state)
       assert_int_equal (rec.vulns[0].fix_known_since, 1000000); /* the first scan that saw the fix */
       assert_int_equal (rec.n_packages, 1);
       assert_string_equal (rec.repositories[0], "registry.example.com/app");
+      /* Every identity, for revocations and waivers by digest.  */
+      assert_int_equal (rec.n_digests, 3);
+      assert_string_equal (rec.digests[0], IMG);
+      assert_string_equal (rec.digests[1], MAN);
+      assert_string_equal (rec.digests[2], REPO);
       pg_image_record_free (&rec);
     }
   {
