@@ -83,6 +83,8 @@ overlay_rules (struct pg_rules *dst, const struct pg_rules *src)
     dst->superseded_grace = src->superseded_grace;
   if (src->has_vex_max_age)
     dst->vex_max_age = src->vex_max_age;
+  if (src->has_vex_repository_products)
+    dst->vex_repository_products = src->vex_repository_products;
 }
 
 static bool
@@ -109,8 +111,9 @@ scope_is_softer (const struct pg_scope *s, const struct pg_rules *defaults)
   for (int i = 0; i < PG_SEV_COUNT; i++)
     if (longer (r.grace[i], defaults->grace[i]))
       return true;
-  /* VEX honoured (or longer) where the defaults do not honour it.  */
-  return r.vex_max_age > defaults->vex_max_age;
+  /* VEX honoured (or longer, or by repository) where the defaults do not.  */
+  return r.vex_max_age > defaults->vex_max_age
+         || (r.vex_repository_products && !defaults->vex_repository_products);
 }
 
 const struct pg_scope *

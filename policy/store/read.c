@@ -214,7 +214,7 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
                      "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END, "
                      "CASE WHEN v.fixed IS NOT NULL THEN (SELECT f.fix_date_kind FROM fixes f "
                      "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END, "
-                     "v.remedy "
+                     "v.remedy, (SELECT p.purl FROM purls p WHERE p.id = v.purl) "
                      "FROM vulns v WHERE v.scan = ?",
                      &st, err)
       < 0)
@@ -232,6 +232,7 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
         v.severity = PG_SEV_UNKNOWN;
       v.status = column_strdup (st, 5);
       v.remedy = column_strdup (st, 9);
+      v.purl = column_strdup (st, 10);
       load_fix_known (st, &v);
       if (v.id == NULL || v.pkg == NULL)
         {
@@ -310,6 +311,25 @@ load_findings (pg_store *store, int64_t image, struct pg_image_record *rec, pg_e
   return 0;
 }
 
+/* "a\nb" as the store keeps a list (write.c), onto *V.  */
+static void
+split_lines (const char *s, char ***v, size_t *n)
+{
+  while (s && *s)
+    {
+      const char *nl = strchr (s, '\n');
+      size_t len = nl ? (size_t) (nl - s) : strlen (s);
+      cleanup_free char *one = strndup (s, len);
+      if (len)
+        strv_append (v, n, one);
+      s = nl ? nl + 1 : NULL;
+    }
+}
+
+/* The statements about the image: those whose product is one of its
+   digests, and those naming, without a digest, a repository it was scanned
+   under (evaluation decides whether such a statement counts).  Oldest
+   first, so that the latest is found last on a tie of nothing else.  */
 static int
 load_vex (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
 {
@@ -318,8 +338,11 @@ load_vex (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_
 
   if (store_prepare (
           store,
-          "SELECT v.vuln_id, v.status, max(v.issued) FROM vex v JOIN digests d ON d.digest = v.digest "
-          "WHERE d.image = ? GROUP BY v.vuln_id",
+          "SELECT vuln_id, aliases, status, justification, issued, digest, repository, tag, subcomponents, "
+          "source, document, statement FROM vex_statements "
+          "WHERE digest IN (SELECT digest FROM digests WHERE image = ?1) "
+          "OR (repository != '' AND repository IN (SELECT repository FROM names WHERE image = ?1)) "
+          "ORDER BY issued, id",
           &st, err)
       < 0)
     return -1;
@@ -327,12 +350,28 @@ load_vex (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     {
       struct pg_vex *v;
+      const char *digest = (const char *) sqlite3_column_text (st, 5);
+      const char *repository = (const char *) sqlite3_column_text (st, 6);
+      const char *tag = (const char *) sqlite3_column_text (st, 7);
+
       rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*rec->vex));
       v = &rec->vex[rec->n_vex++];
       memset (v, 0, sizeof (*v));
       v->vuln_id = column_strdup (st, 0);
-      v->status = column_strdup (st, 1);
-      v->issued = sqlite3_column_int64 (st, 2);
+      split_lines ((const char *) sqlite3_column_text (st, 1), &v->aliases, &v->n_aliases);
+      v->status = column_strdup (st, 2);
+      v->justification = column_strdup (st, 3);
+      v->issued = sqlite3_column_int64 (st, 4);
+      v->digest = digest && *digest ? xstrdup (digest) : NULL;
+      v->repository = repository && *repository ? xstrdup (repository) : NULL;
+      v->tag = tag && *tag ? xstrdup (tag) : NULL;
+      split_lines ((const char *) sqlite3_column_text (st, 8), &v->subcomponents, &v->n_subcomponents);
+      v->source = column_strdup (st, 9);
+      v->document = column_strdup (st, 10);
+      v->index = (size_t) sqlite3_column_int64 (st, 11);
+      if (v->vuln_id == NULL || v->status == NULL)
+        return store_sqlite_error (err, store,
+                                   "reading VEX statements: a row without vulnerability or status");
     }
   if (r != SQLITE_DONE)
     return store_sqlite_error (err, store, "reading VEX statements");

@@ -83,6 +83,7 @@ record_from_json (json_t *j, struct pg_image_record *rec)
       memset (v, 0, sizeof (*v));
       v->id = xstrdup (pg_json_string (e, "id"));
       v->pkg = xstrdup (pg_json_string (e, "pkg"));
+      v->purl = xstrdup (pg_json_string (e, "purl"));
       v->installed = xstrdup (pg_json_string (e, "installed"));
       v->fixed = xstrdup (pg_json_string (e, "fixed"));
       v->severity = severity_parse (pg_json_string (e, "severity"));
@@ -98,8 +99,20 @@ record_from_json (json_t *j, struct pg_image_record *rec)
       x = &rec->vex[rec->n_vex++];
       memset (x, 0, sizeof (*x));
       x->vuln_id = xstrdup (pg_json_string (e, "id"));
+      strv_from_json (json_object_get (e, "aliases"), &x->aliases, &x->n_aliases);
       x->status = xstrdup (pg_json_string (e, "status"));
       x->issued = time_field (e, "issued");
+      /* The product: a digest (by default the image ID), or a repository
+         and tag.  */
+      x->repository = xstrdup (pg_json_string (e, "repository"));
+      x->tag = xstrdup (pg_json_string (e, "tag"));
+      x->digest = xstrdup (pg_json_string (e, "digest"));
+      if (x->digest == NULL && x->repository == NULL)
+        x->digest = xstrdup (rec->image_id);
+      strv_from_json (json_object_get (e, "subcomponents"), &x->subcomponents, &x->n_subcomponents);
+      x->source = xstrdup (pg_json_string (e, "source"));
+      x->document = xstrdup (pg_json_string (e, "document"));
+      x->index = (size_t) json_integer_value (json_object_get (e, "index"));
     }
   json_array_foreach (json_object_get (scan, "packages"), i, e)
     {
@@ -250,6 +263,14 @@ run_case (const char *dir, const char *name)
     fail_msg ("%s: scope: expected %s, got %s", name, pg_json_string (ej, "scope"), d.scope);
   if (pg_json_string (ej, "mode") && strcmp (pg_json_string (ej, "mode"), mode_name (d.mode)) != 0)
     fail_msg ("%s: mode: expected %s, got %s", name, pg_json_string (ej, "mode"), mode_name (d.mode));
+  json_array_foreach (json_object_get (ej, "notes_contain"), li, val)
+    {
+      bool found = false;
+      for (size_t i = 0; i < d.n_notes && !found; i++)
+        found = strstr (d.notes[i], json_string_value (val)) != NULL;
+      if (!found)
+        fail_msg ("%s: no note mentions `%s`", name, json_string_value (val));
+    }
   contains = json_object_get (ej, "detail_contains");
   json_object_foreach (contains, key, val)
     {
