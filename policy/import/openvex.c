@@ -148,8 +148,13 @@ oci_purl_ids (const struct pg_purl *u, struct product_ids *p)
   else
     full = xstrdup (u->name);
   repository = normalise_repository (full);
+  /* A version that is not a digest is no OCI version; read as a tag, it
+     names less than the whole repository would.  */
   if (repository)
-    add_repository (p, repository, purl_qualifier (u, "tag"));
+    add_repository (p, repository,
+                    purl_qualifier (u, "tag")                      ? purl_qualifier (u, "tag")
+                    : u->version && !is_sha256_digest (u->version) ? u->version
+                                                                   : NULL);
 }
 
 /* A Docker purl: "pkg:docker/<namespace>/<name>@<digest or tag>?repository_url=<registry>". */
@@ -333,12 +338,16 @@ parse_vulnerability (json_t *st, const char *where, struct vuln_names *out, pg_e
     {
       if (json_object_get (v, "name")
           && (name = clean_string (json_object_get (v, "name"), VEX_NAME_MAX)) == NULL)
-        return pg_make_error (
-            err, 0, "%s.vulnerability.name: must be a non-empty string without control characters", where);
+        return pg_make_error (err, 0,
+                              "%s.vulnerability.name: must be a non-empty string of at most 1024 bytes, "
+                              "without control characters",
+                              where);
       if (json_object_get (v, "@id")
           && (id = clean_string (json_object_get (v, "@id"), VEX_NAME_MAX)) == NULL)
-        return pg_make_error (
-            err, 0, "%s.vulnerability.@id: must be a non-empty string without control characters", where);
+        return pg_make_error (err, 0,
+                              "%s.vulnerability.@id: must be a non-empty string of at most 1024 bytes, "
+                              "without control characters",
+                              where);
     }
   if (name == NULL && id == NULL)
     return pg_make_error (err, 0, "%s: the vulnerability has neither a name nor an @id", where);
@@ -358,7 +367,8 @@ parse_vulnerability (json_t *st, const char *where, struct vuln_names *out, pg_e
       const char *s = clean_string (a, VEX_NAME_MAX);
       if (s == NULL)
         return pg_make_error (err, 0,
-                              "%s.vulnerability.aliases[%zu]: must be a non-empty string without control "
+                              "%s.vulnerability.aliases[%zu]: must be a non-empty string of at most 1024 "
+                              "bytes, without control "
                               "characters",
                               where, i);
       import_strv_add (&out->aliases, &out->n_aliases, s);
