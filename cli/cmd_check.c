@@ -35,6 +35,9 @@ usage (FILE *out)
            "  --db FILE       policy database (default: the hook config's, else " PG_DEFAULT_DB ")\n"
            "  -h, --help      show this help\n"
            "\n"
+           "Lines starting with `vex:` (--json: \"notes\") name the OpenVEX statement that\n"
+           "decided a finding, and its document, or say why none cleared it.\n"
+           "\n"
            "Exit status: 0 allow or audit, 1 deny, 2 error.\n");
 }
 
@@ -77,6 +80,8 @@ print_decision (const struct pg_decision *d, const struct pg_context *ctx, bool 
     printf ("waiver %s applied\n", d->waivers_applied[i]);
   for (size_t i = 0; i < d->n_waivers_expired; i++)
     printf ("waiver %s expired and no longer applies\n", d->waivers_expired[i]);
+  for (size_t i = 0; i < d->n_notes; i++)
+    printf ("%s\n", d->notes[i]);
   {
     /* The line the hook logs for this decision, rendered by the same code. */
     cleanup_free char *line = report_logfmt (d, ctx);

@@ -24,8 +24,10 @@ import_usage (FILE *out)
            "         symlinks below DIR are not followed (they are listed as skipped)\n"
            "  -      a stream of concatenated JSON reports on stdin\n"
            "\n"
-           "OpenVEX documents are recognised too: their not_affected and fixed statements\n"
-           "for image digests clear those vulnerabilities for vex_max_age (see the policy).\n"
+           "OpenVEX documents are recognised too: every statement about an image (by digest,\n"
+           "or by repository) is kept, and the latest that applies to a finding decides; a\n"
+           "not_affected or fixed one clears it for vex_max_age (see the policy).  Statements\n"
+           "that name no image are skipped and counted.\n"
            "\n"
            "All reports are recorded in one transaction: if one fails, none is, and the\n"
            "error names the report.  With --keep-going, each report is recorded on its own,\n"
@@ -186,6 +188,10 @@ print_summary (const struct import_result *r, const struct pg_prune_stats *prune
           plural (s->reports, "report", "reports"), s->images, plural (s->images, "image", "images"),
           s->scans_added, plural (s->scans_added, "scan", "scans"), s->scans_present, s->vulns,
           plural (s->vulns, "finding", "findings"), s->vex, plural (s->vex, "statement", "statements"));
+  if (s->vex)
+    printf (" for %zu %s", s->vex_images, plural (s->vex_images, "image", "images"));
+  if (s->vex_skipped)
+    printf ("; %zu skipped: no product", s->vex_skipped);
   if (s->failed)
     printf ("; %zu %s failed", s->failed, plural (s->failed, "report", "reports"));
   if (s->skipped)

@@ -332,6 +332,7 @@ grype_matches (json_t *doc, struct pg_scan *out, pg_error_t *err)
       /* Versions Grype reads out of binaries may hold a NUL and junk after
          it; what precedes the NUL is the version.  */
       v.installed = (char *) import_str (artifact, "version");
+      v.purl = (char *) import_str (artifact, "purl"); /* for OpenVEX subcomponents */
       v.fixed = fixed;
       v.severity = severity_parse (import_str (vuln, "severity"));
       v.status = (char *) import_str (fix, "state");

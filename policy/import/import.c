@@ -571,7 +571,8 @@ struct import_ctx
   int64_t now;
   const struct import_opts *opts;
   struct import_result *res;
-  json_t *images; /* image rows seen, for the count */
+  json_t *images;       /* image rows seen, for the count */
+  json_t *vex_products; /* products VEX statements named, for the count */
   size_t done, total;
   bool total_known;
 };
@@ -591,24 +592,40 @@ progress (struct import_ctx *ctx, const char *source)
   ctx->opts->progress (&pr, ctx->opts->progress_data);
 }
 
+/* A product's key, for counting the images a run's statements name.  */
+static void
+count_vex_product (struct import_ctx *ctx, const struct pg_vex *v)
+{
+  cleanup_free char *key = NULL;
+  xasprintf (&key, "%s|%s|%s", v->digest ? v->digest : "", v->repository ? v->repository : "",
+             v->tag ? v->tag : "");
+  if (json_object_get (ctx->vex_products, key) == NULL)
+    {
+      json_object_set_new (ctx->vex_products, key, json_true ());
+      ctx->res->stats.vex_images++;
+    }
+}
+
 static int
 import_one_vex (struct import_ctx *ctx, json_t *doc, const char *source, pg_error_t *err)
 {
-  struct pg_vex *vex = NULL;
-  size_t n = 0;
+  struct import_vex vex;
   int ret = 0;
 
-  if (import_openvex (doc, source, &vex, &n, err) < 0)
+  if (import_openvex (doc, source, &vex, err) < 0)
     return -1;
-  for (size_t i = 0; i < n && ret == 0; i++)
-    if (store_add_vex (ctx->store, &vex[i], source, err) < 0)
+  for (size_t i = 0; i < vex.n_records && ret == 0; i++)
+    if (store_add_vex (ctx->store, &vex.records[i], err) < 0)
       ret = pg_error_wrap (err, "%s", source);
   if (ret == 0)
     {
       ctx->res->stats.reports++;
-      ctx->res->stats.vex += n;
+      ctx->res->stats.vex += vex.statements;
+      ctx->res->stats.vex_skipped += vex.skipped_no_product;
+      for (size_t i = 0; i < vex.n_records; i++)
+        count_vex_product (ctx, &vex.records[i]);
     }
-  pg_vex_free (vex, n);
+  import_vex_clear (&vex);
   return ret;
 }
 
@@ -674,6 +691,7 @@ on_report_alone (json_t *doc, const char *source, void *data, pg_error_t *err)
   struct import_ctx *ctx = data;
   struct import_stats before = ctx->res->stats;
   cleanup_json json_t *images = json_deep_copy (ctx->images);
+  cleanup_json json_t *vex_products = json_deep_copy (ctx->vex_products);
 
   if (store_begin (ctx->store, true, err) < 0)
     return -1;
@@ -684,6 +702,9 @@ on_report_alone (json_t *doc, const char *source, void *data, pg_error_t *err)
       json_decref (ctx->images);
       ctx->images = images;
       images = NULL;
+      json_decref (ctx->vex_products);
+      ctx->vex_products = vex_products;
+      vex_products = NULL;
       return -1;
     }
   progress (ctx, source);
@@ -733,7 +754,8 @@ import_run (pg_store *store, char **paths, size_t n, int64_t now, const struct i
   ctx.total = p.files;
   ctx.total_known = !p.has_stdin;
   ctx.images = json_object ();
-  if (ctx.images == NULL)
+  ctx.vex_products = json_object ();
+  if (ctx.images == NULL || ctx.vex_products == NULL)
     abort ();
   /* Without --keep-going, all or nothing: one bad report in a batch must
      not leave the others half-recorded, or the admin cannot tell what to
@@ -766,6 +788,7 @@ out:
       res->n_skipped = n_skipped;
     }
   json_decref (ctx.images);
+  json_decref (ctx.vex_products);
   plan_free (&p);
   return ret;
 }

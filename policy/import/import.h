@@ -49,7 +49,9 @@ struct import_stats
   size_t scans_added;   /* store_add_scan returned 1 */
   size_t scans_present; /* the same scan was already recorded */
   size_t vulns;         /* findings in the scans added */
-  size_t vex;           /* OpenVEX statements recorded */
+  size_t vex;           /* OpenVEX statements read that name an image */
+  size_t vex_images;    /* distinct products (image digests, repositories) they name */
+  size_t vex_skipped;   /* OpenVEX statements skipped: they name no image */
   size_t failed;        /* reports that failed (keep_going) */
   size_t skipped;       /* entries of directories not read (symlinks, ...) */
 };
@@ -144,8 +146,21 @@ int import_parse_json (const char *buf, size_t len, const char *name, bool strea
 int import_trivy (json_t *doc, struct pg_scan *out, pg_error_t *err);
 int import_grype (json_t *doc, struct pg_scan *out, pg_error_t *err);
 
-/* OpenVEX: the statements that clear a vulnerability for named images.  */
+/* OpenVEX: a document's statements, one record per (statement, product
+   naming an image); every status is kept.  */
+struct import_vex
+{
+  struct pg_vex *records;
+  size_t n_records;
+  size_t statements;         /* statements that gave records */
+  size_t skipped_no_product; /* statements naming no image (no products, or packages only) */
+};
 bool import_is_openvex (json_t *doc);
-int import_openvex (json_t *doc, const char *source, struct pg_vex **out, size_t *n, pg_error_t *err);
+/* A document whose statements cannot all be read (no vulnerability, an
+   unknown status, no timestamp of its own nor the document's, a malformed
+   value) fails as a whole; a statement that names no image is skipped and
+   counted.  *OUT is filled either way, empty on failure.  */
+int import_openvex (json_t *doc, const char *source, struct import_vex *out, pg_error_t *err);
+void import_vex_clear (struct import_vex *v);
 
 #endif

@@ -123,6 +123,9 @@ trivy_vuln (json_t *jv, size_t r, size_t i, int order, struct pg_scan *out, stru
     return pg_make_error (err, 0, "Trivy Results[%zu].Vulnerabilities[%zu] has no VulnerabilityID or PkgName",
                           r, i);
   v.installed = (char *) import_str (jv, "InstalledVersion");
+  /* To match an OpenVEX statement's subcomponents (newer Trivy; older
+     reports have no PkgIdentifier).  */
+  v.purl = (char *) import_str (json_object_get (jv, "PkgIdentifier"), "PURL");
   v.fixed = fixed_list;
   v.severity = severity_parse (import_str (jv, "Severity"));
   v.status = (char *) import_str (jv, "Status");

@@ -204,6 +204,8 @@ report_json (const struct pg_decision *d, const struct pg_context *ctx)
     json_object_set_new (j, "engine", json_string (ctx->engine));
   if (j && ctx->conflict)
     json_object_set_new (j, "conflict", json_string (ctx->conflict));
+  if (j && d->n_notes)
+    json_object_set_new (j, "notes", pg_json_strv (d->notes, d->n_notes));
   if (j)
     {
       /* The very line the hook would log.  */

@@ -20,6 +20,7 @@ pg_decision_free (struct pg_decision *d)
   free (d->policy_version);
   strv_free (d->waivers_applied, d->n_waivers_applied);
   strv_free (d->waivers_expired, d->n_waivers_expired);
+  strv_free (d->notes, d->n_notes);
   free (d->image_id);
   free (d->image_name);
   free (d->log_fields);
@@ -42,6 +43,12 @@ decision_add_reason (struct pg_decision *d, const char *code, bool deny)
   r->code = xstrdup (code);
   r->deny = deny;
   return r;
+}
+
+void
+decision_add_note (struct pg_decision *d, const char *note)
+{
+  strv_append (&d->notes, &d->n_notes, note);
 }
 
 void

@@ -48,6 +48,11 @@ struct pg_decision
   size_t n_waivers_applied;
   char **waivers_expired;
   size_t n_waivers_expired;
+  /* What decided a finding that is not a reason, for people (`patchgate
+     check`): which OpenVEX statement cleared it, or why none did.  Not in
+     the decision log.  */
+  char **notes;
+  size_t n_notes;
   /* Identity as resolved through the database, for logs.  */
   char *image_id;
   char *image_name;
@@ -59,6 +64,8 @@ void cleanup_decisionp (struct pg_decision *d);
 
 /* A new reason CODE on D; DENY false: it only audits.  */
 struct pg_reason *decision_add_reason (struct pg_decision *d, const char *code, bool deny);
+/* Add a note (pg_decision.notes) to D.  */
+void decision_add_note (struct pg_decision *d, const char *note);
 /* Append logfmt FIELDS to the decision's own fields.  */
 void decision_add_log_fields (struct pg_decision *d, const char *fields);
 /* The verdict from the reasons and the mode: off allows, audit audits,

@@ -178,8 +178,28 @@ get_grace (json_t *obj, const char *where, struct pg_rules *r, pg_error_t *err)
   return 0;
 }
 
-static const char *const rule_keys[] = { "mode",          "unscanned",        "max_scan_age", "max_image_age",
-                                         "fixable_grace", "superseded_grace", "vex_max_age",  NULL };
+static int
+get_bool (json_t *obj, const char *key, const char *where, bool *has, bool *out, pg_error_t *err)
+{
+  json_t *v = json_object_get (obj, key);
+  if (v == NULL)
+    return 0;
+  if (!json_is_boolean (v))
+    return pg_make_error (err, 0, "%s.%s: must be true or false", where, key);
+  *out = json_is_true (v);
+  *has = true;
+  return 0;
+}
+
+static const char *const rule_keys[] = { "mode",
+                                         "unscanned",
+                                         "max_scan_age",
+                                         "max_image_age",
+                                         "fixable_grace",
+                                         "superseded_grace",
+                                         "vex_max_age",
+                                         "vex_repository_products",
+                                         NULL };
 
 static int
 parse_rules (json_t *obj, const char *where, struct pg_rules *r, pg_error_t *err)
@@ -191,7 +211,10 @@ parse_rules (json_t *obj, const char *where, struct pg_rules *r, pg_error_t *err
       || get_grace (obj, where, r, err) < 0
       || get_duration (obj, "superseded_grace", where, &r->has_superseded_grace, &r->superseded_grace, err)
              < 0
-      || get_duration (obj, "vex_max_age", where, &r->has_vex_max_age, &r->vex_max_age, err) < 0)
+      || get_duration (obj, "vex_max_age", where, &r->has_vex_max_age, &r->vex_max_age, err) < 0
+      || get_bool (obj, "vex_repository_products", where, &r->has_vex_repository_products,
+                   &r->vex_repository_products, err)
+             < 0)
     return -1;
   return 0;
 }
@@ -305,6 +328,8 @@ parse_revoked (json_t *doc, struct pg_policy *p, pg_error_t *err)
   return 0;
 }
 
+/* The reason codes a waiver may name: findings of the image that an admin
+   may accept for a while.  */
 static bool
 is_reason_code (const char *s)
 {
@@ -317,6 +342,33 @@ is_reason_code (const char *s)
      severity the hook reports (FIXABLE_UNKNOWN): only the word counts.  */
   return strncmp (s, "FIXABLE_", 8) == 0
          && (severity_parse (s + 8) != PG_SEV_UNKNOWN || strcmp (s + 8, "UNKNOWN") == 0);
+}
+
+/* Why a code the hook emits cannot be waived (NULL: not one of them).  A
+   waiver softens the verdict on an image; these are the admin's own
+   refusal, a container with no identity to scope a waiver to, or faults of
+   the host and of the container's input, which `on_error`,
+   `on_unidentified` and the hook config decide.  */
+static const char *
+unwaivable_why (const char *s)
+{
+  static const struct
+  {
+    const char *code, *why;
+  } codes[] = {
+    { "REVOKED", "the policy itself revokes the digest: take it out of revoked.digests" },
+    { "REVOKED_BASE", "the policy itself revokes the base: take it out of revoked.bases" },
+    { "UNIDENTIFIED", "an unidentified image has no digest or repository to scope a waiver to: set "
+                      "defaults.on_unidentified" },
+    { "POLICY_STALE", "a stale policy bundle is the host's state, not the image's: see the hook config's "
+                      "max_policy_age and policy_stale" },
+    { "POLICY_ERROR", "a fault of the host is decided by the hook config's on_error" },
+    { "INVALID_INPUT", "malformed or oversized container input is always refused" },
+  };
+  for (size_t i = 0; i < sizeof (codes) / sizeof (codes[0]); i++)
+    if (strcmp (s, codes[i].code) == 0)
+      return codes[i].why;
+  return NULL;
 }
 
 static int
@@ -351,9 +403,15 @@ parse_waiver (json_t *w, const char *where, struct pg_waiver *wv, pg_error_t *er
     return -1;
   if (digest && !is_sha256_digest (digest))
     return pg_make_error (err, 0, "%s.digest: `%s` is not a digest", mwhere, digest);
+  if (code && unwaivable_why (code))
+    return pg_make_error (err, 0, "%s.reason_code: `%s` cannot be waived: %s", mwhere, code,
+                          unwaivable_why (code));
   if (code && !is_reason_code (code))
     return pg_make_error (
-        err, 0, "%s.reason_code: `%s` cannot be waived (use a reason code such as SCAN_STALE)", mwhere, code);
+        err, 0,
+        "%s.reason_code: `%s` is not a reason code a waiver may name (UNSCANNED, SCAN_STALE, "
+        "IMAGE_TOO_OLD, FIXABLE_<SEVERITY>, BELOW_MIN_VERSION, SUPERSEDED, EOL_OS)",
+        mwhere, code);
   if (!cve && !package && !code)
     return pg_make_error (err, 0, "%s: must name what it waives: cve, package or reason_code", mwhere);
   if (!digest && !wv->match.repository && !wv->match.namespace)
@@ -536,6 +594,7 @@ policy_parse_json (json_t *doc, const char *name, struct pg_policy **out, pg_err
                                               "fixable_grace",
                                               "superseded_grace",
                                               "vex_max_age",
+                                              "vex_repository_products",
                                               NULL };
   struct pg_policy *p;
   json_t *defaults;

@@ -45,6 +45,11 @@ struct pg_rules
      -1 (the default): VEX statements are not honoured.  */
   bool has_vex_max_age;
   int64_t vex_max_age;
+  /* Whether an OpenVEX statement whose product names a repository (and
+     maybe a tag) but no digest may clear findings of the images scanned
+     under it; false (the default): such a statement clears nothing.  */
+  bool has_vex_repository_products;
+  bool vex_repository_products;
 };
 
 struct pg_match

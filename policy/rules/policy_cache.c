@@ -8,7 +8,7 @@
 /* The Makefile defines PG_POLICY_PARSER_ID as a hash of the sources that
    decide what a policy text parses to; a build without it never uses the
    cache.  Bump PG_POLICY_CACHE_FORMAT when the record layout changes.  */
-#define PG_POLICY_CACHE_FORMAT 1
+#define PG_POLICY_CACHE_FORMAT 2
 #define PG_POLICY_CACHE_KEY "policy_cache"
 
 /* Every field of these structs is written below.  A field added to one of
@@ -16,9 +16,9 @@
    encode_policy/decode_policy, then update the size.  (struct pg_rules is
    copied whole: it must hold no pointers.)  */
 #if defined(__x86_64__) && defined(__LP64__)
-_Static_assert(sizeof (struct pg_policy) == 248, "struct pg_policy changed: update policy_cache.c");
-_Static_assert(sizeof (struct pg_rules) == 136, "struct pg_rules changed: update policy_cache.c");
-_Static_assert(sizeof (struct pg_scope) == 160, "struct pg_scope changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_policy) == 256, "struct pg_policy changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_rules) == 144, "struct pg_rules changed: update policy_cache.c");
+_Static_assert(sizeof (struct pg_scope) == 168, "struct pg_scope changed: update policy_cache.c");
 _Static_assert(sizeof (struct pg_match) == 16, "struct pg_match changed: update policy_cache.c");
 _Static_assert(sizeof (struct pg_waiver) == 80, "struct pg_waiver changed: update policy_cache.c");
 _Static_assert(sizeof (struct pg_distro) == 16, "struct pg_distro changed: update policy_cache.c");

@@ -2,6 +2,7 @@
  * severity, unless a waiver or an OpenVEX statement clears it.  */
 #include "rules/rule.h"
 #include "rules/scope.h"
+#include "rules/vex.h"
 #include "rules/waiver.h"
 #include "base/clock.h"
 
@@ -16,28 +17,6 @@ status_blocks_fix (const char *status)
 {
   /* One list for the evaluator and the importers' merge (store.h).  */
   return pg_fix_status_blocks (status);
-}
-
-/* A supplier's OpenVEX statement clears a finding for vex_max_age after it
-   was issued; after that it is reported as expired, like a waiver.  */
-static bool
-cleared_by_vex (const struct pg_rules *rules, const struct pg_image_record *rec, const char *vuln,
-                int64_t now, struct pg_decision *d)
-{
-  for (size_t i = 0; i < rec->n_vex; i++)
-    {
-      cleanup_free char *label = NULL;
-      if (strcmp (rec->vex[i].vuln_id, vuln) != 0 || rules->vex_max_age < 0)
-        continue;
-      xasprintf (&label, "vex:%s", vuln);
-      if (now - rec->vex[i].issued < rules->vex_max_age)
-        {
-          waiver_note (&d->waivers_applied, &d->n_waivers_applied, label);
-          return true;
-        }
-      waiver_note (&d->waivers_expired, &d->n_waivers_expired, label);
-    }
-  return false;
 }
 
 /* "libfoo >= 1.2-3, libbar >= 2.0-1": what a rebuild must bring, each
@@ -89,7 +68,7 @@ rule_fixable (const struct pg_rule_env *env, struct pg_decision *d)
           if (now - known <= rules->grace[sev])
             continue;
           snprintf (code, sizeof (code), "FIXABLE_%s", severity_name (v->severity));
-          if (waiver_suspends (env, d, code, v->id, v->pkg) || cleared_by_vex (rules, rec, v->id, now, d))
+          if (waiver_suspends (env, d, code, v->id, v->pkg) || vex_clears (env, v, d))
             continue;
           if (known < oldest)
             {

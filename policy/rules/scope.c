@@ -83,6 +83,8 @@ overlay_rules (struct pg_rules *dst, const struct pg_rules *src)
     dst->superseded_grace = src->superseded_grace;
   if (src->has_vex_max_age)
     dst->vex_max_age = src->vex_max_age;
+  if (src->has_vex_repository_products)
+    dst->vex_repository_products = src->vex_repository_products;
 }
 
 static bool
@@ -109,8 +111,9 @@ scope_is_softer (const struct pg_scope *s, const struct pg_rules *defaults)
   for (int i = 0; i < PG_SEV_COUNT; i++)
     if (longer (r.grace[i], defaults->grace[i]))
       return true;
-  /* VEX honoured (or longer) where the defaults do not honour it.  */
-  return r.vex_max_age > defaults->vex_max_age;
+  /* VEX honoured (or longer, or by repository) where the defaults do not.  */
+  return r.vex_max_age > defaults->vex_max_age
+         || (r.vex_repository_products && !defaults->vex_repository_products);
 }
 
 const struct pg_scope *
@@ -149,11 +152,20 @@ policy_select_scope (const struct pg_policy *policy, const struct pg_image_recor
 bool
 image_has_digest (const struct pg_image_record *rec, const struct pg_context *ctx, const char *digest)
 {
+  /* Any identity: podman, Docker and CRI-O report the image ID, the admin
+     may have written the manifest or a repo digest (or the other way
+     round), and all name the same image.  */
   if (ctx->digest && strcmp (ctx->digest, digest) == 0)
     return true;
-  if (rec && rec->image_id && strcmp (rec->image_id, digest) == 0)
+  if (rec == NULL)
+    return false;
+  if ((rec->image_id && strcmp (rec->image_id, digest) == 0)
+      || (rec->manifest_digest && strcmp (rec->manifest_digest, digest) == 0))
     return true;
-  return rec && rec->manifest_digest && strcmp (rec->manifest_digest, digest) == 0;
+  for (size_t i = 0; i < rec->n_digests; i++)
+    if (strcmp (rec->digests[i], digest) == 0)
+      return true;
+  return false;
 }
 
 const char *

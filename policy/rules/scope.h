@@ -20,7 +20,9 @@ bool scope_is_softer (const struct pg_scope *s, const struct pg_rules *defaults)
    facts only (a waiver's match, always softer)?  */
 bool match_applies (const struct pg_match *m, const struct pg_image_record *rec,
                     const struct pg_context *ctx);
-/* Is DIGEST one of the image's identities?  */
+/* Is DIGEST one of the image's identities: the digest it was identified
+   by, or any digest the database knows for it (image ID, manifest digest,
+   repo digests)?  Revocations and waivers by digest name the image.  */
 bool image_has_digest (const struct pg_image_record *rec, const struct pg_context *ctx, const char *digest);
 /* The name to show people for the image.  */
 const char *image_label (const struct pg_image_record *rec, const struct pg_context *ctx);

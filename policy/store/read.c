@@ -121,11 +121,23 @@ load_names (pg_store *store, int64_t image, struct pg_image_record *rec, pg_erro
     }
   if (r != SQLITE_DONE)
     return store_sqlite_error (err, store, "reading image names");
-  if (store_prepare (store, "SELECT digest FROM digests WHERE image = ? AND kind = 'manifest'", &dg, err) < 0)
+  /* Every identity of the image: a digest the admin revokes or waives
+     names the image, whichever of them the engine reports.  */
+  if (store_prepare (store, "SELECT digest, kind FROM digests WHERE image = ? ORDER BY digest", &dg, err) < 0)
     return -1;
   sqlite3_bind_int64 (dg, 1, image);
-  if (sqlite3_step (dg) == SQLITE_ROW)
-    rec->manifest_digest = store_column_strdup (dg, 0);
+  while ((r = sqlite3_step (dg)) == SQLITE_ROW)
+    {
+      const char *digest = (const char *) sqlite3_column_text (dg, 0);
+      const char *kind = (const char *) sqlite3_column_text (dg, 1);
+      if (digest == NULL)
+        continue;
+      strv_append (&rec->digests, &rec->n_digests, digest);
+      if (rec->manifest_digest == NULL && kind && strcmp (kind, "manifest") == 0)
+        rec->manifest_digest = xstrdup (digest);
+    }
+  if (r != SQLITE_DONE)
+    return store_sqlite_error (err, store, "reading image digests");
   return 0;
 }
 
@@ -220,7 +232,7 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
                      "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END, "
                      "CASE WHEN v.fixed IS NOT NULL THEN (SELECT f.fix_date_kind FROM fixes f "
                      "WHERE f.vuln_id = v.vuln_id AND f.pkg = v.pkg) END, "
-                     "v.remedy "
+                     "v.remedy, (SELECT p.purl FROM purls p WHERE p.id = v.purl) "
                      "FROM vulns v WHERE v.scan = ?",
                      &st, err)
       < 0)
@@ -240,6 +252,7 @@ load_vulns (pg_store *store, int64_t scan_id, struct pg_image_record *rec, pg_er
       v.remedy = store_column_strdup (st, 9);
       store_fix_known (&v, sqlite3_column_int64 (st, 6), sqlite3_column_int64 (st, 7),
                        (const char *) sqlite3_column_text (st, 8));
+      v.purl = store_column_strdup (st, 10);
       if (v.id == NULL || v.pkg == NULL)
         {
           pg_vuln_clear (&v);
@@ -346,6 +359,21 @@ load_findings (pg_store *store, int64_t image, struct pg_image_record *rec, pg_e
   return r;
 }
 
+/* "a\nb" as the store keeps a list (write.c), onto *V.  */
+static void
+split_lines (const char *s, char ***v, size_t *n)
+{
+  while (s && *s)
+    {
+      const char *nl = strchr (s, '\n');
+      size_t len = nl ? (size_t) (nl - s) : strlen (s);
+      cleanup_free char *one = strndup (s, len);
+      if (len)
+        strv_append (v, n, one);
+      s = nl ? nl + 1 : NULL;
+    }
+}
+
 int
 store_load_vex_rows (pg_store *store, sqlite3_stmt *st, struct pg_image_record *rec, pg_error_t *err)
 {
@@ -354,18 +382,38 @@ store_load_vex_rows (pg_store *store, sqlite3_stmt *st, struct pg_image_record *
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
     {
       struct pg_vex *v;
+      const char *digest = (const char *) sqlite3_column_text (st, 5);
+      const char *repository = (const char *) sqlite3_column_text (st, 6);
+      const char *tag = (const char *) sqlite3_column_text (st, 7);
+
       rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*rec->vex));
       v = &rec->vex[rec->n_vex++];
       memset (v, 0, sizeof (*v));
       v->vuln_id = store_column_strdup (st, 0);
-      v->status = store_column_strdup (st, 1);
-      v->issued = sqlite3_column_int64 (st, 2);
+      split_lines ((const char *) sqlite3_column_text (st, 1), &v->aliases, &v->n_aliases);
+      v->status = store_column_strdup (st, 2);
+      v->justification = store_column_strdup (st, 3);
+      v->issued = sqlite3_column_int64 (st, 4);
+      v->digest = digest && *digest ? xstrdup (digest) : NULL;
+      v->repository = repository && *repository ? xstrdup (repository) : NULL;
+      v->tag = tag && *tag ? xstrdup (tag) : NULL;
+      split_lines ((const char *) sqlite3_column_text (st, 8), &v->subcomponents, &v->n_subcomponents);
+      v->source = store_column_strdup (st, 9);
+      v->document = store_column_strdup (st, 10);
+      v->index = (size_t) sqlite3_column_int64 (st, 11);
+      if (v->vuln_id == NULL || v->status == NULL)
+        return store_sqlite_error (err, store,
+                                   "reading VEX statements: a row without vulnerability or status");
     }
   if (r != SQLITE_DONE)
     return store_sqlite_error (err, store, "reading VEX statements");
   return 0;
 }
 
+/* The statements about the image: those whose product is one of its
+   digests, and those naming, without a digest, a repository it was scanned
+   under (evaluation decides whether such a statement counts).  Oldest
+   first, so that the latest is found last on a tie of nothing else.  */
 static int
 load_vex (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_t *err)
 {
@@ -373,8 +421,11 @@ load_vex (pg_store *store, int64_t image, struct pg_image_record *rec, pg_error_
 
   if (store_prepare (
           store,
-          "SELECT v.vuln_id, v.status, max(v.issued) FROM vex v JOIN digests d ON d.digest = v.digest "
-          "WHERE d.image = ? GROUP BY v.vuln_id",
+          "SELECT vuln_id, aliases, status, justification, issued, digest, repository, tag, subcomponents, "
+          "source, document, statement FROM vex_statements "
+          "WHERE digest IN (SELECT digest FROM digests WHERE image = ?1) "
+          "OR (repository != '' AND repository IN (SELECT repository FROM names WHERE image = ?1)) "
+          "ORDER BY issued, id",
           &st, err)
       < 0)
     return -1;

@@ -31,6 +31,7 @@ pg_vuln_clear (struct pg_vuln *v)
 {
   free (v->id);
   free (v->pkg);
+  free (v->purl);
   free (v->installed);
   free (v->fixed);
   free (v->remedy);
@@ -47,6 +48,7 @@ pg_scan_add_vuln (struct pg_scan *scan, const struct pg_vuln *v)
   d = &scan->vulns[scan->n_vulns++];
   d->id = xstrdup (v->id);
   d->pkg = xstrdup (v->pkg);
+  d->purl = xstrdup (v->purl);
   d->installed = xstrdup (v->installed);
   d->fixed = xstrdup (v->fixed);
   d->remedy = xstrdup (v->remedy);
@@ -197,6 +199,10 @@ pg_vuln_merge (struct pg_vuln *into, const struct pg_vuln *from)
   free (into->status);
   into->status = status;
   status = NULL;
+  /* Two scanners write one package's purl differently (Trivy adds
+     distro=debian-12.11): either names it; keep one, whatever the order. */
+  if (pick_word (into->purl, from->purl) != into->purl)
+    replace_str (&into->purl, from->purl);
   merge_dated (&into->fix_date, &into->fix_date_kind, from->fix_date, from->fix_date_kind);
   merge_dated (&into->fix_known_since, &into->fix_known_source, from->fix_known_since,
                from->fix_known_source);
@@ -272,8 +278,15 @@ void
 pg_vex_clear (struct pg_vex *v)
 {
   free (v->vuln_id);
+  strv_free (v->aliases, v->n_aliases);
   free (v->status);
-  strv_free (v->digests, v->n_digests);
+  free (v->justification);
+  free (v->digest);
+  free (v->repository);
+  free (v->tag);
+  strv_free (v->subcomponents, v->n_subcomponents);
+  free (v->source);
+  free (v->document);
   memset (v, 0, sizeof (*v));
 }
 
@@ -292,6 +305,7 @@ pg_image_record_free (struct pg_image_record *rec)
     return;
   free (rec->image_id);
   free (rec->manifest_digest);
+  strv_free (rec->digests, rec->n_digests);
   strv_free (rec->repositories, rec->n_repositories);
   strv_free (rec->repo_tags, rec->n_repo_tags);
   strv_free (rec->diff_ids, rec->n_diff_ids);

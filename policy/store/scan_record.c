@@ -471,14 +471,30 @@ merge_vex (pg_store *store, const struct pg_scan *scan, int64_t image, struct pg
       if (r != SQLITE_DONE)
         return store_sqlite_error (err, store, "reading digests");
     }
+  /* The identities the image would have: revocation and waivers name any.  */
+  for (size_t i = 0; i < json_array_size (digests); i++)
+    {
+      const char *d = json_string_value (json_array_get (digests, i));
+      bool seen = false;
+      for (size_t j = 0; j < rec->n_digests && !seen; j++)
+        seen = strcmp (rec->digests[j], d) == 0;
+      if (!seen)
+        strv_append (&rec->digests, &rec->n_digests, d);
+    }
   text = json_dumps (digests, JSON_COMPACT);
-  if (store_prepare (store,
-                     "SELECT v.vuln_id, v.status, max(v.issued) FROM vex v "
-                     "WHERE v.digest IN (SELECT value FROM json_each (?)) GROUP BY v.vuln_id",
-                     &st, err)
+  /* load_vex's query, over those digests and the image's repositories.  */
+  if (store_prepare (
+          store,
+          "SELECT vuln_id, aliases, status, justification, issued, digest, repository, tag, subcomponents, "
+          "source, document, statement FROM vex_statements "
+          "WHERE digest IN (SELECT value FROM json_each (?1)) "
+          "OR (repository != '' AND repository IN (SELECT repository FROM names WHERE image = ?2)) "
+          "ORDER BY issued, id",
+          &st, err)
       < 0)
     return -1;
   sqlite3_bind_text (st, 1, text, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, image);
   return store_load_vex_rows (store, st, rec, err);
 }
 

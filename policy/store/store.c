@@ -83,6 +83,45 @@ static const char *const migrations[] = {
   "ALTER TABLE vulns ADD COLUMN remedy TEXT;"
   "ALTER TABLE fixes ADD COLUMN fix_date INTEGER;"
   "ALTER TABLE fixes ADD COLUMN fix_date_kind TEXT;",
+  /* 3 -> 4: OpenVEX as its specification means it.  Every statement is
+     kept, whatever its status (the latest that applies to a finding
+     decides, so an `affected` withdraws an earlier `not_affected`), with
+     the names it answers to, the subcomponents it is restricted to, its
+     product (a digest, or a repository and tag naming none) and where it
+     came from; a finding's package URL (kept once in purls), to match
+     subcomponents.  And the
+     grace clock of a fix runs from the first scan in which the finding was
+     fixable: a version named under will_not_fix and the like is no fix.  */
+  "CREATE TABLE vex_statements ("
+  "  id INTEGER PRIMARY KEY,"
+  "  digest TEXT NOT NULL DEFAULT '',"
+  "  repository TEXT NOT NULL DEFAULT '',"
+  "  tag TEXT NOT NULL DEFAULT '',"
+  "  vuln_id TEXT NOT NULL,"
+  "  aliases TEXT NOT NULL,"
+  "  status TEXT NOT NULL,"
+  "  justification TEXT,"
+  "  issued INTEGER NOT NULL,"
+  "  subcomponents TEXT NOT NULL DEFAULT '',"
+  "  source TEXT,"
+  "  document TEXT,"
+  "  statement INTEGER NOT NULL DEFAULT 0,"
+  "  UNIQUE (digest, repository, tag, aliases, subcomponents, status, issued));"
+  "CREATE INDEX vex_statements_repository ON vex_statements(repository) WHERE repository != '';"
+  "INSERT OR IGNORE INTO vex_statements (digest, vuln_id, aliases, status, issued, source) "
+  "  SELECT digest, vuln_id, vuln_id, status, issued, source FROM vex;"
+  "DROP TABLE vex;"
+  /* Package URLs are long (80 bytes, a third more than the rest of a
+     finding) and the same in every image built on one base: kept once. */
+  "CREATE TABLE purls (id INTEGER PRIMARY KEY, purl TEXT NOT NULL UNIQUE);"
+  "ALTER TABLE vulns ADD COLUMN purl INTEGER;" /* purls.id */
+  "UPDATE fixes SET first_seen = (SELECT min(s.scanned_at) FROM vulns v JOIN scans s ON s.id = v.scan"
+  "  WHERE v.vuln_id = fixes.vuln_id AND v.pkg = fixes.pkg AND v.fixed IS NOT NULL"
+  "  AND lower(coalesce(v.status, '')) NOT IN ('will_not_fix', 'wont-fix', 'wont_fix', 'not-fixed',"
+  "  'not_fixed', 'fix_deferred', 'not_affected', 'end_of_life'))"
+  " WHERE EXISTS (SELECT 1 FROM vulns v WHERE v.vuln_id = fixes.vuln_id AND v.pkg = fixes.pkg"
+  "  AND v.fixed IS NOT NULL AND lower(coalesce(v.status, '')) NOT IN ('will_not_fix', 'wont-fix',"
+  "  'wont_fix', 'not-fixed', 'not_fixed', 'fix_deferred', 'not_affected', 'end_of_life'));",
 };
 
 static int

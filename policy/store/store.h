@@ -22,7 +22,7 @@
 #define PG_DEFAULT_DB "/var/lib/patchgate/policy.db"
 /* Bumped whenever the schema changes; store_open migrates older databases
    and refuses newer ones.  */
-#define PG_SCHEMA_VERSION 3
+#define PG_SCHEMA_VERSION 4
 
 enum pg_severity
 {
@@ -42,6 +42,7 @@ struct pg_vuln
 {
   char *id;        /* CVE-..., GHSA-..., ... */
   char *pkg;       /* package name */
+  char *purl;      /* the scanner's package URL (Trivy PkgIdentifier.PURL, Grype artifact.purl), or NULL */
   char *installed; /* installed version */
   char *fixed;     /* fixed version(s) as "a, b"; NULL when the scanner names none */
   /* When FIXED names several (one per release branch: "3.2.12, 4.0.10"),
@@ -126,15 +127,31 @@ size_t pg_scan_digests (const struct pg_scan *scan, struct pg_scan_digest *out, 
 void pg_scan_add_vuln (struct pg_scan *scan, const struct pg_vuln *v); /* copies */
 void pg_scan_add_package (struct pg_scan *scan, const char *name, const char *version);
 
-/* An OpenVEX statement that clears a vulnerability (not_affected, fixed)
-   for the images it names.  Loaded records carry no digests.  */
+/* One OpenVEX statement about one product, as the importer produces it,
+   the store keeps it and evaluation reads it (rules/vex.c): a statement
+   naming two products is two of these.  Every status is kept: a later
+   `affected` or `under_investigation` withdraws an earlier `not_affected`
+   or `fixed`.  */
 struct pg_vex
 {
-  char *vuln_id;
-  char *status;
-  int64_t issued;
-  char **digests;
-  size_t n_digests;
+  char *vuln_id;  /* the statement's name for the vulnerability (its name, else its @id) */
+  char **aliases; /* every name it answers to: name, @id (and an IRI's last segment), aliases */
+  size_t n_aliases;
+  char *status;        /* not_affected, fixed, affected, under_investigation */
+  char *justification; /* may be NULL */
+  int64_t issued;      /* the statement's timestamp, else its document's */
+  /* The product: an image digest ("sha256:..."), or, when it names none, a
+     repository (normalised as image names are) and maybe a tag.  */
+  char *digest;
+  char *repository;
+  char *tag;
+  /* The packages it is restricted to, as written (purls, or ids that are
+     not, which match nothing); none: the whole image.  */
+  char **subcomponents;
+  size_t n_subcomponents;
+  char *source;   /* the file it was imported from */
+  char *document; /* the document's @id, may be NULL */
+  size_t index;   /* its place in the document's statements */
 };
 void pg_vex_clear (struct pg_vex *v);
 void pg_vex_free (struct pg_vex *v, size_t n);
@@ -146,6 +163,8 @@ struct pg_image_record
   int64_t rowid;
   char *image_id;
   char *manifest_digest;
+  char **digests; /* every digest that names it: image ID, manifest and repo digests */
+  size_t n_digests;
   char **repositories; /* repository names it was scanned under */
   size_t n_repositories;
   char **repo_tags; /* "repository:tag" */
@@ -164,7 +183,9 @@ struct pg_image_record
   size_t n_vulns;
   struct pg_package *packages;
   size_t n_packages;
-  struct pg_vex *vex; /* statements naming any of its digests */
+  /* OpenVEX statements whose product is one of its digests, or one of the
+     repositories it was scanned under (rules/vex.c decides which count).  */
+  struct pg_vex *vex;
   size_t n_vex;
   /* Only in a record made from a scan not recorded (store_record_from_scan):
      when the image was first seen under each of repo_tags, for the newer
@@ -237,9 +258,11 @@ int store_add_scan (pg_store *store, const struct pg_scan *scan, int64_t now, pg
 int store_add_scan_image (pg_store *store, const struct pg_scan *scan, int64_t now, int64_t *image,
                           pg_error_t *err);
 
-/* Record a VEX statement for each digest it names; a newer statement for
-   the same (digest, vulnerability) replaces an older one.  */
-int store_add_vex (pg_store *store, const struct pg_vex *vex, const char *source, pg_error_t *err);
+/* Record an OpenVEX statement about one product.  Every statement is kept
+   (evaluation picks the latest that applies to each finding); the same
+   statement imported twice is kept once.  Returns 1 when added, 0 when it
+   was there.  */
+int store_add_vex (pg_store *store, const struct pg_vex *vex, pg_error_t *err);
 
 /* Find an image by digest ("sha256:..." image ID, manifest or repo digest,
    or a bare 64-hex image ID).  Returns 1 and fills *rec when found, 0 when

@@ -128,13 +128,15 @@ add_vulns (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_erro
 {
   cleanup_stmt sqlite3_stmt *st = NULL;
   cleanup_stmt sqlite3_stmt *fix = NULL;
+  cleanup_stmt sqlite3_stmt *purl = NULL;
   /* The fix date kept is the earliest any report gave, with its kind (the
      smaller kind on a tie, so the import order does not matter).  SQLite
      computes every SET from the row as it was.  */
-  if (store_prepare (store,
-                     "INSERT INTO vulns (scan, vuln_id, pkg, installed, fixed, severity, status, remedy) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     &st, err)
+  if (store_prepare (
+          store,
+          "INSERT INTO vulns (scan, vuln_id, pkg, installed, fixed, severity, status, remedy, purl) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          &st, err)
           < 0
       || store_prepare (
              store,
@@ -146,11 +148,26 @@ add_vulns (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_erro
              "WHEN excluded.fix_date = fix_date AND excluded.fix_date_kind < fix_date_kind "
              "THEN excluded.fix_date_kind ELSE fix_date_kind END",
              &fix, err)
+             < 0
+      || store_prepare (
+             store,
+             "INSERT INTO purls (purl) VALUES (?) ON CONFLICT (purl) DO UPDATE SET purl = excluded.purl "
+             "RETURNING id",
+             &purl, err)
              < 0)
     return -1;
   for (size_t i = 0; i < scan->n_vulns; i++)
     {
       const struct pg_vuln *v = &scan->vulns[i];
+      sqlite3_bind_null (st, 9);
+      if (v->purl)
+        {
+          sqlite3_bind_text (purl, 1, v->purl, -1, SQLITE_STATIC);
+          if (sqlite3_step (purl) != SQLITE_ROW)
+            return store_sqlite_error (err, store, "recording a package URL");
+          sqlite3_bind_int64 (st, 9, sqlite3_column_int64 (purl, 0));
+          sqlite3_reset (purl);
+        }
       sqlite3_bind_int64 (st, 1, scan_id);
       sqlite3_bind_text (st, 2, v->id ? v->id : "", -1, SQLITE_STATIC);
       sqlite3_bind_text (st, 3, v->pkg ? v->pkg : "", -1, SQLITE_STATIC);
@@ -161,7 +178,10 @@ add_vulns (pg_store *store, const struct pg_scan *scan, int64_t scan_id, pg_erro
       store_bind_text_or_null (st, 8, v->remedy);
       if (store_step_done (store, st, "adding a vulnerability", err) < 0)
         return -1;
-      if (v->fixed == NULL)
+      /* The grace clock starts when a scan saw the finding fixable: a
+         version named under will_not_fix (and the like) is no fix, and a
+         clock started by it would leave no grace once the fix ships.  */
+      if (!pg_vuln_fixable (v))
         continue;
       sqlite3_bind_text (fix, 1, v->id ? v->id : "", -1, SQLITE_STATIC);
       sqlite3_bind_text (fix, 2, v->pkg ? v->pkg : "", -1, SQLITE_STATIC);
@@ -240,28 +260,55 @@ store_add_scan_image (pg_store *store, const struct pg_scan *scan, int64_t now, 
   return 1;
 }
 
+/* A list as the store keeps it: one entry a line (no entry holds a
+   newline: the importer refuses control characters).  */
+static char *
+join_lines (char *const *v, size_t n)
+{
+  size_t len = 1;
+  char *out;
+  for (size_t i = 0; i < n; i++)
+    len += strlen (v[i]) + 1;
+  out = xmalloc0 (len);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (i)
+        strcat (out, "\n");
+      strcat (out, v[i]);
+    }
+  return out;
+}
+
 int
-store_add_vex (pg_store *store, const struct pg_vex *vex, const char *source, pg_error_t *err)
+store_add_vex (pg_store *store, const struct pg_vex *vex, pg_error_t *err)
 {
   cleanup_stmt sqlite3_stmt *st = NULL;
-  if (store_prepare (store,
-                     "INSERT INTO vex (digest, vuln_id, status, issued, source) VALUES (?, ?, ?, ?, ?) "
-                     "ON CONFLICT DO UPDATE SET status = excluded.status, issued = excluded.issued, "
-                     "source = excluded.source WHERE excluded.issued >= vex.issued",
-                     &st, err)
+  cleanup_free char *aliases = join_lines (vex->aliases, vex->n_aliases);
+  cleanup_free char *subcomponents = join_lines (vex->subcomponents, vex->n_subcomponents);
+
+  if (store_prepare (
+          store,
+          "INSERT OR IGNORE INTO vex_statements (digest, repository, tag, vuln_id, aliases, status, "
+          "justification, issued, subcomponents, source, document, statement) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          &st, err)
       < 0)
     return -1;
-  for (size_t i = 0; i < vex->n_digests; i++)
-    {
-      sqlite3_bind_text (st, 1, vex->digests[i], -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 2, vex->vuln_id, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 3, vex->status, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (st, 4, vex->issued);
-      store_bind_text_or_null (st, 5, source);
-      if (store_step_done (store, st, "adding a VEX statement", err) < 0)
-        return -1;
-    }
-  return 0;
+  sqlite3_bind_text (st, 1, vex->digest ? vex->digest : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, vex->repository ? vex->repository : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, vex->tag ? vex->tag : "", -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, vex->vuln_id, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 5, aliases, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 6, vex->status, -1, SQLITE_STATIC);
+  store_bind_text_or_null (st, 7, vex->justification);
+  sqlite3_bind_int64 (st, 8, vex->issued);
+  sqlite3_bind_text (st, 9, subcomponents, -1, SQLITE_STATIC);
+  store_bind_text_or_null (st, 10, vex->source);
+  store_bind_text_or_null (st, 11, vex->document);
+  sqlite3_bind_int64 (st, 12, (sqlite3_int64) vex->index);
+  if (store_step_done (store, st, "adding a VEX statement", err) < 0)
+    return -1;
+  return sqlite3_changes (store->db) > 0 ? 1 : 0;
 }
 
 int

@@ -554,3 +554,73 @@ report_tree() {
   [ "$(cat "$BATS_TEST_TMPDIR/out")" = "imported 150 reports: 1 image, 0 new scans (150 already present), 0 findings, 0 VEX statements" ] ||
     pg_fail "summary: $(cat "$BATS_TEST_TMPDIR/out")"
 }
+
+# OpenVEX documents in the shapes suppliers publish them: statement
+# timestamps only (go-vex's and vexctl's own test data), a statement
+# without products, a package that is not an image, a product naming a
+# repository but no digest, subcomponents.
+@test "import + check: OpenVEX statements are counted, and check names the statement that decided" {
+  pg_policy '.version = "cli-vex" | .defaults.max_scan_age = "30d" | .defaults.fixable_grace = {"CRITICAL": "7d"}
+    | .defaults.vex_max_age = "30d"' >"$PG_POLICY_FILE"
+  mkdir -p "$BATS_TEST_TMPDIR/vex"
+  cat >"$BATS_TEST_TMPDIR/vex/a.vex.json" <<JSON
+{
+  "@context": "https://openvex.dev/ns/v0.2.0",
+  "@id": "https://example.com/vex/nginx-a",
+  "author": "Example Security",
+  "version": 1,
+  "statements": [
+    { "timestamp": "2025-06-09T10:00:00Z",
+      "vulnerability": { "name": "CVE-2025-48174" },
+      "products": [ { "@id": "pkg:oci/nginx@sha256%3A${NGINX_REPO_DIGEST#*sha256:}?repository_url=index.docker.io%2Flibrary%2Fnginx",
+                      "subcomponents": [ { "@id": "pkg:deb/debian/libavif15@0.11.1-1?arch=amd64" } ] } ],
+      "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path" },
+    { "timestamp": "2025-06-09T10:00:00Z", "vulnerability": { "name": "CVE-2009-4487" }, "status": "not_affected",
+      "justification": "vulnerable_code_not_present" },
+    { "timestamp": "2025-06-09T10:00:00Z", "vulnerability": { "name": "CVE-1234-5678" },
+      "products": [ { "@id": "pkg:apk/wolfi/bash@1.0.0" } ], "status": "under_investigation" },
+    { "timestamp": "2025-06-09T10:00:00Z", "vulnerability": { "name": "CVE-2025-4598" },
+      "products": [ { "@id": "pkg:oci/nginx?repository_url=docker.io/library/nginx&tag=latest" } ], "status": "fixed" }
+  ]
+}
+JSON
+  run cli import --db "$PG_DB" "$REPORTS/trivy/nginx-debian12.json" "$REPORTS/grype/nginx-debian12.json" \
+    "$BATS_TEST_TMPDIR/vex"
+  assert_success
+  assert_output_contains "2 VEX statements for 2 images; 2 skipped: no product"
+  run cli policy set --db "$PG_DB" "$PG_POLICY_FILE"
+  assert_success
+
+  # The CRITICAL is cleared, and check says by which statement of which document.
+  run cli check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-20T00:00:00Z
+  assert_success
+  assert_output_contains "waiver vex:CVE-2025-48174 applied"
+  assert_output_contains "vex: CVE-2025-48174 in libavif15 cleared: not_affected (vulnerable_code_not_in_execute_path) of 2025-06-09T10:00:00Z, $BATS_TEST_TMPDIR/vex/a.vex.json statements[0] (https://example.com/vex/nginx-a)"
+  run cli check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-20T00:00:00Z --json
+  assert_success
+  jq -e '.notes | any(test("CVE-2025-48174 in libavif15 cleared: .*a.vex.json statements\\[0\\]"))' <<<"$output" >/dev/null ||
+    pg_fail "no note in --json: $output"
+
+  # A later statement in another document withdraws it.
+  cat >"$BATS_TEST_TMPDIR/b.vex.json" <<JSON
+{
+  "@context": "https://openvex.dev/ns/v0.2.0",
+  "@id": "https://example.com/vex/nginx-b",
+  "author": "Example Security",
+  "timestamp": "2025-06-15T00:00:00Z",
+  "version": 1,
+  "statements": [
+    { "vulnerability": { "name": "CVE-2025-48174" },
+      "products": [ { "@id": "pkg:oci/nginx@sha256:${NGINX_REPO_DIGEST#*sha256:}" } ],
+      "status": "affected", "action_statement": "upgrade libavif15 to 0.11.1-1+deb12u1" }
+  ]
+}
+JSON
+  run cli import --db "$PG_DB" "$BATS_TEST_TMPDIR/b.vex.json"
+  assert_success
+  assert_output_contains "1 VEX statement for 1 image"
+  run cli check --db "$PG_DB" --digest "$NGINX_ID" --at 2025-06-20T00:00:00Z
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  assert_output_contains "FIXABLE_CRITICAL"
+  assert_output_contains "vex: CVE-2025-48174 in libavif15 not cleared: the latest statement is affected of 2025-06-15T00:00:00Z, $BATS_TEST_TMPDIR/b.vex.json statements[0] (https://example.com/vex/nginx-b), which withdraws not_affected"
+}

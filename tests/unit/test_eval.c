@@ -6,16 +6,24 @@
    "bundle_created", "bundle_serial"}) and expected.json ({"decision",
    "reasons": [codes in order], optional "scope", "mode", "waivers_applied",
    "waivers_expired", "detail_contains": {code: substring}, "log_contains":
-   [substrings of the syslog line]}).  image.json may list OpenVEX
-   statements as "vex": [{"id", "status", "issued"}]; its vulns hold
-   pg_vuln's fields (fix_known_since in RFC 3339, fix_known_source,
-   remedy).  */
+   [substrings of the syslog line], "notes_contain": [substrings of a
+   note]}).  image.json may list "repo_digests" (the database's other
+   digests of the image) and OpenVEX statements as "vex": [{"id",
+   "aliases", "status", "issued", "digest" (default: the image ID) or
+   "repository" and "tag", "subcomponents", "source", "index"}]; its vulns
+   hold pg_vuln's fields (purl, fix_known_since in RFC 3339,
+   fix_known_source, remedy).  A case with a reports/ folder decides from a
+   database made of those reports instead (decide_from_reports).  */
 #include "suite.h"
 #include "rules/eval.h"
+#include "rules/policy_cache.h"
+#include "import/import.h"
 #include "report/report.h"
 #include "base/logfmt.h"
 #include "base/json.h"
 #include "base/clock.h"
+
+#include <sys/stat.h>
 
 static int64_t
 time_field (json_t *obj, const char *key)
@@ -47,6 +55,13 @@ record_from_json (json_t *j, struct pg_image_record *rec)
   rec->rowid = 1;
   rec->image_id = xstrdup (pg_json_string (j, "image_id"));
   rec->manifest_digest = xstrdup (pg_json_string (j, "manifest_digest"));
+  /* Every digest the database knows for the image, as the store loads
+     them: the image ID, the manifest digest and "repo_digests".  */
+  if (rec->image_id)
+    strv_append (&rec->digests, &rec->n_digests, rec->image_id);
+  if (rec->manifest_digest)
+    strv_append (&rec->digests, &rec->n_digests, rec->manifest_digest);
+  strv_from_json (json_object_get (j, "repo_digests"), &rec->digests, &rec->n_digests);
   strv_from_json (json_object_get (j, "repositories"), &rec->repositories, &rec->n_repositories);
   strv_from_json (json_object_get (j, "repo_tags"), &rec->repo_tags, &rec->n_repo_tags);
   strv_from_json (json_object_get (j, "diff_ids"), &rec->diff_ids, &rec->n_diff_ids);
@@ -68,6 +83,7 @@ record_from_json (json_t *j, struct pg_image_record *rec)
       memset (v, 0, sizeof (*v));
       v->id = xstrdup (pg_json_string (e, "id"));
       v->pkg = xstrdup (pg_json_string (e, "pkg"));
+      v->purl = xstrdup (pg_json_string (e, "purl"));
       v->installed = xstrdup (pg_json_string (e, "installed"));
       v->fixed = xstrdup (pg_json_string (e, "fixed"));
       v->severity = severity_parse (pg_json_string (e, "severity"));
@@ -83,8 +99,20 @@ record_from_json (json_t *j, struct pg_image_record *rec)
       x = &rec->vex[rec->n_vex++];
       memset (x, 0, sizeof (*x));
       x->vuln_id = xstrdup (pg_json_string (e, "id"));
+      strv_from_json (json_object_get (e, "aliases"), &x->aliases, &x->n_aliases);
       x->status = xstrdup (pg_json_string (e, "status"));
       x->issued = time_field (e, "issued");
+      /* The product: a digest (by default the image ID), or a repository
+         and tag.  */
+      x->repository = xstrdup (pg_json_string (e, "repository"));
+      x->tag = xstrdup (pg_json_string (e, "tag"));
+      x->digest = xstrdup (pg_json_string (e, "digest"));
+      if (x->digest == NULL && x->repository == NULL)
+        x->digest = xstrdup (rec->image_id);
+      strv_from_json (json_object_get (e, "subcomponents"), &x->subcomponents, &x->n_subcomponents);
+      x->source = xstrdup (pg_json_string (e, "source"));
+      x->document = xstrdup (pg_json_string (e, "document"));
+      x->index = (size_t) json_integer_value (json_object_get (e, "index"));
     }
   json_array_foreach (json_object_get (scan, "packages"), i, e)
     {
@@ -135,6 +163,46 @@ expect_list (const char *name, const char *what, json_t *expected, char **got, s
                 json_string_value (json_array_get (expected, i)), got[i]);
 }
 
+/* A case with a reports/ folder decides through the database, as `patchgate
+   check` does: the reports (Trivy, Grype, OpenVEX) imported into a fresh
+   database at context.json's "imported_at" (else "now"), the policy set,
+   then decide_image.  */
+static void
+decide_from_reports (const char *dir, const char *name, json_t *cj, const struct pg_context *ctx, int64_t now,
+                     struct pg_decision *d)
+{
+  cleanup_temp_db char *db = suite_temp_db ();
+  cleanup_store pg_store *st = NULL;
+  cleanup_free char *reports = NULL;
+  cleanup_free char *text = suite_text (dir, "policy.json");
+  cleanup_policy struct pg_policy *policy = NULL;
+  int64_t imported = pg_json_string (cj, "imported_at") ? time_field (cj, "imported_at") : now;
+  pg_error_t err = NULL;
+  char *paths[1];
+
+  xasprintf (&reports, "%s/reports", dir);
+  paths[0] = reports;
+  assert_int_equal (store_open (db, PG_STORE_CREATE, &st, &err), 0);
+  if (import_paths (st, paths, 1, imported, NULL, &err) < 0)
+    fail_msg ("%s: import: %s", name, err->msg);
+  if (policy_parse (text, strlen (text), name, &policy, &err) < 0)
+    fail_msg ("%s: policy: %s", name, err->msg);
+  assert_int_equal (store_begin (st, true, &err), 0);
+  assert_int_equal (policy_store_set (st, text, policy->version, imported, &err), 0);
+  assert_int_equal (store_commit (st, &err), 0);
+  if (decide_image (st, ctx, now, d, &err) < 0)
+    fail_msg ("%s: decide: %s", name, err->msg);
+}
+
+static bool
+has_dir (const char *dir, const char *sub)
+{
+  cleanup_free char *path = NULL;
+  struct stat sb;
+  xasprintf (&path, "%s/%s", dir, sub);
+  return stat (path, &sb) == 0 && S_ISDIR (sb.st_mode);
+}
+
 static void
 run_case (const char *dir, const char *name)
 {
@@ -175,7 +243,11 @@ run_case (const char *dir, const char *name)
     ctx.policy_stale = strcmp (pg_json_string (cj, "policy_stale"), "allow") == 0   ? PG_VERDICT_ALLOW
                        : strcmp (pg_json_string (cj, "policy_stale"), "audit") == 0 ? PG_VERDICT_AUDIT
                                                                                     : PG_VERDICT_DENY;
-  assert_int_equal (eval_image (policy, ij ? &rec : NULL, &facts, &ctx, time_field (cj, "now"), &d, &err), 0);
+  if (has_dir (dir, "reports"))
+    decide_from_reports (dir, name, cj, &ctx, time_field (cj, "now"), &d);
+  else
+    assert_int_equal (eval_image (policy, ij ? &rec : NULL, &facts, &ctx, time_field (cj, "now"), &d, &err),
+                      0);
 
   if (strcmp (pg_json_string (ej, "decision"), verdict_name (d.verdict)) != 0)
     fail_msg ("%s: decision: expected %s, got %s", name, pg_json_string (ej, "decision"),
@@ -191,6 +263,14 @@ run_case (const char *dir, const char *name)
     fail_msg ("%s: scope: expected %s, got %s", name, pg_json_string (ej, "scope"), d.scope);
   if (pg_json_string (ej, "mode") && strcmp (pg_json_string (ej, "mode"), mode_name (d.mode)) != 0)
     fail_msg ("%s: mode: expected %s, got %s", name, pg_json_string (ej, "mode"), mode_name (d.mode));
+  json_array_foreach (json_object_get (ej, "notes_contain"), li, val)
+    {
+      bool found = false;
+      for (size_t i = 0; i < d.n_notes && !found; i++)
+        found = strstr (d.notes[i], json_string_value (val)) != NULL;
+      if (!found)
+        fail_msg ("%s: no note mentions `%s`", name, json_string_value (val));
+    }
   contains = json_object_get (ej, "detail_contains");
   json_object_foreach (contains, key, val)
     {

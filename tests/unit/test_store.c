@@ -68,6 +68,11 @@ test_lookup_by_every_digest (void **state)
       assert_int_equal (rec.vulns[0].fix_known_since, 1000000); /* the first scan that saw the fix */
       assert_int_equal (rec.n_packages, 1);
       assert_string_equal (rec.repositories[0], "registry.example.com/app");
+      /* Every identity, for revocations and waivers by digest.  */
+      assert_int_equal (rec.n_digests, 3);
+      assert_string_equal (rec.digests[0], IMG);
+      assert_string_equal (rec.digests[1], MAN);
+      assert_string_equal (rec.digests[2], REPO);
       pg_image_record_free (&rec);
     }
   {
@@ -358,8 +363,10 @@ test_fix_known_since (void **state)
       }
 }
 
-/* A database of schema 2 (before fix dates and remedies) is migrated, and
-   what it held still loads.  */
+/* A database of schema 2 (before fix dates and remedies, with OpenVEX kept
+   as one row per digest and vulnerability) is migrated, and what it held
+   still loads: its VEX statements, and its fixes with the grace clock
+   counted again from the first scan where the finding was fixable.  */
 static void
 test_migrate_from_schema_2 (void **state)
 {
@@ -372,12 +379,19 @@ test_migrate_from_schema_2 (void **state)
   assert_int_equal (store_open (db, PG_STORE_CREATE, &st, &err), 0);
   add (st, IMG, 1000000, "registry.example.com/app:1", 1);
   store_close (st);
-  /* Back to schema 2: the columns 2 -> 3 added gone.  */
+  /* Back to schema 2: the columns and tables 2 -> 4 added gone; a fix
+     clock started (as schema 3 did) by a scan where it was no fix.  */
   assert_int_equal (sqlite3_open (db, &raw), SQLITE_OK);
   assert_int_equal (
       sqlite3_exec (raw,
                     "ALTER TABLE vulns DROP COLUMN remedy; ALTER TABLE fixes DROP COLUMN fix_date; "
-                    "ALTER TABLE fixes DROP COLUMN fix_date_kind; PRAGMA user_version = 2",
+                    "ALTER TABLE fixes DROP COLUMN fix_date_kind; ALTER TABLE vulns DROP COLUMN purl; DROP "
+                    "TABLE purls; "
+                    "DROP TABLE vex_statements; "
+                    "CREATE TABLE vex (digest TEXT NOT NULL, vuln_id TEXT NOT NULL, status TEXT NOT NULL,"
+                    " issued INTEGER NOT NULL, source TEXT, PRIMARY KEY (digest, vuln_id)) WITHOUT ROWID; "
+                    "INSERT INTO vex VALUES ('" REPO "', 'CVE-1', 'not_affected', 900000, 'old.vex.json'); "
+                    "UPDATE fixes SET first_seen = 1; PRAGMA user_version = 2",
                     NULL, NULL, NULL),
       SQLITE_OK);
   sqlite3_close (raw);
@@ -389,7 +403,14 @@ test_migrate_from_schema_2 (void **state)
   assert_int_equal (rec.n_vulns, 1);
   assert_string_equal (rec.vulns[0].fixed, "2");
   assert_null (rec.vulns[0].remedy);
+  assert_null (rec.vulns[0].purl);
   assert_int_equal (rec.vulns[0].fix_known_since, 1000000);
+  assert_int_equal (rec.n_vex, 1);
+  assert_string_equal (rec.vex[0].vuln_id, "CVE-1");
+  assert_string_equal (rec.vex[0].digest, REPO);
+  assert_string_equal (rec.vex[0].status, "not_affected");
+  assert_int_equal (rec.vex[0].issued, 900000);
+  assert_string_equal (rec.vex[0].source, "old.vex.json");
   pg_image_record_free (&rec);
   store_close (st);
   assert_int_equal (store_open (db, PG_STORE_READONLY, &st, &err), 0);
