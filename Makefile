@@ -91,11 +91,11 @@ $(HOOK_LIB): $(HOOK_SUPPORT_OBJS)
 # The parsed-policy cache (rules/policy_cache.h) trusts a record only from a
 # build of the same policy sources: their hash is part of its fingerprint.
 # Only the sources that define the policy's format and its record count.
-POLICY_FORMAT_SRCS = policy/rules/policy.c policy/rules/policy.h policy/rules/policy_cache.c \
+POLICY_FORMAT_SRCS = policy/rules/policy.c policy/rules/policy.h policy/rules/policy_record.c \
                      policy/rules/policy_cache.h policy/store/store.h
 POLICY_PARSER_ID := $(shell cat $(POLICY_FORMAT_SRCS) | sha256sum | cut -c1-32)
-$(BUILD)/obj/policy/rules/policy_cache.o: $(POLICY_FORMAT_SRCS)
-$(BUILD)/obj/policy/rules/policy_cache.o: CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
+$(BUILD)/obj/policy/rules/policy_record.o: $(POLICY_FORMAT_SRCS)
+$(BUILD)/obj/policy/rules/policy_record.o: CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
 
 # The hook links only the libraries it calls (not libcurl, libcrypto, ...):
 # each one mapped and relocated at exec costs it time on every container start.
@@ -145,8 +145,8 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_BUILD)/obj/policy/rules/policy_cache.o: $(POLICY_FORMAT_SRCS)
-$(FUZZ_BUILD)/obj/policy/rules/policy_cache.o: FUZZ_CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
+$(FUZZ_BUILD)/obj/policy/rules/policy_record.o: $(POLICY_FORMAT_SRCS)
+$(FUZZ_BUILD)/obj/policy/rules/policy_record.o: FUZZ_CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
 
 $(FUZZ_LIB): $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 	rm -f $@

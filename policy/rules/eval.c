@@ -1,9 +1,7 @@
 /* patchgate: evaluation: the rule table, run over one image.  */
 #include "rules/eval.h"
-#include "rules/policy_cache.h"
 #include "rules/rule.h"
 #include "rules/scope.h"
-#include "store/meta.h"
 
 #include <string.h>
 
@@ -65,74 +63,4 @@ eval_image (const struct pg_policy *policy, const struct pg_image_record *rec,
       rule_table[i].fn (&env, out);
   decision_settle_verdict (out);
   return 0;
-}
-
-/* ---- the decision, from the store ---- */
-
-static int
-load_revoked_bases (pg_store *store, const struct pg_policy *policy, struct pg_eval_facts *x, pg_error_t *err)
-{
-  for (size_t i = 0; i < policy->n_revoked_bases; i++)
-    {
-      /* Only the base's layers matter: not its scans and findings.  */
-      char **diff_ids = NULL;
-      size_t n_diff_ids = 0;
-      int r = store_lookup_diff_ids (store, policy->revoked_bases[i], &diff_ids, &n_diff_ids, err);
-      if (r < 0)
-        return -1;
-      if (r == 0)
-        continue; /* a base never scanned here has no known layers */
-      x->bases = xrealloc (x->bases, (x->n_bases + 1) * sizeof (*x->bases));
-      x->bases[x->n_bases].digest = xstrdup (policy->revoked_bases[i]);
-      x->bases[x->n_bases].diff_ids = diff_ids;
-      x->bases[x->n_bases].n_diff_ids = n_diff_ids;
-      x->n_bases++;
-    }
-  return 0;
-}
-
-int
-decide_image (pg_store *store, const struct pg_context *ctx, int64_t now, struct pg_decision *out,
-              pg_error_t *err)
-{
-  cleanup_policy struct pg_policy *policy = NULL;
-  struct pg_image_record rec;
-  struct pg_eval_facts facts = { 0 };
-  int found = 0, ret = -1;
-
-  memset (&rec, 0, sizeof (rec));
-  if (store_begin (store, false, err) < 0)
-    return -1;
-  if (policy_load_cached (store, &policy, err) < 0)
-    goto out;
-  if (ctx->digest)
-    {
-      /* Evaluation reads a record's packages only for the floors
-         (check_min_versions): load just the packages they name.  */
-      const char **names = xmalloc0 ((policy->n_min_versions + 1) * sizeof (*names));
-      for (size_t i = 0; i < policy->n_min_versions; i++)
-        names[i] = policy->min_versions[i].package;
-      store_set_package_filter (store, names, policy->n_min_versions);
-      free (names);
-      found = store_lookup_digest (store, ctx->digest, &rec, err);
-      store_set_package_filter (store, NULL, 0);
-      if (found < 0)
-        goto out;
-    }
-  if (found && rec.has_scan)
-    {
-      int r = store_find_newer_build (store, &rec, &facts.newer_digest, &facts.newer_name, &facts.newer_since,
-                                      err);
-      if (r < 0 || load_revoked_bases (store, policy, &facts, err) < 0)
-        goto out;
-    }
-  if (store_meta_get_int (store, "bundle_created", &facts.bundle_created, err) < 0
-      || store_meta_get_int (store, "bundle_serial", &facts.bundle_serial, err) < 0)
-    goto out;
-  ret = eval_image (policy, found ? &rec : NULL, &facts, ctx, now, out, err);
-out:
-  store_rollback (store);
-  pg_image_record_free (&rec);
-  pg_eval_facts_free (&facts);
-  return ret;
 }
