@@ -15,6 +15,7 @@ int cmd_vercmp (int argc, char **argv);
 int cmd_bundle (int argc, char **argv);
 int cmd_sync (int argc, char **argv);
 int cmd_activate (int argc, char **argv);
+int cmd_index (int argc, char **argv);
 
 /* Print "patchgate: <message>" on stderr, release the error, return 2.  */
 int cli_fail (pg_error_t *err);

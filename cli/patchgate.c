@@ -17,6 +17,7 @@ static const struct
   { "bundle", cmd_bundle, "build, sign or verify a signed policy bundle" },
   { "sync", cmd_sync, "fetch, verify and activate the policy bundle at a URL" },
   { "activate", cmd_activate, "verify and activate a policy bundle file" },
+  { "index", cmd_index, "compile the decision index by hand, or show how it stands" },
 };
 
 int

@@ -26,8 +26,9 @@ usage (FILE *out)
            "Usage: patchgate-hook [--config FILE]\n"
            "\n"
            "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
-           "identifies the container's image and decides by the policy database whether it\n"
-           "may start.  Every decision is logged to syslog (ident patchgate-hook).\n"
+           "identifies the container's image and decides by the policy index (the policy and\n"
+           "the database compiled into one file) whether it may start.  Every decision is\n"
+           "logged to syslog (ident patchgate-hook).\n"
            "\n"
            "  -c, --config FILE  hook config (default $PATCHGATE_CONFIG, then " PG_DEFAULT_HOOK_CONFIG ";\n"
            "                     a missing default file means built-in defaults)\n"
@@ -37,7 +38,7 @@ usage (FILE *out)
            "\n"
            "Environment: PATCHGATE_NOW (RFC 3339) fixes the clock, for tests.\n"
            "Exit status: 0 allowed (or audited), 1 denied by policy, 2 error: a fault of the\n"
-           "host (database, config) is refused unless the config sets \"on_error\": \"allow\";\n"
+           "host (index, database, config) is refused unless the config sets \"on_error\": \"allow\";\n"
            "an oversized or malformed state or config.json (INVALID_INPUT) always is.\n");
 }
 
@@ -48,8 +49,8 @@ log_priority (enum pg_verdict v)
 }
 
 /* What failed: the container's own input (its state, config.json, its
-   image's metadata: always refused, INVALID_INPUT) or the host (database,
-   config: on_error decides, POLICY_ERROR).  */
+   image's metadata: always refused, INVALID_INPUT) or the host (index,
+   database, config: on_error decides, POLICY_ERROR).  */
 enum fault
 {
   FAULT_HOST,
@@ -106,7 +107,7 @@ prepare_deadline (const struct pg_hook_config *cfg, const struct pg_gate_result 
 
 /* The order matters, and tests/integration/hardening.bats checks it under
    strace: the capabilities are cut (hook/sandbox.h) before anything is
-   read; every outside input is read and the database opened
+   read; every outside input is read and the index mapped
    (gate_prepare) before every capability is dropped and the seccomp
    allowlist is loaded; only then is the decision made.  */
 int
@@ -180,15 +181,15 @@ main (int argc, char **argv)
       return ret;
     }
 
-  /* gate_prepare, in its two halves, so that a deadline while the
-     database is locked names the container.  */
+  /* gate_prepare, in its two halves, so that a deadline while the index
+     is read names the container.  */
   if (gate_identify (&cfg, state, len, "OCI state (stdin)", &res, &err) < 0)
     {
       fault = FAULT_INPUT;
       goto error;
     }
   prepare_deadline (&cfg, &res, cfg.timeout_ms);
-  if (gate_open_store (&cfg, &res, &err) < 0)
+  if (gate_open_index (&cfg, &res, &err) < 0)
     goto error;
 #ifndef PG_HOOK_NO_SECCOMP
   if (pg_sandbox_enter (&err) < 0 || gate_decide_prepared (&res, now, &err) < 0)

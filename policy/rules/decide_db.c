@@ -8,8 +8,9 @@
 
 #include <string.h>
 
-static int
-load_revoked_bases (pg_store *store, const struct pg_policy *policy, struct pg_eval_facts *x, pg_error_t *err)
+int
+decide_load_revoked_bases (pg_store *store, const struct pg_policy *policy, struct pg_eval_facts *x,
+                           pg_error_t *err)
 {
   for (size_t i = 0; i < policy->n_revoked_bases; i++)
     {
@@ -62,7 +63,7 @@ decide_image (pg_store *store, const struct pg_context *ctx, int64_t now, struct
     {
       int r = store_find_newer_build (store, &rec, &facts.newer_digest, &facts.newer_name, &facts.newer_since,
                                       err);
-      if (r < 0 || load_revoked_bases (store, policy, &facts, err) < 0)
+      if (r < 0 || decide_load_revoked_bases (store, policy, &facts, err) < 0)
         goto out;
     }
   if (store_meta_get_int (store, "bundle_created", &facts.bundle_created, err) < 0

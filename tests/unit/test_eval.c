@@ -8,114 +8,11 @@
    "waivers_expired", "detail_contains": {code: substring}, "log_contains":
    [substrings of the syslog line]}).  image.json may list OpenVEX
    statements as "vex": [{"id", "status", "issued"}].  */
-#include "suite.h"
-#include "rules/eval.h"
+#include "eval_case.h"
 #include "report/report.h"
 #include "base/logfmt.h"
 #include "base/json.h"
 #include "base/clock.h"
-
-static int64_t
-time_field (json_t *obj, const char *key)
-{
-  int64_t t = 0;
-  const char *s = pg_json_string (obj, key);
-  if (s && parse_rfc3339 (s, &t) < 0)
-    fail_msg ("bad time %s=%s", key, s);
-  return t;
-}
-
-static void
-strv_from_json (json_t *arr, char ***v, size_t *n)
-{
-  size_t i;
-  json_t *e;
-  json_array_foreach (arr, i, e)
-    strv_append (v, n, json_string_value (e));
-}
-
-static void
-record_from_json (json_t *j, struct pg_image_record *rec)
-{
-  json_t *scan = json_object_get (j, "scan");
-  json_t *e;
-  size_t i;
-
-  memset (rec, 0, sizeof (*rec));
-  rec->rowid = 1;
-  rec->image_id = xstrdup (pg_json_string (j, "image_id"));
-  rec->manifest_digest = xstrdup (pg_json_string (j, "manifest_digest"));
-  strv_from_json (json_object_get (j, "repositories"), &rec->repositories, &rec->n_repositories);
-  strv_from_json (json_object_get (j, "repo_tags"), &rec->repo_tags, &rec->n_repo_tags);
-  strv_from_json (json_object_get (j, "diff_ids"), &rec->diff_ids, &rec->n_diff_ids);
-  rec->created = time_field (j, "created");
-  rec->first_seen = time_field (j, "first_seen");
-  if (scan == NULL)
-    return;
-  rec->has_scan = true;
-  rec->scanned_at = time_field (scan, "scanned_at");
-  rec->scanner = xstrdup ("trivy");
-  rec->os_family = xstrdup (pg_json_string (scan, "os_family"));
-  rec->os_name = xstrdup (pg_json_string (scan, "os_name"));
-  rec->eosl = json_is_true (json_object_get (scan, "eosl"));
-  json_array_foreach (json_object_get (scan, "vulns"), i, e)
-    {
-      struct pg_vuln *v;
-      rec->vulns = xrealloc (rec->vulns, (rec->n_vulns + 1) * sizeof (*v));
-      v = &rec->vulns[rec->n_vulns++];
-      v->id = xstrdup (pg_json_string (e, "id"));
-      v->pkg = xstrdup (pg_json_string (e, "pkg"));
-      v->installed = xstrdup (pg_json_string (e, "installed"));
-      v->fixed = xstrdup (pg_json_string (e, "fixed"));
-      v->severity = severity_parse (pg_json_string (e, "severity"));
-      v->status = xstrdup (pg_json_string (e, "status"));
-      v->fix_known_since = time_field (e, "fix_known_since");
-    }
-  json_array_foreach (json_object_get (j, "vex"), i, e)
-    {
-      struct pg_vex *x;
-      rec->vex = xrealloc (rec->vex, (rec->n_vex + 1) * sizeof (*x));
-      x = &rec->vex[rec->n_vex++];
-      memset (x, 0, sizeof (*x));
-      x->vuln_id = xstrdup (pg_json_string (e, "id"));
-      x->status = xstrdup (pg_json_string (e, "status"));
-      x->issued = time_field (e, "issued");
-    }
-  json_array_foreach (json_object_get (scan, "packages"), i, e)
-    {
-      struct pg_package *p;
-      rec->packages = xrealloc (rec->packages, (rec->n_packages + 1) * sizeof (*p));
-      p = &rec->packages[rec->n_packages++];
-      p->name = xstrdup (pg_json_string (e, "name"));
-      p->version = xstrdup (pg_json_string (e, "version"));
-    }
-}
-
-static void
-facts_from_json (json_t *j, struct pg_eval_facts *x)
-{
-  json_t *newer = json_object_get (j, "newer");
-  json_t *b;
-  size_t i;
-
-  if (newer)
-    {
-      x->newer_digest = xstrdup (pg_json_string (newer, "digest"));
-      x->newer_name = xstrdup (pg_json_string (newer, "name"));
-      x->newer_since = time_field (newer, "since");
-    }
-  json_array_foreach (json_object_get (j, "bases"), i, b)
-    {
-      x->bases = xrealloc (x->bases, (x->n_bases + 1) * sizeof (*x->bases));
-      memset (&x->bases[x->n_bases], 0, sizeof (x->bases[0]));
-      x->bases[x->n_bases].digest = xstrdup (pg_json_string (b, "digest"));
-      strv_from_json (json_object_get (b, "diff_ids"), &x->bases[x->n_bases].diff_ids,
-                      &x->bases[x->n_bases].n_diff_ids);
-      x->n_bases++;
-    }
-  x->bundle_created = time_field (j, "bundle_created");
-  x->bundle_serial = json_integer_value (json_object_get (j, "bundle_serial"));
-}
 
 static void
 expect_list (const char *name, const char *what, json_t *expected, char **got, size_t n)
@@ -157,19 +54,7 @@ run_case (const char *dir, const char *name)
     record_from_json (ij, &rec);
   if (xj)
     facts_from_json (xj, &facts);
-  ctx.digest = pg_json_string (cj, "digest");
-  ctx.namespace = pg_json_string (cj, "namespace");
-  ctx.image_ref = pg_json_string (cj, "image_ref");
-  ctx.conflict = pg_json_string (cj, "conflict");
-  ctx.container_id = "c1";
-  ctx.policy_stale = PG_VERDICT_DENY;
-  if (pg_json_string (cj, "max_policy_age")
-      && parse_duration (pg_json_string (cj, "max_policy_age"), &ctx.max_policy_age) < 0)
-    fail_msg ("%s: bad max_policy_age", name);
-  if (pg_json_string (cj, "policy_stale"))
-    ctx.policy_stale = strcmp (pg_json_string (cj, "policy_stale"), "allow") == 0   ? PG_VERDICT_ALLOW
-                       : strcmp (pg_json_string (cj, "policy_stale"), "audit") == 0 ? PG_VERDICT_AUDIT
-                                                                                    : PG_VERDICT_DENY;
+  context_from_json (cj, name, &ctx);
   assert_int_equal (eval_image (policy, ij ? &rec : NULL, &facts, &ctx, time_field (cj, "now"), &d, &err), 0);
 
   if (strcmp (pg_json_string (ej, "decision"), verdict_name (d.verdict)) != 0)
