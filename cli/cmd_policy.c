@@ -11,17 +11,19 @@
 static void
 usage (FILE *out)
 {
-  fprintf (out, "Usage: patchgate policy set [--db FILE] POLICY.json\n"
+  fprintf (out, "Usage: patchgate policy set [--db FILE] [--index FILE] POLICY.json\n"
                 "       patchgate policy show [--db FILE]\n"
                 "       patchgate policy validate POLICY.json\n"
                 "\n"
                 "set       validate POLICY.json and store it in one transaction; an invalid\n"
-                "          policy is never stored and the previous one stays in force\n"
+                "          policy is never stored and the previous one stays in force; then\n"
+                "          recompile the policy index, which the hook decides from\n"
                 "show      print the stored policy as it was set\n"
                 "validate  check POLICY.json and name the field and the problem when invalid\n"
                 "\n"
-                "  --db FILE   policy database (default " PG_DEFAULT_DB ")\n"
-                "  -h, --help  show this help\n");
+                "  --db FILE     policy database (default " PG_DEFAULT_DB ")\n"
+                "  --index FILE  policy index (default: beside the database, X.db -> X.idx)\n"
+                "  -h, --help    show this help\n");
 }
 
 static int
@@ -52,7 +54,7 @@ policy_validate (const char *path)
 }
 
 static int
-policy_set (const char *db, const char *path)
+policy_set (const char *db, const char *index, const char *path)
 {
   cleanup_free char *text = NULL;
   cleanup_policy struct pg_policy *policy = NULL;
@@ -69,8 +71,12 @@ policy_set (const char *db, const char *path)
       store_rollback (store);
       return cli_fail (&err);
     }
+  store_close (store);
+  store = NULL;
   printf ("policy %s set in %s\n", policy->version, db);
-  return 0;
+
+  /* Committed: now the index the hook reads.  */
+  return cli_refresh_index (db, index, now);
 }
 
 static int
@@ -102,9 +108,12 @@ policy_show (const char *db)
 int
 cmd_policy (int argc, char **argv)
 {
-  static const struct option opts[]
-      = { { "db", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = { { "db", required_argument, NULL, 'd' },
+                                        { "index", required_argument, NULL, 'i' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
   const char *db = PG_DEFAULT_DB;
+  const char *index = NULL;
   const char *action;
   int c;
 
@@ -113,6 +122,9 @@ cmd_policy (int argc, char **argv)
       {
       case 'd':
         db = optarg;
+        break;
+      case 'i':
+        index = optarg;
         break;
       case 'h':
         usage (stdout);
@@ -134,6 +146,9 @@ cmd_policy (int argc, char **argv)
       case 'd':
         db = optarg;
         break;
+      case 'i':
+        index = optarg;
+        break;
       case 'h':
         usage (stdout);
         return 0;
@@ -144,7 +159,7 @@ cmd_policy (int argc, char **argv)
   if (strcmp (action, "show") == 0 && optind == argc)
     return policy_show (db);
   if (strcmp (action, "set") == 0 && optind + 1 == argc)
-    return policy_set (db, argv[optind]);
+    return policy_set (db, index, argv[optind]);
   if (strcmp (action, "validate") == 0 && optind + 1 == argc)
     return policy_validate (argv[optind]);
   usage (stderr);

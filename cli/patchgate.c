@@ -1,5 +1,6 @@
 /* patchgate: the admin CLI.  Each subcommand lives in policy/cmd_*.c. */
 #include "cli.h"
+#include "index/index.h"
 
 #include <string.h>
 
@@ -26,6 +27,20 @@ cli_fail (pg_error_t *err)
   fprintf (stderr, "patchgate: %s\n", (err && *err) ? (*err)->msg : "unknown error");
   pg_error_release (err);
   return 2;
+}
+
+int
+cli_refresh_index (const char *db, const char *index, int64_t now)
+{
+  cleanup_free char *derived = index ? NULL : index_path_for_db (db);
+  pg_error_t err = NULL;
+
+  if (index_refresh (db, index ? index : derived, now, NULL, &err) == 0)
+    return 0;
+  pg_error_wrap (&err,
+                 "the change is committed, but the policy index is not up to date (the hook decides from "
+                 "the previous one for index_max_lag, then refuses; retry with `patchgate index build`)");
+  return cli_fail (&err);
 }
 
 static void

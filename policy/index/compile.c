@@ -633,3 +633,14 @@ out:
     return pg_error_wrap (err, "compiling the policy index %s", index_path);
   return 0;
 }
+
+int
+index_refresh (const char *db_path, const char *index_path, int64_t now, struct pg_index_stats *stats,
+               pg_error_t *err)
+{
+  cleanup_store pg_store *store = NULL;
+
+  if (store_open (db_path, PG_STORE_READONLY, &store, err) < 0)
+    return pg_error_wrap (err, "compiling the policy index %s", index_path);
+  return index_compile (store, index_path, now, stats, err);
+}

@@ -48,6 +48,12 @@ struct pg_index_stats
 int index_compile (pg_store *store, const char *index_path, int64_t now, struct pg_index_stats *stats,
                    pg_error_t *err);
 
+/* The one step every writer of the database runs after it committed a
+   change (import, policy set, activate): bring the index at INDEX_PATH up
+   to the database at DB_PATH.  */
+int index_refresh (const char *db_path, const char *index_path, int64_t now, struct pg_index_stats *stats,
+                   pg_error_t *err);
+
 /* The writer index_compile uses, for any source of records (the unit tests
    feed it the eval suite's): start with the policy (NULL: none is set) and
    GLOBALS (the revoked bases the database knows, the bundle's time and
