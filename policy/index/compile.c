@@ -53,6 +53,8 @@ struct pg_index_writer
   struct cdb_make cm;
   struct pg_index_buf buf;
   struct pg_index_stats stats;
+  char lineage[40];
+  int64_t change_seq;
 };
 
 /* ---- what may concern one image ---- */
@@ -488,6 +490,8 @@ write_trailer (pg_index_writer *c, const struct stat *db, int64_t now, pg_error_
       t.db_mtime_nsec = db->st_mtim.tv_nsec;
     }
   t.policy_fingerprint = policy_record_fingerprint ();
+  memcpy (t.lineage, c->lineage, sizeof (t.lineage));
+  t.change_seq = c->change_seq;
   t.images = c->stats.images;
   t.keys = c->stats.keys;
   t.checksum = pg_index_fnv1a (&t, offsetof (struct pg_index_trailer, checksum));
@@ -497,6 +501,15 @@ write_trailer (pg_index_writer *c, const struct stat *db, int64_t now, pg_error_
     return pg_make_error (err, errno ? errno : EIO, "%s: writing the trailer", c->tmp);
   c->stats.bytes = t.file_size;
   return 0;
+}
+
+void
+index_writer_set_origin (pg_index_writer *c, const char *lineage, int64_t change_seq)
+{
+  memset (c->lineage, 0, sizeof (c->lineage));
+  if (lineage)
+    snprintf (c->lineage, sizeof (c->lineage), "%s", lineage);
+  c->change_seq = change_seq;
 }
 
 int
@@ -571,46 +584,233 @@ load_globals (pg_store *store, struct pg_policy **policy, struct pg_eval_facts *
   return 0;
 }
 
-static int
-compile_images (pg_store *store, pg_index_writer *w, const struct pg_policy *policy, pg_error_t *err)
+/* Records need only the packages a floor names (as decide_image).  */
+static void
+filter_packages (pg_store *store, const struct pg_policy *policy)
 {
-  cleanup_free int64_t *rowids = NULL;
-  const char **floors;
-  size_t n = 0;
-  int ret = 0;
-
-  if (policy == NULL)
-    return 0;
-  if (store_list_images (store, &rowids, &n, err) < 0)
-    return -1;
-  /* Records need only the packages a floor names (as decide_image).  */
-  floors = xmalloc0 ((policy->n_min_versions + 1) * sizeof (*floors));
+  const char **floors = xmalloc0 ((policy->n_min_versions + 1) * sizeof (*floors));
   for (size_t i = 0; i < policy->n_min_versions; i++)
     floors[i] = policy->min_versions[i].package;
   store_set_package_filter (store, floors, policy->n_min_versions);
   free (floors);
+}
+
+static int
+compile_images (pg_store *store, pg_index_writer *w, const struct pg_policy *policy, const int64_t *rowids,
+                size_t n, pg_error_t *err)
+{
+  int ret = 0;
+  filter_packages (store, policy);
   for (size_t i = 0; i < n && ret == 0; i++)
     ret = compile_image (store, w, rowids[i], err);
   store_set_package_filter (store, NULL, 0);
   return ret;
 }
 
-int
-index_compile (pg_store *store, const char *index_path, int64_t now, struct pg_index_stats *stats,
-               pg_error_t *err)
+/* ---- an incremental compile: the previous index's records of unchanged
+   images copied as they are, the changed ones compiled again ---- */
+
+static bool
+rowid_in (int64_t rowid, const int64_t *v, size_t n)
+{
+  size_t lo = 0, hi = n;
+  while (lo < hi)
+    {
+      size_t mid = lo + (hi - lo) / 2;
+      if (v[mid] == rowid)
+        return true;
+      if (v[mid] < rowid)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return false;
+}
+
+static int
+compare_rowid (const void *a, const void *b)
+{
+  int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+  return x < y ? -1 : x > y;
+}
+
+struct copier
+{
+  pg_index_writer *w;
+  const int64_t *dirty;
+  size_t n_dirty;
+  uint64_t old_pos, new_pos; /* where the last copied record was, and is */
+  bool damaged;              /* the previous index does not read as written */
+};
+
+/* An image record or alias of the previous index: copied unless its image
+   changed.  The trailer's keys (policy, facts) are the writer's own.  */
+static int
+copy_entry (const unsigned char *key, size_t klen, const unsigned char *val, size_t vlen, uint64_t pos,
+            void *data, pg_error_t *err)
+{
+  struct copier *cp = data;
+  struct pg_index_cursor c = { val + 1, vlen ? vlen - 1 : 0, false };
+  int64_t rowid;
+
+  if (klen == 0 || key[0] == '\0')
+    return 0;
+  if (vlen < 2 || (val[0] != PG_INDEX_RECORD && val[0] != PG_INDEX_ALIAS))
+    {
+      cp->damaged = true;
+      return pg_make_error (err, 0, "%s: an entry of the previous index is not a record", cp->w->path);
+    }
+  rowid = (int64_t) pg_index_get_varint (&c);
+  if (rowid_in (rowid, cp->dirty, cp->n_dirty))
+    return 0;
+  if (val[0] == PG_INDEX_RECORD)
+    {
+      cp->old_pos = pos;
+      cp->new_pos = (uint64_t) cp->w->cm.cdb_dpos + 8 + klen;
+      cp->w->stats.copied++;
+      cp->w->stats.images++;
+      cp->w->stats.keys++;
+      return add (cp->w, key, klen, val, vlen, NULL, err);
+    }
+  {
+    uint64_t target = pg_index_get_varint (&c), len = pg_index_get_varint (&c);
+    struct pg_index_buf a = { 0 };
+    int r;
+    if (c.bad || target != cp->old_pos)
+      {
+        cp->damaged = true;
+        return pg_make_error (err, 0, "%s: an alias of the previous index does not follow its record",
+                              cp->w->path);
+      }
+    pg_index_put (&a, (const char[]){ PG_INDEX_ALIAS }, 1);
+    pg_index_put_varint (&a, (uint64_t) rowid);
+    pg_index_put_varint (&a, cp->new_pos);
+    pg_index_put_varint (&a, len);
+    r = add (cp->w, key, klen, a.p, a.len, NULL, err);
+    free (a.p);
+    cp->w->stats.keys++;
+    return r;
+  }
+}
+
+/* The images to compile again: those the log names, and the other builds
+   of their repository:tag names (whose newer build they may have become). */
+static int
+dirty_images (pg_store *store, const struct pg_store_changes *ch, int64_t **out, size_t *n, pg_error_t *err)
+{
+  int64_t *v = NULL;
+  size_t nv = 0;
+
+  for (size_t i = 0; i < ch->n_images; i++)
+    {
+      int64_t *sib = NULL;
+      size_t ns = 0;
+      if (store_images_sharing_names (store, ch->images[i], &sib, &ns, err) < 0)
+        {
+          free (v);
+          return -1;
+        }
+      v = xrealloc (v, (nv + ns + 1) * sizeof (*v));
+      v[nv++] = ch->images[i];
+      memcpy (v + nv, sib, ns * sizeof (*v));
+      nv += ns;
+      free (sib);
+    }
+  if (nv)
+    qsort (v, nv, sizeof (*v), compare_rowid);
+  *n = 0;
+  for (size_t i = 0; i < nv; i++)
+    if (*n == 0 || v[*n - 1] != v[i])
+      v[(*n)++] = v[i];
+  *out = v;
+  return 0;
+}
+
+/* Is one of the changed images a base the policy revokes?  Its layers are
+   part of every record then.  */
+static int
+touches_a_base (pg_store *store, const struct pg_policy *policy, const int64_t *dirty, size_t n, bool *yes,
+                pg_error_t *err)
+{
+  *yes = false;
+  for (size_t i = 0; i < policy->n_revoked_bases && !*yes; i++)
+    {
+      int64_t rowid;
+      int r = store_find_image_rowid (store, policy->revoked_bases[i], &rowid, err);
+      if (r < 0)
+        return -1;
+      *yes = r > 0 && rowid_in (rowid, dirty, n);
+    }
+  return 0;
+}
+
+/* Copy the previous index's unchanged records into W and compile the
+   changed images: 1 when done, 0 when the previous index cannot serve
+   (missing, of another build or database, or the change concerns every
+   image), -1 on error.  */
+static int
+compile_changes (pg_store *store, pg_index_writer *w, const struct pg_policy *policy, const char *index_path,
+                 const char *lineage, int64_t since, pg_error_t *err)
+{
+  struct pg_store_changes ch;
+  cleanup_free int64_t *dirty = NULL;
+  cleanup_index pg_index *old = NULL;
+  cleanup_error pg_error_t ignored = NULL;
+  struct pg_index_info info;
+  struct copier cp = { 0 };
+  size_t n_dirty = 0;
+  bool base;
+  int r;
+
+  if (policy == NULL || index_open (index_path, NULL, &old, &ignored) < 0)
+    return 0;
+  index_get_info (old, &info);
+  if (lineage == NULL || strcmp (info.lineage, lineage) != 0 || info.change_seq > since)
+    return 0;
+  if (store_changes_since (store, info.change_seq, &ch, err) < 0)
+    return -1;
+  r = ch.all || ch.last != since ? 0 : dirty_images (store, &ch, &dirty, &n_dirty, err);
+  free (ch.images);
+  if (ch.all || ch.last != since || r < 0)
+    return r;
+  /* Beyond a quarter of the images, compiling them all costs no more.  */
+  if (n_dirty > info.images / 4 + 16 || touches_a_base (store, policy, dirty, n_dirty, &base, err) < 0
+      || base)
+    return 0;
+  cp.w = w;
+  cp.dirty = dirty;
+  cp.n_dirty = n_dirty;
+  if (index_foreach (old, copy_entry, &cp, err) < 0)
+    {
+      if (!cp.damaged)
+        return -1;
+      pg_error_release (err); /* compile it all instead */
+      return 0;
+    }
+  if (compile_images (store, w, policy, dirty, n_dirty, err) < 0)
+    return -1;
+  w->stats.incremental = true;
+  return 1;
+}
+
+/* Compile the database (in the caller's read transaction) into
+   INDEX_PATH: incrementally from the previous index when INCREMENTAL and
+   it can serve, else every image.  */
+static int
+compile_in_transaction (pg_store *store, const char *index_path, int64_t now, bool incremental,
+                        struct pg_index_stats *stats, pg_error_t *err)
 {
   cleanup_policy struct pg_policy *policy = NULL;
+  cleanup_free char *lineage = NULL;
   struct pg_eval_facts globals = { 0 };
+  struct pg_store_changes ch = { 0 };
   pg_index_writer *w = NULL;
   struct stat db;
-  int ret = -1;
+  int r = -1;
 
-  /* One read transaction: the index is one state of the database, and the
-     file identity recorded is that state's (a writer cannot commit while
-     it is open).  */
-  if (store_begin (store, false, err) < 0)
-    return pg_error_wrap (err, "compiling the policy index %s", index_path);
-  if (load_globals (store, &policy, &globals, err) < 0)
+  if (load_globals (store, &policy, &globals, err) < 0
+      || store_meta_get_text (store, "lineage", &lineage, err) < 0
+      || store_changes_since (store, INT64_MAX, &ch, err) < 0)
     goto out;
   if (stat (store_path (store), &db) < 0)
     {
@@ -619,19 +819,63 @@ index_compile (pg_store *store, const char *index_path, int64_t now, struct pg_i
     }
   if (index_writer_start (index_path, policy, &globals, &w, err) < 0)
     goto out;
-  if (compile_images (store, w, policy, err) < 0)
+  index_writer_set_origin (w, lineage, ch.last);
+  r = incremental ? compile_changes (store, w, policy, index_path, lineage, ch.last, err) : 0;
+  if (r == 0 && w->stats.keys > 0)
+    {
+      /* The previous index could not serve after all: start over.  */
+      index_writer_abort (w);
+      w = NULL;
+      if (index_writer_start (index_path, policy, &globals, &w, err) < 0)
+        {
+          r = -1;
+          goto out;
+        }
+      index_writer_set_origin (w, lineage, ch.last);
+    }
+  if (r == 0 && policy)
+    {
+      cleanup_free int64_t *rowids = NULL;
+      size_t n = 0;
+      r = store_list_images (store, &rowids, &n, err);
+      if (r == 0)
+        r = compile_images (store, w, policy, rowids, n, err);
+    }
+  if (r < 0)
     {
       index_writer_abort (w);
       goto out;
     }
   store_rollback (store);
-  ret = index_writer_finish (w, &db, now, stats, err);
+  r = index_writer_finish (w, &db, now, stats, err);
 out:
-  store_rollback (store);
   pg_eval_facts_free (&globals);
-  if (ret < 0)
+  free (ch.images);
+  return r;
+}
+
+static int
+compile (pg_store *store, const char *index_path, int64_t now, bool incremental, struct pg_index_stats *stats,
+         pg_error_t *err)
+{
+  int r;
+  /* One read transaction: the index is one state of the database, and the
+     file identity recorded is that state's (a writer cannot commit while
+     it is open).  */
+  if (store_begin (store, false, err) < 0)
+    return pg_error_wrap (err, "compiling the policy index %s", index_path);
+  r = compile_in_transaction (store, index_path, now, incremental, stats, err);
+  store_rollback (store);
+  if (r < 0)
     return pg_error_wrap (err, "compiling the policy index %s", index_path);
   return 0;
+}
+
+int
+index_compile (pg_store *store, const char *index_path, int64_t now, struct pg_index_stats *stats,
+               pg_error_t *err)
+{
+  return compile (store, index_path, now, false, stats, err);
 }
 
 int
@@ -642,5 +886,5 @@ index_refresh (const char *db_path, const char *index_path, int64_t now, struct 
 
   if (store_open (db_path, PG_STORE_READONLY, &store, err) < 0)
     return pg_error_wrap (err, "compiling the policy index %s", index_path);
-  return index_compile (store, index_path, now, stats, err);
+  return compile (store, index_path, now, true, stats, err);
 }

@@ -70,6 +70,9 @@ int index_writer_add_image (pg_index_writer *w, const struct pg_image_record *re
 struct stat;
 int index_writer_finish (pg_index_writer *w, const struct stat *db, int64_t now, struct pg_index_stats *stats,
                          pg_error_t *err);
+/* The change log the records come from (the trailer's lineage and last
+   change), for the next incremental compile; none by default.  */
+void index_writer_set_origin (pg_index_writer *w, const char *lineage, int64_t change_seq);
 void index_writer_abort (pg_index_writer *w);
 
 /* ---- reading (lookup.c) ---- */
@@ -91,6 +94,8 @@ struct pg_index_open_opts
 struct pg_index_info
 {
   int64_t compiled_at;
+  char lineage[40];   /* the database's change log it was compiled from ("": none) */
+  int64_t change_seq; /* the last change of that log it includes */
   uint64_t images;
   uint64_t keys;
   uint64_t size;
@@ -104,6 +109,12 @@ void cleanup_indexp (pg_index **idx);
 #define cleanup_index __attribute__ ((cleanup (cleanup_indexp)))
 const char *index_path (const pg_index *idx);
 void index_get_info (const pg_index *idx, struct pg_index_info *info);
+
+/* Every key and value of the file, in file order (compile.c copies the
+   records of unchanged images from the previous index).  */
+typedef int (*pg_index_entry_fn) (const unsigned char *key, size_t klen, const unsigned char *val,
+                                  size_t vlen, uint64_t val_pos, void *data, pg_error_t *err);
+int index_foreach (pg_index *idx, pg_index_entry_fn fn, void *data, pg_error_t *err);
 
 /* The decision for CTX at NOW: decide_image's, from the index alone.  */
 int index_decide (pg_index *idx, const struct pg_context *ctx, int64_t now, struct pg_decision *out,

@@ -73,6 +73,9 @@ index_get_info (const pg_index *idx, struct pg_index_info *info)
 {
   memset (info, 0, sizeof (*info));
   info->compiled_at = idx->t.compiled_at;
+  memcpy (info->lineage, idx->t.lineage, sizeof (info->lineage));
+  info->lineage[sizeof (info->lineage) - 1] = '\0';
+  info->change_seq = idx->t.change_seq;
   info->images = idx->t.images;
   info->keys = idx->t.keys;
   info->size = (uint64_t) idx->st.st_size;
@@ -206,6 +209,26 @@ index_open (const char *path, const struct pg_index_open_opts *opts, pg_index **
 fail:
   index_close (idx);
   return -1;
+}
+
+int
+index_foreach (pg_index *idx, pg_index_entry_fn fn, void *data, pg_error_t *err)
+{
+  unsigned pos;
+  int r;
+
+  cdb_seqinit (&pos, &idx->cdb);
+  while ((r = cdb_seqnext (&pos, &idx->cdb)) > 0)
+    {
+      const unsigned char *k = cdb_getkey (&idx->cdb), *v = cdb_getdata (&idx->cdb);
+      if (k == NULL || v == NULL)
+        return pg_make_error (err, 0, "policy index %s is damaged: %s", idx->path, RECOMPILE);
+      if (fn (k, cdb_keylen (&idx->cdb), v, cdb_datalen (&idx->cdb), cdb_datapos (&idx->cdb), data, err) < 0)
+        return -1;
+    }
+  if (r < 0)
+    return pg_make_error (err, errno, "policy index %s is damaged: %s", idx->path, RECOMPILE);
+  return 0;
 }
 
 /* ---- one image ---- */

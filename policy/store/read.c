@@ -390,6 +390,37 @@ store_images_sharing_names (pg_store *store, int64_t rowid, int64_t **rowids, si
 }
 
 int
+store_changes_since (pg_store *store, int64_t seq, struct pg_store_changes *out, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int64_t *max = NULL, *all = NULL;
+  size_t n = 0;
+  int r;
+
+  memset (out, 0, sizeof (*out));
+  if (rowid_list (store, "SELECT coalesce(max(seq), 0) FROM changes", -1, &max, &n, err) < 0)
+    return -1;
+  out->last = n ? max[0] : 0;
+  free (max);
+  if (rowid_list (store,
+                  "SELECT EXISTS (SELECT 1 FROM changes WHERE seq > ? AND what NOT IN ('image', 'vex'))", seq,
+                  &all, &n, err)
+      < 0)
+    return -1;
+  out->all = n && all[0];
+  free (all);
+  if (out->all)
+    return 0;
+  /* The images changed, and those a changed OpenVEX statement names.  */
+  r = rowid_list (store,
+                  "SELECT image FROM changes WHERE seq > ?1 AND what = 'image' AND image IS NOT NULL "
+                  "UNION SELECT d.image FROM changes c JOIN digests d ON d.digest = c.digest "
+                  "WHERE c.seq > ?1 AND c.what = 'vex' ORDER BY 1",
+                  seq, &out->images, &out->n_images, err);
+  return r;
+}
+
+int
 store_image_digests (pg_store *store, int64_t rowid, char ***digests, size_t *n, pg_error_t *err)
 {
   cleanup_stmt sqlite3_stmt *st = NULL;

@@ -239,18 +239,17 @@ struct db_check
 /* Every digest of the database (and two it does not know, and none) under
    every namespace, name and instant of C.  */
 static void
-compare_db (pg_store *store, const char *db, const char *index, const struct db_check *c)
+compare_db_as_is (pg_store *store, const char *db, const char *index, const struct db_check *c)
 {
   cleanup_free int64_t *rowids = NULL;
   char **digests = NULL;
   size_t n_rowids = 0, n_digests = 0;
   pg_error_t err = NULL;
-  struct pg_index_stats st;
+  struct pg_index_info st;
   pg_index *idx;
 
-  if (index_compile (store, index, 1000, &st, &err) < 0)
-    fail_msg ("%s: index_compile: %s", c->name, err->msg);
   idx = open_index (index, db);
+  index_get_info (idx, &st);
   assert_int_equal (store_list_images (store, &rowids, &n_rowids, &err), 0);
   for (size_t i = 0; i < n_rowids; i++)
     {
@@ -290,6 +289,15 @@ compare_db (pg_store *store, const char *db, const char *index, const struct db_
           }
   index_close (idx);
   strv_free (digests, n_digests);
+}
+
+static void
+compare_db (pg_store *store, const char *db, const char *index, const struct db_check *c)
+{
+  pg_error_t err = NULL;
+  if (index_compile (store, index, 1000, NULL, &err) < 0)
+    fail_msg ("%s: index_compile: %s", c->name, err->msg);
+  compare_db_as_is (store, db, index, c);
 }
 
 static void
@@ -986,6 +994,130 @@ test_random_db (void **state)
                  (unsigned long long) (decisions - before));
 }
 
+/* ---- incremental compiles ---- */
+
+/* Add N random images (and, for some, an older scan, a new build of the
+   same names, VEX statements) in one transaction.  */
+static int64_t scan_clock;
+
+static void
+add_random_images (pg_store *store, int round, int first, int n, bool old_reports)
+{
+  pg_error_t err = NULL;
+  assert_int_equal (store_begin (store, true, &err), 0);
+  for (int i = first; i < first + n; i++)
+    {
+      struct pg_image_record rec;
+      char **digests = NULL;
+      size_t nd = 0;
+      struct pg_scan s;
+      rand_record (round, i, &rec, &digests, &nd);
+      rec.has_scan = true;
+      /* Later than every scan so far (a fix first seen now changes no
+         other image), or, for OLD_REPORTS, earlier (fixes known earlier
+         than recorded).  */
+      rec.scanned_at = old_reports ? BASE - 700 * DAY : BASE + 400 * DAY + 60 * scan_clock++;
+      scan_of_record (&rec, digests, nd, &s);
+      if (store_add_scan (store, &s, BASE, &err) < 0)
+        fail_msg ("incremental: %s", err->msg);
+      for (size_t k = 0; k < rec.n_vex; k++)
+        {
+          struct pg_vex x = rec.vex[k];
+          x.digests = digests;
+          x.n_digests = nd;
+          assert_int_equal (store_add_vex (store, &x, "random", &err), 0);
+        }
+      strv_free (s.repo_digests, s.n_repo_digests);
+      pg_image_record_free (&rec);
+      strv_free (digests, nd);
+    }
+  assert_int_equal (store_commit (store, &err), 0);
+}
+
+static void
+refresh (const char *db, const char *index, bool want_incremental, const char *what)
+{
+  struct pg_index_stats st;
+  pg_error_t err = NULL;
+  if (index_refresh (db, index, 1000, &st, &err) < 0)
+    fail_msg ("%s: index_refresh: %s", what, err->msg);
+  if (st.incremental != want_incremental)
+    fail_msg ("%s: incremental %d, expected %d (%llu copied, %llu compiled)", what, st.incremental,
+              want_incremental, (unsigned long long) st.copied, (unsigned long long) st.compiled);
+  if (want_incremental && (st.copied == 0 || st.compiled >= st.images))
+    fail_msg ("%s: %llu copied, %llu compiled of %llu", what, (unsigned long long) st.copied,
+              (unsigned long long) st.compiled, (unsigned long long) st.images);
+}
+
+/* After every change, index_refresh brings the index up to date, copying
+   the records of unchanged images: its decisions are decide_image's.  The
+   changes that concern every image (a policy, a fix known earlier than
+   recorded, a deletion) compile everything.  */
+static void
+test_incremental (void **state)
+{
+  uint64_t before = decisions;
+  rng_state = 4242;
+  for (int round = 0; round < 3; round++)
+    {
+      cleanup_temp_db char *db = suite_temp_db ();
+      cleanup_free char *index = index_beside (db);
+      cleanup_json json_t *doc = rand_policy (2000 + round);
+      cleanup_free char *text = NULL;
+      pg_store *store = NULL;
+      pg_error_t err = NULL;
+      /* After the new builds' scans (BASE + 400 days on), and a superseded
+         grace that ends within them: older builds turn SUPERSEDED.  */
+      static const int64_t instants[] = { BASE, BASE + 402 * DAY, BASE + 430 * DAY };
+      struct db_check c = { "incremental", instants, 3, 3, 2 };
+      json_t *scope;
+      size_t k;
+
+      json_object_set_new (json_object_get (doc, "defaults"), "superseded_grace", json_string ("1h"));
+      json_object_set_new (json_object_get (doc, "defaults"), "mode", json_string ("enforce"));
+      json_array_foreach (json_object_get (doc, "scopes"), k, scope)
+        json_object_del (scope, "superseded_grace");
+      text = json_dumps (doc, 0);
+
+      assert_int_equal (store_open (db, PG_STORE_CREATE, &store, &err), 0);
+      set_policy (store, text);
+      add_random_images (store, 2000 + round, 0, N_IMAGES, false);
+      refresh (db, index, false, "first compile");
+      compare_db_as_is (store, db, index, &c);
+      /* New images, new builds of the same names, VEX: a few records.  */
+      for (int batch = 0; batch < 3; batch++)
+        {
+          add_random_images (store, 2000 + round, N_IMAGES + batch * 3, 3, false);
+          refresh (db, index, true, "new images");
+          compare_db_as_is (store, db, index, &c);
+        }
+      /* Scans of images already there.  */
+      add_random_images (store, 2000 + round, 2, 2, false);
+      refresh (db, index, true, "rescans");
+      compare_db_as_is (store, db, index, &c);
+      /* Nothing changed.  */
+      refresh (db, index, true, "no change");
+      /* Reports older than the first that saw a fix: every image.  */
+      add_random_images (store, 2000 + round, 5, 3, true);
+      refresh (db, index, false, "fixes known earlier");
+      compare_db_as_is (store, db, index, &c);
+      /* A policy: every image.  */
+      set_policy (store, text);
+      refresh (db, index, false, "policy");
+      compare_db_as_is (store, db, index, &c);
+      /* Behind patchgate's back: a deletion.  */
+      assert_int_equal (sqlite3_exec (store_db (store),
+                                      "DELETE FROM names WHERE image = (SELECT min(image) FROM names)", NULL,
+                                      NULL, NULL),
+                        SQLITE_OK);
+      refresh (db, index, false, "deletion");
+      compare_db_as_is (store, db, index, &c);
+      store_close (store);
+    }
+  print_message ("%llu decisions after incremental compiles compared\n",
+                 (unsigned long long) (decisions - before));
+}
+
 /* ---- faults ---- */
 
 static void
@@ -1203,9 +1335,10 @@ int
 main (void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test (test_eval_suite), cmocka_unit_test (test_reports),
-    cmocka_unit_test (test_random),     cmocka_unit_test (test_random_db),
-    cmocka_unit_test (test_faults),     cmocka_unit_test (test_damaged_records),
+    cmocka_unit_test (test_eval_suite),      cmocka_unit_test (test_reports),
+    cmocka_unit_test (test_random),          cmocka_unit_test (test_random_db),
+    cmocka_unit_test (test_incremental),     cmocka_unit_test (test_faults),
+    cmocka_unit_test (test_damaged_records),
   };
   int ret = cmocka_run_group_tests (tests, NULL, NULL);
   fprintf (stderr, "# %llu decisions compared\n", (unsigned long long) decisions);
