@@ -44,7 +44,8 @@ LIBS = $(PKG_LIBS) -lm
 LIB_SRCS = $(sort $(wildcard policy/*/*.c))
 HOOK_MAIN = hook/main.c
 WRAPPER_MAIN = hook/runtime_main.c
-HOOK_SUPPORT_SRCS = $(filter-out $(HOOK_MAIN) $(WRAPPER_MAIN),$(wildcard hook/*.c))
+SECCOMP_GEN_MAIN = hook/seccomp_gen.c
+HOOK_SUPPORT_SRCS = $(filter-out $(HOOK_MAIN) $(WRAPPER_MAIN) $(SECCOMP_GEN_MAIN),$(wildcard hook/*.c))
 CLI_SRCS = $(wildcard cli/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HOOK_SUPPORT_OBJS = $(HOOK_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -70,6 +71,20 @@ DEPFLAGS = -MMD -MP
 all: $(BUILD)/patchgate-hook $(BUILD)/patchgate $(WRAPPER)
 
 $(BUILD)/obj/hook/%.o: CFLAGS += -Ihook
+
+# The hook's seccomp allowlist (hook/seccomp_rules.c) is compiled into a BPF
+# program at build time by seccomp_gen, which the hook loads as it is, with
+# its own pid filled in: building it with libseccomp at every container
+# start was a third of the hook's time (BENCHMARKS.md).
+SECCOMP_GEN = $(BUILD)/seccomp_gen
+SECCOMP_BPF = $(BUILD)/gen/seccomp_bpf.h
+$(SECCOMP_GEN): $(SECCOMP_GEN_MAIN) $(BUILD)/obj/hook/seccomp_rules.o $(LIB)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook $(LDFLAGS) -o $@ $^ $(LIBS)
+$(SECCOMP_BPF): $(SECCOMP_GEN)
+	@mkdir -p $(dir $@)
+	$(SECCOMP_GEN) >$@.tmp && mv $@.tmp $@
+$(BUILD)/obj/hook/sandbox.o: $(SECCOMP_BPF)
+$(BUILD)/obj/hook/sandbox.o: CFLAGS += -I$(BUILD)/gen
 # Where `make install` puts the hook, for the wrapper's default entry.
 $(BUILD)/obj/hook/runtime_wrap.o: CFLAGS += -DPG_DEFAULT_HOOK_PATH='"$(PREFIX)/libexec/oci/hooks.d/patchgate-hook"'
 $(BUILD)/obj/cli/%.o: CFLAGS += -Icli
@@ -97,10 +112,22 @@ POLICY_PARSER_ID := $(shell cat $(POLICY_FORMAT_SRCS) | sha256sum | cut -c1-32)
 $(BUILD)/obj/policy/rules/policy_record.o: $(POLICY_FORMAT_SRCS)
 $(BUILD)/obj/policy/rules/policy_record.o: CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
 
-# The hook links only the libraries it calls (not libcurl, libcrypto, ...):
-# each one mapped and relocated at exec costs it time on every container start.
+# The hook links only the libraries it calls (not SQLite, libcurl,
+# libcrypto, ...), and statically (static-pie): each shared library mapped
+# and relocated at exec cost it time on every container start (BENCHMARKS.md).
+# The price: a security update of jansson, libcap, tinycdb or glibc reaches
+# the hook when it is rebuilt.  HOOK_STATIC=0 links it dynamically; sanitizer
+# builds always do.
+HOOK_STATIC ?= $(if $(filter 1,$(SANITIZE)),0,1)
+ifeq ($(HOOK_STATIC),1)
+HOOK_LDFLAGS = -static-pie
+HOOK_LIBS = -ljansson -lcap -l:libcdb_pic.a
+else
+HOOK_LDFLAGS = -Wl,--as-needed
+HOOK_LIBS = $(LIBS)
+endif
 $(BUILD)/patchgate-hook: $(HOOK_OBJS) $(HOOK_LIB) $(LIB)
-	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) $(HOOK_LDFLAGS) -o $@ $^ $(HOOK_LIBS)
 
 $(BUILD)/patchgate: $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -108,13 +135,18 @@ $(BUILD)/patchgate: $(CLI_OBJS) $(LIB)
 $(BUILD)/patchgate-runtime: $(WRAPPER_OBJS) $(HOOK_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(HOOK_LIB) $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(HOOK_LIB) $(LIB) $(SECCOMP_BPF)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook -Itests/unit $(LDFLAGS) -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook -I$(BUILD)/gen -Itests/unit $(LDFLAGS) -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: tests/bench/%.c $(HOOK_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook $(LDFLAGS) -Wl,--as-needed -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS)
+
+# The hook without its sandbox, linked as the hook is.
+$(BUILD)/bench/hook_nosandbox: tests/bench/hook_nosandbox.c $(HOOK_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook $(LDFLAGS) $(HOOK_LDFLAGS) -o $@ $< $(HOOK_LIB) $(LIB) $(HOOK_LIBS)
 
 # The hook for tests/integration/valgrind.bats: hook/main.c built with
 # PG_HOOK_NO_SECCOMP, since valgrind cannot emulate seccomp(2) and the real
