@@ -489,7 +489,7 @@ write_trailer (pg_index_writer *c, const struct stat *db, int64_t now, pg_error_
       t.db_mtime_sec = db->st_mtim.tv_sec;
       t.db_mtime_nsec = db->st_mtim.tv_nsec;
     }
-  t.policy_fingerprint = policy_record_fingerprint ();
+  t.build_fingerprint = index_build_fingerprint ();
   memcpy (t.lineage, c->lineage, sizeof (t.lineage));
   t.change_seq = c->change_seq;
   t.images = c->stats.images;

@@ -20,8 +20,8 @@
  * stored NUL-terminated so that the reader points at them in the mapping.
  *
  * The trailer comes last, so that a file cut short anywhere has none.
- * Host byte order: the policy record's fingerprint, checked on open, is
- * only equal on a build with the same layouts and byte order.
+ * Host byte order: the build fingerprint, checked on open, is only equal on
+ * a build with the same sources, layouts and byte order.
  */
 #ifndef PATCHGATE_INDEX_FORMAT_H
 #define PATCHGATE_INDEX_FORMAT_H
@@ -61,7 +61,7 @@ struct pg_index_trailer
   uint64_t db_size;
   int64_t db_mtime_sec;
   int64_t db_mtime_nsec;
-  uint64_t policy_fingerprint; /* policy_record_fingerprint () of the writer */
+  uint64_t build_fingerprint; /* index_build_fingerprint () of the writer */
   uint64_t images;
   uint64_t keys;
   /* Incremental compiles (compile.c): the database's lineage and the last
@@ -71,6 +71,13 @@ struct pg_index_trailer
   uint64_t reserved[4];
   uint64_t checksum; /* FNV-1a of every byte before it */
 } __attribute__ ((packed));
+
+/* Which builds may read an index: the policy record's layout and parser
+   (policy_record_fingerprint) and the sources that decide what a record
+   holds and how it is read (the Makefile's PG_INDEX_BUILD_ID: a hash of
+   policy/index, policy/rules and policy/store).  Another build refuses the
+   index and says to recompile it.  0: this build writes no index.  */
+uint64_t index_build_fingerprint (void);
 
 static inline uint64_t
 pg_index_fnv1a (const void *data, size_t len)

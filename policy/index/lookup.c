@@ -85,6 +85,19 @@ index_get_info (const pg_index *idx, struct pg_index_info *info)
 
 #define RECOMPILE "recompile it: patchgate index build"
 
+uint64_t
+index_build_fingerprint (void)
+{
+#ifdef PG_INDEX_BUILD_ID
+  static const char id[] = PG_INDEX_BUILD_ID;
+#else
+  static const char id[] = "no PG_INDEX_BUILD_ID";
+#endif
+  uint64_t policy = policy_record_fingerprint ();
+  uint64_t h = pg_index_fnv1a (id, sizeof (id)) ^ (policy * 0x9e3779b97f4a7c15ULL) ^ PG_INDEX_FORMAT;
+  return policy == 0 ? 0 : h | 1;
+}
+
 static int
 check_trailer (pg_index *idx, pg_error_t *err)
 {
@@ -108,7 +121,7 @@ check_trailer (pg_index *idx, pg_error_t *err)
     return pg_make_error (
         err, 0, "policy index %s is %lld bytes, its trailer says %llu: truncated or damaged: %s", idx->path,
         (long long) idx->st.st_size, (unsigned long long) t->file_size, RECOMPILE);
-  if (t->policy_fingerprint != policy_record_fingerprint () || t->policy_fingerprint == 0)
+  if (t->build_fingerprint != index_build_fingerprint () || t->build_fingerprint == 0)
     return pg_make_error (err, 0, "policy index %s was compiled by another build of patchgate: %s", idx->path,
                           RECOMPILE);
   return 0;

@@ -1231,7 +1231,7 @@ test_faults (void **state)
   patch_trailer (bad, offsetof (struct pg_index_trailer, format), (const uint32_t[]){ 99 }, 4, true);
   expect_refused (bad, NULL, "has format 99");
   copy_file (index, bad, SIZE_MAX);
-  patch_trailer (bad, offsetof (struct pg_index_trailer, policy_fingerprint), (const uint64_t[]){ 12345 }, 8,
+  patch_trailer (bad, offsetof (struct pg_index_trailer, build_fingerprint), (const uint64_t[]){ 12345 }, 8,
                  true);
   expect_refused (bad, NULL, "another build");
   copy_file (index, bad, SIZE_MAX);
