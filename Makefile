@@ -151,6 +151,11 @@ $(BUILD)/bench/%: tests/bench/%.c $(HOOK_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook $(LDFLAGS) -Wl,--as-needed -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS)
 
+# The floor linked as the hook is.
+$(BUILD)/bench/floor_static: tests/bench/floor_static.c tests/bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $(HOOK_LDFLAGS) -o $@ $<
+
 # The least an index-backed hook can do, linked as the hook is.
 $(BUILD)/bench/cdb_floor: tests/bench/cdb_floor.c
 	@mkdir -p $(dir $@)

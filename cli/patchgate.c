@@ -35,8 +35,19 @@ cli_refresh_index (const char *db, const char *index, int64_t now)
   cleanup_free char *derived = index ? NULL : index_path_for_db (db);
   pg_error_t err = NULL;
 
-  if (index_refresh (db, index ? index : derived, now, NULL, &err) == 0)
-    return 0;
+  struct pg_index_stats st;
+
+  if (index_refresh (db, index ? index : derived, now, &st, &err) == 0)
+    {
+      if (st.incremental)
+        printf ("policy index %s: %llu images (%llu compiled, %llu copied)\n", index ? index : derived,
+                (unsigned long long) st.images, (unsigned long long) st.compiled,
+                (unsigned long long) st.copied);
+      else
+        printf ("policy index %s: %llu images compiled\n", index ? index : derived,
+                (unsigned long long) st.images);
+      return 0;
+    }
   pg_error_wrap (&err,
                  "the change is committed, but the policy index is not up to date (the hook decides from "
                  "the previous one for index_max_lag, then refuses; retry with `patchgate index build`)");

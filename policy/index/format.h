@@ -45,6 +45,10 @@
 #define PG_INDEX_HAS_SCAN 0x01
 #define PG_INDEX_EOSL 0x02
 
+/* The first bytes of the file: the table of contents, the policy and the
+   facts (compile.c writes them before any record), read ahead on open.  */
+#define PG_INDEX_HEAD (64 * 1024)
+
 /* tinycdb keeps offsets in 32 bits.  */
 #define PG_INDEX_MAX_SIZE 0xffffffffULL
 

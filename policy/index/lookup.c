@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -214,6 +215,14 @@ index_open (const char *path, const struct pg_index_open_opts *opts, pg_index **
       goto fail;
     }
   idx->mapped = true;
+  /* A decision reads a handful of pages spread over the file: no
+     read-ahead around them when they are not in the page cache.  */
+  (void) madvise ((void *) idx->cdb.cdb_mem, (size_t) idx->st.st_size, MADV_RANDOM);
+  /* Except the head: the table of contents, then the policy and the facts
+     that every decision reads, written first (compile.c): one read.  */
+  (void) madvise ((void *) idx->cdb.cdb_mem,
+                  (size_t) (idx->st.st_size < PG_INDEX_HEAD ? idx->st.st_size : PG_INDEX_HEAD),
+                  MADV_WILLNEED);
   if (check_trailer (idx, err) < 0 || check_fresh (idx, opts ? opts : &none, err) < 0
       || read_facts (idx, err) < 0)
     goto fail;

@@ -59,6 +59,7 @@ FLOOR=$B/bench/floor
 PARSE=$B/bench/parse_floor
 SQLFLOOR=$B/bench/sqlite_floor
 CDBFLOOR=$B/bench/cdb_floor
+SFLOOR=$B/bench/floor_static
 NOSANDBOX=$B/bench/hook_nosandbox
 RESULTS=$DATA/results
 MARKER='<!-- Everything below this line is kept by tests/bench/run.sh. -->'
@@ -70,7 +71,7 @@ die() {
 }
 want() { [[ " $STEPS " == *" $1 "* ]]; }
 
-for f in "$HOOK" "$CLI" "$GEN" "$TIMER" "$FLOOR" "$PARSE" "$SQLFLOOR" "$CDBFLOOR" "$NOSANDBOX"; do
+for f in "$HOOK" "$CLI" "$GEN" "$TIMER" "$FLOOR" "$SFLOOR" "$PARSE" "$SQLFLOOR" "$CDBFLOOR" "$NOSANDBOX"; do
   [ -x "$f" ] || die "$f is missing: run \`make bench\`"
 done
 for c in jq runc busybox valgrind; do
@@ -197,6 +198,7 @@ FLOOR_STATE=$DATA/state-$LARGEST.json
 if want hook; then
   log "hook: $RUNS runs of each, interleaved"
   args=(--cmd floor 0 "$FLOOR_STATE" "$FLOOR")
+  args+=(--cmd floor-static 0 "$FLOOR_STATE" "$SFLOOR")
   args+=(--cmd "sqlite-floor-$LARGEST" 0 "$FLOOR_STATE" "$SQLFLOOR" "$DATA/db-$LARGEST.db"
     "$(kv "$DATA/db-$LARGEST.db.info" target_digest)")
   args+=(--cmd "cdb-floor-$LARGEST" 0 "$FLOOR_STATE" "$CDBFLOOR" "$DATA/db-$LARGEST.idx"
@@ -306,7 +308,7 @@ line() { grep "^$1 " "$2" 2>/dev/null | head -1; }
 pass() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "met" : "MISSED" }'; }
 
 report() {
-  local f h n r cold cf
+  local f h n r cold cf hs
   echo "## Results"
   echo
   if [ -s "$RESULTS/hook.txt" ]; then
@@ -319,8 +321,9 @@ report() {
     echo "| command | images | median | p99 | median / floor | p99 / floor | CPU median / floor | max RSS |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     echo "| floor (reads stdin, exits) | | $(ms "$(field "$f" median_us)") ms | $(ms "$(field "$f" p99_us)") ms | 1.00 | 1.00 | 1.00 | $(mib "$(field "$f" maxrss_kb)") MiB |"
-    for n in sqlite-$LARGEST cdb-$LARGEST $SIZES deny-$LARGEST nosandbox-$LARGEST; do
+    for n in floor-static sqlite-$LARGEST cdb-$LARGEST $SIZES deny-$LARGEST nosandbox-$LARGEST; do
       case $n in
+      floor-static) h=$(line floor-static "$RESULTS/hook.txt") r="floor linked as the hook (static-pie)" n= ;;
       nosandbox-*) h=$(line "$n" "$RESULTS/hook.txt") r="hook without its sandbox (bench build)" n=$LARGEST ;;
       sqlite-*) h=$(line "sqlite-floor-$LARGEST" "$RESULTS/hook.txt") r="SQLite floor (open, one lookup)" n=$LARGEST ;;
       cdb-*) h=$(line "cdb-floor-$LARGEST" "$RESULTS/hook.txt") r="index floor (map the index, one lookup)" n=$LARGEST ;;
@@ -333,6 +336,10 @@ report() {
     local first last hf hl
     first=${SIZES%% *}
     hf=$(line "hook-$first" "$RESULTS/hook.txt")
+    hs=$(line floor-static "$RESULTS/hook.txt")
+    hl=$(line "hook-$LARGEST" "$RESULTS/hook.txt")
+    echo "Against the floor linked as the hook is (static-pie): hook at $LARGEST images = **$(ratio "$(field "$hl" median_us)" "$(field "$hs" median_us)")**x median, $(ratio "$(field "$hl" p99_us)" "$(field "$hs" p99_us)")x p99."
+    echo
     echo "Size ratios (median, same run):"
     for n in $SIZES; do
       [ "$n" = "$first" ] && continue
