@@ -712,7 +712,8 @@ dirty_images (pg_store *store, const struct pg_store_changes *ch, int64_t **out,
         }
       v = xrealloc (v, (nv + ns + 1) * sizeof (*v));
       v[nv++] = ch->images[i];
-      memcpy (v + nv, sib, ns * sizeof (*v));
+      if (ns)
+        memcpy (v + nv, sib, ns * sizeof (*v));
       nv += ns;
       free (sib);
     }

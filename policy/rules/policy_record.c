@@ -249,6 +249,49 @@ get_count (struct cursor *c, size_t min_size)
   return (size_t) n;
 }
 
+static uint64_t
+get_verdict (struct cursor *c)
+{
+  uint64_t v = get_u64 (c);
+  if (v > PG_VERDICT_AUDIT)
+    c->bad = true;
+  return c->bad ? PG_VERDICT_DENY : v;
+}
+
+/* struct pg_rules is stored as its bytes: a damaged record must not put a
+   value in a bool or an enum that it cannot hold (reading it would be
+   undefined), so they are checked on the bytes before the copy.  */
+static void
+get_rules (struct cursor *c, struct pg_rules *r)
+{
+  static const size_t bools[] = {
+    offsetof (struct pg_rules, has_mode),
+    offsetof (struct pg_rules, has_unscanned),
+    offsetof (struct pg_rules, has_max_scan_age),
+    offsetof (struct pg_rules, has_max_image_age),
+    offsetof (struct pg_rules, has_superseded_grace),
+    offsetof (struct pg_rules, has_vex_max_age),
+  };
+  unsigned char raw[sizeof (*r)];
+  int mode, unscanned;
+
+  get (c, raw, sizeof (raw));
+  for (size_t i = 0; i < sizeof (bools) / sizeof (bools[0]); i++)
+    c->bad |= raw[bools[i]] > 1;
+  for (int i = 0; i < PG_SEV_COUNT; i++)
+    c->bad |= raw[offsetof (struct pg_rules, has_grace) + (size_t) i] > 1;
+  memcpy (&mode, raw + offsetof (struct pg_rules, mode), sizeof (mode));
+  memcpy (&unscanned, raw + offsetof (struct pg_rules, unscanned), sizeof (unscanned));
+  c->bad |= mode < PG_MODE_ENFORCE || mode > PG_MODE_OFF || unscanned < PG_VERDICT_ALLOW
+            || unscanned > PG_VERDICT_AUDIT;
+  if (c->bad)
+    {
+      policy_builtin_rules (r);
+      return;
+    }
+  memcpy (r, raw, sizeof (*r));
+}
+
 static void
 get_match (struct cursor *c, struct pg_match *m)
 {
@@ -300,15 +343,15 @@ decode (const void *blob, size_t len, const char *body, size_t body_len, bool vi
     return 0;
   p = xmalloc0 (sizeof (*p));
   p->version = get_str (&c);
-  get (&c, &p->defaults, sizeof (p->defaults));
-  p->on_unidentified = (enum pg_verdict) get_u64 (&c);
+  get_rules (&c, &p->defaults);
+  p->on_unidentified = (enum pg_verdict) get_verdict (&c);
   p->n_scopes = get_count (&c, 8 * 3 + sizeof (struct pg_rules));
   p->scopes = p->n_scopes ? xmalloc0 (p->n_scopes * sizeof (*p->scopes)) : NULL;
   for (size_t i = 0; i < p->n_scopes; i++)
     {
       p->scopes[i].name = get_str (&c);
       get_match (&c, &p->scopes[i].match);
-      get (&c, &p->scopes[i].rules, sizeof (p->scopes[i].rules));
+      get_rules (&c, &p->scopes[i].rules);
     }
   p->revoked_digests = get_strv (&c, &p->n_revoked_digests);
   p->revoked_bases = get_strv (&c, &p->n_revoked_bases);
