@@ -1,6 +1,7 @@
 /* patchgate: inside the decision index: the file's layout, shared by its
- * writer (compile.c) and its reader (lookup.c).  Nothing outside
- * policy/index/ includes this.
+ * writer (writer.c, record.c) and its reader (lookup.c).  Nothing outside
+ * policy/index/ includes this but tests/unit/test_index.c, which damages
+ * trailers on purpose.
  *
  * The file is a tinycdb constant database (cdb(5): a 2048-byte table of
  * contents, the records, the hash tables) followed by a fixed trailer.
@@ -14,7 +15,7 @@
  *   "\0facts"        what every decision reads: the bundle's time and serial.
  *
  * A record holds what eval_image reads of one image, pre-filtered by what
- * the policy can look at (compile.c says why each filter keeps the
+ * the policy can look at (record.c says why each filter keeps the
  * decision exact), and which of the policy's waivers, floors, end-of-life
  * entries and revoked digests can concern the image at all.  Strings are
  * stored NUL-terminated so that the reader points at them in the mapping.
@@ -46,7 +47,7 @@
 #define PG_INDEX_EOSL 0x02
 
 /* The first bytes of the file: the table of contents, the policy and the
-   facts (compile.c writes them before any record), read ahead on open.  */
+   facts (writer.c writes them before any record), read ahead on open.  */
 #define PG_INDEX_HEAD (64 * 1024)
 
 /* tinycdb keeps offsets in 32 bits.  */

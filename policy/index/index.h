@@ -110,7 +110,7 @@ void cleanup_indexp (pg_index **idx);
 const char *index_path (const pg_index *idx);
 void index_get_info (const pg_index *idx, struct pg_index_info *info);
 
-/* Every key and value of the file, in file order (compile.c copies the
+/* Every key and value of the file, in file order (writer.c copies the
    records of unchanged images from the previous index).  */
 typedef int (*pg_index_entry_fn) (const unsigned char *key, size_t klen, const unsigned char *val,
                                   size_t vlen, uint64_t val_pos, void *data, pg_error_t *err);

@@ -352,16 +352,16 @@ report() {
     echo "opens the $LARGEST-image database and runs one indexed lookup: what a SQLite-backed hook pays (the"
     echo "hook no longer does).  The index floor (tests/bench/cdb_floor.c) maps the $LARGEST-image policy"
     echo "index and looks the digest up: what any index-backed hook pays.  The hook reads only the index."
-    if ldd "$HOOK" >/dev/null 2>&1; then
-      echo "The hook links: $(ldd "$HOOK" | awk '$1 ~ /^lib/ { printf "%s ", $1 }')"
-    else
+    if file -b "$HOOK" | grep -q 'static'; then
       echo "The hook is linked statically ($(file -b "$HOOK" | grep -o 'static-pie linked\|statically linked'))."
+    else
+      echo "The hook links: $(ldd "$HOOK" | awk '$1 ~ /^lib/ { printf "%s ", $1 }')"
     fi
     echo
   fi
   if [ -s "$RESULTS/callgrind.txt" ]; then
     cf=$(awk '$1 == "floor" { print $2 }' "$RESULTS/callgrind.txt")
-    echo "### Instructions (valgrind --tool=callgrind, one run, including the dynamic loader)"
+    echo "### Instructions (valgrind --tool=callgrind, one run, from exec to exit)"
     echo
     echo "The hook is counted without its seccomp/capability sandbox, which valgrind cannot run"
     echo "(tests/bench/hook_nosandbox.c: same main, same library)."
@@ -374,7 +374,7 @@ report() {
     echo
   fi
   if [ -s "$RESULTS/cold.txt" ]; then
-    echo "### Cold page cache (the database file evicted before every run, $COLD_RUNS runs)"
+    echo "### Cold page cache (the policy index evicted before every run, $COLD_RUNS runs)"
     echo
     echo "| images | hook median | p99 | floor median (same run) | median / floor |"
     echo "| ---: | ---: | ---: | ---: | ---: |"
