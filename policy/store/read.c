@@ -392,7 +392,6 @@ store_images_sharing_names (pg_store *store, int64_t rowid, int64_t **rowids, si
 int
 store_changes_since (pg_store *store, int64_t seq, struct pg_store_changes *out, pg_error_t *err)
 {
-  cleanup_stmt sqlite3_stmt *st = NULL;
   int64_t *max = NULL, *all = NULL;
   size_t n = 0;
   int r;
