@@ -11,14 +11,14 @@ SANITIZE ?=
 # `make deps` installs the missing ones; nothing else is installed anywhere.
 DEPS = build-essential pkg-config clang clang-format \
        libjansson-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev \
-       libseccomp-dev libcap-dev libcmocka-dev \
+       libseccomp-dev libcap-dev libcmocka-dev libcdb-dev \
        bats runc crun umoci busybox-static rsyslog util-linux procps \
        jq sqlite3 openssl dpkg rpm python3 python3-rpm python3-yaml man-db groff-base \
        podman skopeo docker.io containerd nginx \
        strace valgrind libclang-rt-14-dev graphviz
 
 CC ?= gcc
-PKGS = jansson sqlite3 libcurl libcrypto libseccomp libcap
+PKGS = jansson sqlite3 libcurl libcrypto libseccomp libcap libcdb
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -46,7 +46,8 @@ LIBS = $(PKG_LIBS) -lm
 LIB_SRCS = $(sort $(wildcard policy/*/*.c))
 HOOK_MAIN = hook/main.c
 WRAPPER_MAIN = hook/runtime_main.c
-HOOK_SUPPORT_SRCS = $(filter-out $(HOOK_MAIN) $(WRAPPER_MAIN),$(wildcard hook/*.c))
+SECCOMP_GEN_MAIN = hook/seccomp_gen.c
+HOOK_SUPPORT_SRCS = $(filter-out $(HOOK_MAIN) $(WRAPPER_MAIN) $(SECCOMP_GEN_MAIN),$(wildcard hook/*.c))
 CLI_SRCS = $(wildcard cli/*.c)
 LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 HOOK_SUPPORT_OBJS = $(HOOK_SUPPORT_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -75,6 +76,20 @@ DEPFLAGS = -MMD -MP
 all: $(BUILD)/patchgate-hook $(BUILD)/patchgate $(WRAPPER)
 
 $(BUILD)/obj/hook/%.o: CFLAGS += -Ihook
+
+# The hook's seccomp allowlist (hook/seccomp_rules.c) is compiled into a BPF
+# program at build time by seccomp_gen, which the hook loads as it is, with
+# its own pid filled in: building it with libseccomp at every container
+# start was a third of the hook's time (BENCHMARKS.md).
+SECCOMP_GEN = $(BUILD)/seccomp_gen
+SECCOMP_BPF = $(BUILD)/gen/seccomp_bpf.h
+$(SECCOMP_GEN): $(SECCOMP_GEN_MAIN) $(BUILD)/obj/hook/seccomp_rules.o $(LIB)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook $(LDFLAGS) -o $@ $^ $(LIBS)
+$(SECCOMP_BPF): $(SECCOMP_GEN)
+	@mkdir -p $(dir $@)
+	$(SECCOMP_GEN) >$@.tmp && mv $@.tmp $@
+$(BUILD)/obj/hook/sandbox.o: $(SECCOMP_BPF)
+$(BUILD)/obj/hook/sandbox.o: CFLAGS += -I$(BUILD)/gen
 # Where `make install` puts the hook, for the wrapper's default entry.
 $(BUILD)/obj/hook/runtime_wrap.o: CFLAGS += -DPG_DEFAULT_HOOK_PATH='"$(PREFIX)/libexec/oci/hooks.d/patchgate-hook"'
 # Where `make install` puts what `patchgate doctor` checks by default.
@@ -101,16 +116,36 @@ $(HOOK_LIB): $(HOOK_SUPPORT_OBJS)
 # The parsed-policy cache (rules/policy_cache.h) trusts a record only from a
 # build of the same policy sources: their hash is part of its fingerprint.
 # Only the sources that define the policy's format and its record count.
-POLICY_FORMAT_SRCS = policy/rules/policy.c policy/rules/policy.h policy/rules/policy_cache.c \
+POLICY_FORMAT_SRCS = policy/rules/policy.c policy/rules/policy.h policy/rules/policy_record.c \
                      policy/rules/policy_cache.h policy/store/store.h
 POLICY_PARSER_ID := $(shell cat $(POLICY_FORMAT_SRCS) | sha256sum | cut -c1-32)
-$(BUILD)/obj/policy/rules/policy_cache.o: $(POLICY_FORMAT_SRCS)
-$(BUILD)/obj/policy/rules/policy_cache.o: CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
+$(BUILD)/obj/policy/rules/policy_record.o: $(POLICY_FORMAT_SRCS)
+$(BUILD)/obj/policy/rules/policy_record.o: CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
 
-# The hook links only the libraries it calls (not libcurl, libcrypto, ...):
-# each one mapped and relocated at exec costs it time on every container start.
+# An index is read only by a build of the same sources that decide what a
+# record holds and how it is read (index/format.h): their hash is part of
+# the fingerprint in its trailer.
+INDEX_BUILD_SRCS = $(sort $(wildcard policy/index/*.[ch] policy/rules/*.[ch] policy/store/*.[ch]))
+INDEX_BUILD_ID := $(shell cat $(INDEX_BUILD_SRCS) | sha256sum | cut -c1-32)
+$(BUILD)/obj/policy/index/lookup.o: $(INDEX_BUILD_SRCS)
+$(BUILD)/obj/policy/index/lookup.o: CFLAGS += -DPG_INDEX_BUILD_ID='"$(INDEX_BUILD_ID)"'
+
+# The hook links only the libraries it calls (not SQLite, libcurl,
+# libcrypto, ...), and statically (static-pie): each shared library mapped
+# and relocated at exec cost it time on every container start (BENCHMARKS.md).
+# The price: a security update of jansson, libcap, tinycdb or glibc reaches
+# the hook when it is rebuilt.  HOOK_STATIC=0 links it dynamically; sanitizer
+# builds always do.
+HOOK_STATIC ?= $(if $(filter 1,$(SANITIZE)),0,1)
+ifeq ($(HOOK_STATIC),1)
+HOOK_LDFLAGS = -static-pie
+HOOK_LIBS = -ljansson -lcap -l:libcdb_pic.a
+else
+HOOK_LDFLAGS = -Wl,--as-needed
+HOOK_LIBS = $(LIBS)
+endif
 $(BUILD)/patchgate-hook: $(HOOK_OBJS) $(HOOK_LIB) $(LIB)
-	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) $(HOOK_LDFLAGS) -o $@ $^ $(HOOK_LIBS)
 
 $(BUILD)/patchgate: $(CLI_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -118,13 +153,28 @@ $(BUILD)/patchgate: $(CLI_OBJS) $(LIB)
 $(BUILD)/patchgate-runtime: $(WRAPPER_OBJS) $(HOOK_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(HOOK_LIB) $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(HOOK_LIB) $(LIB) $(SECCOMP_BPF)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook -Itests/unit $(LDFLAGS) -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook -I$(BUILD)/gen -Itests/unit $(LDFLAGS) -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: tests/bench/%.c $(HOOK_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook $(LDFLAGS) -Wl,--as-needed -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS)
+
+# The floor linked as the hook is.
+$(BUILD)/bench/floor_static: tests/bench/floor_static.c tests/bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $(HOOK_LDFLAGS) -o $@ $<
+
+# The least an index-backed hook can do, linked as the hook is.
+$(BUILD)/bench/cdb_floor: tests/bench/cdb_floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $(HOOK_LDFLAGS) -o $@ $< $(if $(filter 1,$(HOOK_STATIC)),-l:libcdb_pic.a,-lcdb)
+
+# The hook without its sandbox, linked as the hook is.
+$(BUILD)/bench/hook_nosandbox: tests/bench/hook_nosandbox.c $(HOOK_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook $(LDFLAGS) $(HOOK_LDFLAGS) -o $@ $< $(HOOK_LIB) $(LIB) $(HOOK_LIBS)
 
 # The hook for tests/integration/valgrind.bats: hook/main.c built with
 # PG_HOOK_NO_SECCOMP, since valgrind cannot emulate seccomp(2) and the real
@@ -133,6 +183,15 @@ VALGRIND_HOOK = $(BUILD)/tests/patchgate-hook-valgrind
 $(VALGRIND_HOOK): hook/main.c $(HOOK_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -Ihook -DPG_HOOK_NO_SECCOMP $(LDFLAGS) -o $@ $< $(HOOK_LIB) $(LIB) $(LIBS)
+
+# The hook linked dynamically, for tests/integration/valgrind.bats: memcheck
+# cannot follow a static glibc (its start-up reads look uninitialised to
+# it), so the same objects as patchgate-hook are checked linked the usual
+# way.  A test binary: never installed.
+DYNAMIC_HOOK = $(BUILD)/tests/patchgate-hook-dynamic
+$(DYNAMIC_HOOK): $(HOOK_OBJS) $(HOOK_LIB) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang into
 # build/fuzz/ whatever BUILD is, against the library sources compiled again
@@ -155,8 +214,8 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_BUILD)/obj/policy/rules/policy_cache.o: $(POLICY_FORMAT_SRCS)
-$(FUZZ_BUILD)/obj/policy/rules/policy_cache.o: FUZZ_CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
+$(FUZZ_BUILD)/obj/policy/rules/policy_record.o: $(POLICY_FORMAT_SRCS)
+$(FUZZ_BUILD)/obj/policy/rules/policy_record.o: FUZZ_CFLAGS += -DPG_POLICY_PARSER_ID='"$(POLICY_PARSER_ID)"'
 
 $(FUZZ_LIB): $(LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)
 	rm -f $@
@@ -185,7 +244,7 @@ unit: $(UNIT_BINS)
 # check, bench and fuzz install nothing: `make deps` (and .ci/run, and demo)
 # do, so a missing package fails the build instead of changing the machine.
 check:
-	$(MAKE) all unit $(BENCH_BINS) $(VALGRIND_HOOK) fuzz-build
+	$(MAKE) all unit $(BENCH_BINS) $(VALGRIND_HOOK) $(DYNAMIC_HOOK) fuzz-build
 	BUILD=$(BUILD) tests/run-all.sh
 
 demo: deps

@@ -18,6 +18,12 @@ int cmd_activate (int argc, char **argv);
 int cmd_doctor (int argc, char **argv);
 int cmd_prune (int argc, char **argv);
 int cmd_report (int argc, char **argv);
+int cmd_index (int argc, char **argv);
+
+/* After a committed change of DB: recompile the policy index (INDEX, NULL:
+   beside DB); on failure say what the hook does meanwhile.  Returns the
+   exit code.  */
+int cli_refresh_index (const char *db, const char *index, int64_t now);
 
 /* Print "patchgate: <message>" on stderr, release the error, return 2.  */
 int cli_fail (pg_error_t *err);

@@ -13,11 +13,13 @@ static void
 usage (FILE *out)
 {
   fprintf (out,
-           "Usage: patchgate check [--db FILE] (--digest D | --image REF | --bundle DIR | --state FILE |\n"
+           "Usage: patchgate check [--db FILE] [--index FILE]\n"
+           "                       (--digest D | --image REF | --bundle DIR | --state FILE |\n"
            "                       --report FILE)\n"
            "                       [--namespace NS] [--at TIME] [--json] [--config FILE] [--engine NAME]\n"
            "\n"
-           "Explain the decision the hook would make, with the same code the hook runs.\n"
+           "Explain the decision the hook would make, with the same code the hook runs, from\n"
+           "the same policy index (the policy and the database compiled into one file).\n"
            "\n"
            "  --digest D      an image ID, manifest or repo digest (sha256:...)\n"
            "  --image REF     name:tag (the newest scanned build) or name@sha256:...\n"
@@ -29,10 +31,11 @@ usage (FILE *out)
            "  --namespace NS  Kubernetes namespace for scope matching (--digest/--image)\n"
            "  --at TIME       decide at this RFC 3339 time instead of now\n"
            "  --json          print {\"decision\", \"reasons\": [{\"code\", \"detail\", \"remedy\"}], ...}\n"
-           "  --config FILE   hook config for --bundle/--state (annotation_keys, policy_db)\n"
+           "  --config FILE   hook config (annotation_keys, policy_db, policy_index, ...)\n"
            "  --engine NAME   for --bundle/--state: the --engine the hook's wiring passes\n"
            "                  (crio, podman, containers-storage, containerd, docker, runc)\n"
            "  --db FILE       policy database (default: the hook config's, else " PG_DEFAULT_DB ")\n"
+           "  --index FILE    policy index (default: the hook config's, or beside --db)\n"
            "  -h, --help      show this help\n"
            "\n"
            "Lines starting with `vex:` (--json: \"notes\") name the OpenVEX statement that\n"
@@ -44,6 +47,7 @@ usage (FILE *out)
 struct check_opts
 {
   const char *db;
+  const char *index;
   const char *digest;
   const char *image;
   const char *bundle;
@@ -95,6 +99,22 @@ exit_code (enum pg_verdict v)
   return v == PG_VERDICT_DENY ? 1 : 0;
 }
 
+/* The hook config, with --db and --index in place of its own.  */
+static int
+load_config (const struct check_opts *o, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  if (hook_config_load (hook_config_env_path (o->config), cfg, err) < 0)
+    return -1;
+  if (o->db)
+    hook_config_set_db (cfg, o->db);
+  if (o->index)
+    {
+      free (cfg->policy_index);
+      cfg->policy_index = xstrdup (o->index);
+    }
+  return 0;
+}
+
 static int
 check_state (const struct check_opts *o, const char *text, size_t len, const char *name)
 {
@@ -102,13 +122,8 @@ check_state (const struct check_opts *o, const char *text, size_t len, const cha
   cleanup_gate_result struct pg_gate_result res = { 0 };
   pg_error_t err = NULL;
 
-  if (hook_config_load (hook_config_env_path (o->config), &cfg, &err) < 0)
+  if (load_config (o, &cfg, &err) < 0)
     return cli_fail (&err);
-  if (o->db)
-    {
-      free (cfg.policy_db);
-      cfg.policy_db = xstrdup (o->db);
-    }
   /* As the hook definition's --engine sets it (identify/identify.h).  */
   cfg.engine = o->engine ? xstrdup (o->engine) : NULL;
   if (gate_decide (&cfg, text, len, name, o->now, &res, &err) < 0)
@@ -134,22 +149,44 @@ check_bundle (const struct check_opts *o)
   return check_state (o, text, strlen (text), o->bundle);
 }
 
+/* --image NAME:TAG names no digest: the newest scanned build of that name,
+   as the database knows it (a name is no decision; the index decides).  */
+static int
+digest_of_name (const struct pg_hook_config *cfg, const char *repo, const char *tag, char **digest,
+                pg_error_t *err)
+{
+  cleanup_store pg_store *store = NULL;
+  cleanup_image_record struct pg_image_record rec = { 0 };
+  int r;
+
+  if (store_open (cfg->policy_db, PG_STORE_READONLY, &store, err) < 0)
+    return -1;
+  r = store_lookup_name (store, repo, tag, &rec, err);
+  if (r < 0)
+    return -1;
+  if (r == 0)
+    return pg_make_error (err, 0,
+                          "no scanned image is named %s:%s (an unscanned image is checked by --digest)", repo,
+                          tag ? tag : "latest");
+  *digest = xstrdup (rec.image_id ? rec.image_id : rec.manifest_digest);
+  return 0;
+}
+
 static int
 check_image (const struct check_opts *o)
 {
-  cleanup_store pg_store *store = NULL;
+  cleanup_index pg_index *idx = NULL;
   cleanup_free char *digest = NULL;
   cleanup_free char *repo = NULL;
   cleanup_free char *tag = NULL;
   cleanup_hook_config struct pg_hook_config cfg = { 0 };
   cleanup_decision struct pg_decision d = { 0 };
+  struct pg_index_open_opts io = { 0 };
   struct pg_context ctx;
   pg_error_t err = NULL;
 
-  if (store_open (o->db ? o->db : PG_DEFAULT_DB, PG_STORE_READONLY, &store, &err) < 0)
-    return cli_fail (&err);
   /* The hook config's settings (max_policy_age, ...) apply as in the hook. */
-  if (hook_config_load (hook_config_env_path (o->config), &cfg, &err) < 0)
+  if (load_config (o, &cfg, &err) < 0)
     return cli_fail (&err);
   gate_context_init (&cfg, &ctx);
   ctx.container_id = "patchgate-check";
@@ -172,24 +209,13 @@ check_image (const struct check_opts *o)
           return cli_fail (&err);
         }
       ctx.image_ref = o->image;
-      if (digest == NULL)
-        {
-          cleanup_image_record struct pg_image_record rec = { 0 };
-          int r = store_lookup_name (store, repo, tag, &rec, &err);
-          if (r < 0)
-            return cli_fail (&err);
-          if (r == 0)
-            {
-              pg_make_error (&err, 0,
-                             "no scanned image is named %s:%s (an unscanned image is checked by --digest)",
-                             repo, tag ? tag : "latest");
-              return cli_fail (&err);
-            }
-          digest = xstrdup (rec.image_id ? rec.image_id : rec.manifest_digest);
-        }
+      if (digest == NULL && digest_of_name (&cfg, repo, tag, &digest, &err) < 0)
+        return cli_fail (&err);
     }
   ctx.digest = digest;
-  if (decide_image (store, &ctx, o->now, &d, &err) < 0)
+  io.db_path = cfg.policy_db;
+  io.max_lag = cfg.index_max_lag;
+  if (index_open (cfg.policy_index, &io, &idx, &err) < 0 || index_decide (idx, &ctx, o->now, &d, &err) < 0)
     return cli_fail (&err);
   print_decision (&d, &ctx, o->json);
   return exit_code (d.verdict);
@@ -261,6 +287,7 @@ cmd_check (int argc, char **argv)
 {
   static const struct option opts[] = {
     { "db", required_argument, NULL, 'd' },
+    { "index", required_argument, NULL, 'x' },
     { "digest", required_argument, NULL, 'D' },
     { "image", required_argument, NULL, 'i' },
     { "bundle", required_argument, NULL, 'b' },
@@ -284,6 +311,9 @@ cmd_check (int argc, char **argv)
       {
       case 'd':
         o.db = optarg;
+        break;
+      case 'x':
+        o.index = optarg;
         break;
       case 'D':
         o.digest = optarg;

@@ -3,6 +3,7 @@
 #include "config/hook_config.h"
 #include "import/import.h"
 #include "store/store.h"
+#include "index/index.h"
 #include "base/clock.h"
 
 #include <getopt.h>
@@ -14,7 +15,8 @@ static void
 import_usage (FILE *out)
 {
   fprintf (out,
-           "Usage: patchgate import [--db FILE] [--keep-going] [--keep DURATION|all] FILE|DIR|- ...\n"
+           "Usage: patchgate import [--db FILE] [--keep-going] [--keep DURATION|all] [--index FILE] "
+           "FILE|DIR|- ...\n"
            "Record Trivy or Grype JSON scan reports in the policy database.\n"
            "\n"
            "  FILE   one report, from `trivy image --format json IMAGE` or `grype IMAGE -o json`\n"
@@ -36,7 +38,8 @@ import_usage (FILE *out)
            "a terminal, an import that takes more than a second shows its progress there.\n"
            "The change is made in a copy beside the database, renamed into place: the hook\n"
            "reads the old database or the new one, and an import killed midway changes\n"
-           "nothing.  Writers take turns (a lock file, <db>.lock).\n"
+           "nothing.  Writers take turns (a lock file, <db>.lock).  Then the policy index,\n"
+           "which the hook decides from, is brought up to date.\n"
            "\n"
            "Options:\n"
            "      --db FILE     policy database (default %s; created if missing, mode\n"
@@ -48,6 +51,7 @@ import_usage (FILE *out)
            "                    the hook config's scan_history, \"all\" (prune nothing)\n"
            "                    when it has none\n"
            "      --config FILE the hook config to read scan_history from\n"
+           "      --index FILE  policy index (default: beside the database, X.db -> X.idx)\n"
            "  -h, --help        show this help\n"
            "\n"
            "Exit status: 0 every report imported, 2 an error (or, with --keep-going, any\n"
@@ -206,16 +210,20 @@ int
 cmd_import (int argc, char **argv)
 {
   static const struct option options[] = {
-    { "db", required_argument, NULL, 'd' },   { "keep-going", no_argument, NULL, 'k' },
-    { "keep", required_argument, NULL, 'K' }, { "config", required_argument, NULL, 'c' },
-    { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
+    { "db", required_argument, NULL, 'd' },
+    { "keep-going", no_argument, NULL, 'k' },
+    { "keep", required_argument, NULL, 'K' },
+    { "config", required_argument, NULL, 'c' },
+    { "index", required_argument, NULL, 'i' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
   };
   cleanup_error pg_error_t err = NULL;
   cleanup_store_edit struct pg_store_edit edit = PG_STORE_EDIT_INIT;
   struct progress_bar bar = { .enabled = isatty (STDERR_FILENO) == 1 };
   struct import_opts opts = { .progress = draw_progress, .progress_data = &bar };
   struct import_result res;
-  const char *db = PG_DEFAULT_DB, *keep = NULL, *config = NULL;
+  const char *db = PG_DEFAULT_DB, *keep = NULL, *config = NULL, *index = NULL;
   struct pg_prune_stats pruned = { 0 };
   int64_t now, history;
   int c, r;
@@ -235,6 +243,9 @@ cmd_import (int argc, char **argv)
         break;
       case 'c':
         config = optarg;
+        break;
+      case 'i':
+        index = optarg;
         break;
       case 'h':
         import_usage (stdout);
@@ -270,5 +281,7 @@ cmd_import (int argc, char **argv)
   print_summary (&res, &pruned);
   r = res.n_failures ? 2 : 0;
   import_result_free (&res);
-  return r;
+  /* Committed: now the index the hook reads.  */
+  c = cli_refresh_index (db, index, now);
+  return c ? c : r;
 }

@@ -11,18 +11,20 @@
 static void
 usage (FILE *out)
 {
-  fprintf (out, "Usage: patchgate policy set [--db FILE] POLICY.json\n"
+  fprintf (out, "Usage: patchgate policy set [--db FILE] [--index FILE] POLICY.json\n"
                 "       patchgate policy show [--db FILE]\n"
                 "       patchgate policy validate POLICY.json\n"
                 "\n"
                 "set       validate POLICY.json and store it; an invalid policy is never stored\n"
                 "          and the previous one stays in force.  The change is made in a copy\n"
-                "          renamed into place, so a set killed midway changes nothing\n"
+                "          renamed into place, so a set killed midway changes nothing; then\n"
+                "          recompile the policy index, which the hook decides from\n"
                 "show      print the stored policy as it was set\n"
                 "validate  check POLICY.json and name the field and the problem when invalid\n"
                 "\n"
                 "  --db FILE   policy database (default " PG_DEFAULT_DB "; created if missing,\n"
                 "              mode 0600 in a directory created 0700)\n"
+                "  --index FILE  policy index (default: beside the database, X.db -> X.idx)\n"
                 "  -h, --help  show this help\n");
 }
 
@@ -54,7 +56,7 @@ policy_validate (const char *path)
 }
 
 static int
-policy_set (const char *db, const char *path)
+policy_set (const char *db, const char *index, const char *path)
 {
   cleanup_free char *text = NULL;
   cleanup_policy struct pg_policy *policy = NULL;
@@ -75,7 +77,9 @@ policy_set (const char *db, const char *path)
   if (store_edit_commit (&edit, &err) < 0)
     return cli_fail (&err);
   printf ("policy %s set in %s\n", policy->version, db);
-  return 0;
+
+  /* Committed: now the index the hook reads.  */
+  return cli_refresh_index (db, index, now);
 }
 
 static int
@@ -107,9 +111,12 @@ policy_show (const char *db)
 int
 cmd_policy (int argc, char **argv)
 {
-  static const struct option opts[]
-      = { { "db", required_argument, NULL, 'd' }, { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = { { "db", required_argument, NULL, 'd' },
+                                        { "index", required_argument, NULL, 'i' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
   const char *db = PG_DEFAULT_DB;
+  const char *index = NULL;
   const char *action;
   int c;
 
@@ -118,6 +125,9 @@ cmd_policy (int argc, char **argv)
       {
       case 'd':
         db = optarg;
+        break;
+      case 'i':
+        index = optarg;
         break;
       case 'h':
         usage (stdout);
@@ -145,6 +155,9 @@ cmd_policy (int argc, char **argv)
       case 'd':
         db = optarg;
         break;
+      case 'i':
+        index = optarg;
+        break;
       case 'h':
         usage (stdout);
         return 0;
@@ -155,7 +168,7 @@ cmd_policy (int argc, char **argv)
   if (strcmp (action, "show") == 0 && optind == argc)
     return policy_show (db);
   if (strcmp (action, "set") == 0 && optind + 1 == argc)
-    return policy_set (db, argv[optind]);
+    return policy_set (db, index, argv[optind]);
   if (strcmp (action, "validate") == 0 && optind + 1 == argc)
     return policy_validate (argv[optind]);
   usage (stderr);

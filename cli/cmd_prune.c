@@ -13,7 +13,7 @@ static void
 prune_usage (FILE *out)
 {
   fprintf (out,
-           "Usage: patchgate prune [--db FILE] [--keep DURATION] [--config FILE]\n"
+           "Usage: patchgate prune [--db FILE] [--index FILE] [--keep DURATION] [--config FILE]\n"
            "Remove old scans from the policy database and reclaim the space.\n"
            "\n"
            "Kept whatever their age: for each image the newest scan of each scanner (with\n"
@@ -22,7 +22,8 @@ prune_usage (FILE *out)
            "statements and the policy.  So a pruned database decides and explains every\n"
            "image exactly as before.  Every other scan older than DURATION goes, and the\n"
            "file is rewritten without the free space (VACUUM), in the copy that is then\n"
-           "renamed into place, as every writer does.\n"
+           "renamed into place, as every writer does; then the policy index is brought up\n"
+           "to date.\n"
            "\n"
            "Options:\n"
            "      --db FILE        policy database (default %s)\n"
@@ -30,6 +31,7 @@ prune_usage (FILE *out)
            "                       the hook config's scan_history when it is a duration,\n"
            "                       else 0 (only what decisions read)\n"
            "      --config FILE    the hook config to read scan_history from\n"
+           "      --index FILE     policy index (default: beside the database, X.db -> X.idx)\n"
            "  -h, --help           show this help\n"
            "\n"
            "Exit status: 0 pruned (or nothing to prune), 2 an error.\n",
@@ -58,16 +60,14 @@ int
 cmd_prune (int argc, char **argv)
 {
   static const struct option options[] = {
-    { "db", required_argument, NULL, 'd' },
-    { "keep", required_argument, NULL, 'k' },
-    { "config", required_argument, NULL, 'c' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+    { "db", required_argument, NULL, 'd' },     { "keep", required_argument, NULL, 'k' },
+    { "config", required_argument, NULL, 'c' }, { "index", required_argument, NULL, 'i' },
+    { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
   };
   cleanup_error pg_error_t err = NULL;
   cleanup_store_edit struct pg_store_edit edit = PG_STORE_EDIT_INIT;
   struct pg_prune_stats st;
-  const char *db = PG_DEFAULT_DB, *keep = NULL, *config = NULL;
+  const char *db = PG_DEFAULT_DB, *keep = NULL, *config = NULL, *index = NULL;
   int64_t now, history;
   int c;
 
@@ -83,6 +83,9 @@ cmd_prune (int argc, char **argv)
         break;
       case 'c':
         config = optarg;
+        break;
+      case 'i':
+        index = optarg;
         break;
       case 'h':
         prune_usage (stdout);
@@ -110,5 +113,6 @@ cmd_prune (int argc, char **argv)
   printf ("pruned %lld %s (%lld findings, %lld packages); %lld bytes -> %lld bytes\n", (long long) st.scans,
           st.scans == 1 ? "scan" : "scans", (long long) st.vulns, (long long) st.packages,
           (long long) st.bytes_before, (long long) st.bytes_after);
-  return 0;
+  /* Committed: now the index the hook reads.  */
+  return cli_refresh_index (db, index, now);
 }

@@ -175,6 +175,7 @@ static void
 activate_opts_from (const struct run_env *env, const char *source, struct pg_activate_opts *ao)
 {
   ao->policy_db = env->cfg.policy_db;
+  ao->policy_index = env->cfg.policy_index;
   ao->trusted_keys = env->cfg.trusted_keys;
   ao->n_trusted_keys = env->cfg.n_trusted_keys;
   ao->source = source;

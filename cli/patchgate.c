@@ -1,6 +1,7 @@
 /* patchgate: the admin CLI.  Each subcommand lives in cli/cmd_*.c. */
 #include "cli.h"
 #include "store/store.h"
+#include "index/index.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -27,6 +28,7 @@ static const struct
   { "doctor", cmd_doctor, false, "check that every engine here runs the hook (--canary: prove it)" },
   { "prune", cmd_prune, false, "remove the old scans no decision reads, and reclaim the space" },
   { "report", cmd_report, true, "reports over the database: rebuilds (images on an older base)" },
+  { "index", cmd_index, false, "compile the decision index by hand, or show how it stands" },
 };
 
 int
@@ -35,6 +37,31 @@ cli_fail (pg_error_t *err)
   fprintf (stderr, "patchgate: %s\n", (err && *err) ? (*err)->msg : "unknown error");
   pg_error_release (err);
   return 2;
+}
+
+int
+cli_refresh_index (const char *db, const char *index, int64_t now)
+{
+  cleanup_free char *derived = index ? NULL : index_path_for_db (db);
+  pg_error_t err = NULL;
+
+  struct pg_index_stats st;
+
+  if (index_refresh (db, index ? index : derived, now, &st, &err) == 0)
+    {
+      if (st.incremental)
+        printf ("policy index %s: %llu images (%llu compiled, %llu copied)\n", index ? index : derived,
+                (unsigned long long) st.images, (unsigned long long) st.compiled,
+                (unsigned long long) st.copied);
+      else
+        printf ("policy index %s: %llu images compiled\n", index ? index : derived,
+                (unsigned long long) st.images);
+      return 0;
+    }
+  pg_error_wrap (&err,
+                 "the change is committed, but the policy index is not up to date (the hook decides from "
+                 "the previous one for index_max_lag, then refuses; retry with `patchgate index build`)");
+  return cli_fail (&err);
 }
 
 static void

@@ -23,36 +23,38 @@
 static void
 usage (FILE *out)
 {
-  fprintf (out, "Usage: patchgate-hook [--config FILE] [--engine NAME]\n"
-                "\n"
-                "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
-                "identifies the container's image and decides by the policy database whether it\n"
-                "may start.  Every decision is logged to syslog (ident patchgate-hook).\n"
-                "\n"
-                "  -c, --config FILE  hook config (default " PG_DEFAULT_HOOK_CONFIG "; a missing default\n"
-                "                     file means built-in defaults).  Never taken from the\n"
-                "                     environment: the hook definition names it\n"
-                "  -e, --engine NAME  the engine this hook definition serves: crio, podman,\n"
-                "                     containers-storage (podman's and CRI-O's shared hooks.d),\n"
-                "                     containerd, docker or runc.  Set in the wiring, which only\n"
-                "                     root writes; without it, only an engine's own record of\n"
-                "                     this bundle, else the bundle's umoci.json, is believed\n"
-                "  -h, --help         show this help\n"
-                "\n"
-                "The hook's environment is whoever ran the runtime's: nothing in it is read,\n"
-                "except PATCHGATE_NOW (RFC 3339), which fixes the clock only when the hook\n"
-                "config sets the test-only \"test_clock\": true.\n"
-                "\n"
-                "The hook config, the policy database and every directory above them must be\n"
-                "root's and not writable by group or others (sticky directories such as /tmp\n"
-                "excepted above the file's own directory); otherwise the start is refused,\n"
-                "whatever on_error says.\n"
-                "\n"
-                "Exit status: 0 allowed (or audited), 1 denied by policy, 2 error: a fault of the\n"
-                "host (database missing or corrupt, config unreadable) is refused unless the\n"
-                "config sets \"on_error\": \"allow\"; an oversized or malformed state or\n"
-                "config.json (INVALID_INPUT), or a config or database others could write, always\n"
-                "is.\n");
+  fprintf (out,
+           "Usage: patchgate-hook [--config FILE] [--engine NAME]\n"
+           "\n"
+           "OCI runtime hook (createRuntime or prestart stage): reads the OCI state on stdin,\n"
+           "identifies the container's image and decides by the policy index (the policy and\n"
+           "the database compiled into one file) whether it may start.  Every decision is\n"
+           "logged to syslog (ident patchgate-hook).\n"
+           "\n"
+           "  -c, --config FILE  hook config (default " PG_DEFAULT_HOOK_CONFIG "; a missing default\n"
+           "                     file means built-in defaults).  Never taken from the\n"
+           "                     environment: the hook definition names it\n"
+           "  -e, --engine NAME  the engine this hook definition serves: crio, podman,\n"
+           "                     containers-storage (podman's and CRI-O's shared hooks.d),\n"
+           "                     containerd, docker or runc.  Set in the wiring, which only\n"
+           "                     root writes; without it, only an engine's own record of\n"
+           "                     this bundle, else the bundle's umoci.json, is believed\n"
+           "  -h, --help         show this help\n"
+           "\n"
+           "The hook's environment is whoever ran the runtime's: nothing in it is read,\n"
+           "except PATCHGATE_NOW (RFC 3339), which fixes the clock only when the hook\n"
+           "config sets the test-only \"test_clock\": true.\n"
+           "\n"
+           "The hook config, the policy index and every directory above them must be\n"
+           "root's and not writable by group or others (sticky directories such as /tmp\n"
+           "excepted above the file's own directory); otherwise the start is refused,\n"
+           "whatever on_error says.\n"
+           "\n"
+           "Exit status: 0 allowed (or audited), 1 denied by policy, 2 error: a fault of the\n"
+           "host (index or database missing, corrupt or stale, config unreadable) is refused unless the\n"
+           "config sets \"on_error\": \"allow\"; an oversized or malformed state or\n"
+           "config.json (INVALID_INPUT), or a config or index others could write, always\n"
+           "is.\n");
 }
 
 static int
@@ -61,10 +63,10 @@ log_priority (enum pg_verdict v)
   return v == PG_VERDICT_DENY ? LOG_WARNING : v == PG_VERDICT_AUDIT ? LOG_NOTICE : LOG_INFO;
 }
 
-/* What failed: the host (database, config: on_error decides,
+/* What failed: the host (index, database, config: on_error decides,
    POLICY_ERROR); the container's own input (its state, config.json, its
    image's metadata: always refused, INVALID_INPUT); or what someone other
-   than root could have written (a config or database others may write, a
+   than root could have written (a config or index others may write, a
    bad test clock: an attack signal, always refused, POLICY_ERROR).  */
 enum fault
 {
@@ -151,7 +153,7 @@ prepare_deadline (const struct pg_hook_config *cfg, const struct pg_gate_result 
 
 /* The order matters, and tests/integration/hardening.bats checks it under
    strace: the capabilities are cut (hook/sandbox.h) before anything is
-   read; every outside input is read and the database opened
+   read; every outside input is read and the index mapped
    (gate_prepare) before every capability is dropped and the seccomp
    allowlist is loaded; only then is the decision made.  */
 int
@@ -242,8 +244,8 @@ main (int argc, char **argv)
       return ret;
     }
 
-  /* gate_prepare, in its two halves, so that a deadline while the
-     database is locked names the container.  */
+  /* gate_prepare, in its two halves, so that a deadline while the index
+     is read names the container.  */
   if (gate_identify (&cfg, state, len, "OCI state (stdin)", &res, &err) < 0)
     {
       fault = res.host_fault ? FAULT_HOST : FAULT_INPUT;
@@ -252,14 +254,15 @@ main (int argc, char **argv)
   /* A test clock is never silent.  */
   res.ctx.test_clock = test_now;
   prepare_deadline (&cfg, &res, cfg.timeout_ms);
-  /* As for the config; a missing database stays a fault of the host
-     (on_error applies), as long as nobody else could create it.  */
-  if (pg_check_trusted_path (cfg.policy_db, "policy database", PG_TRUST_MAY_BE_MISSING, &err) < 0)
+  /* As for the config: whoever can write the index decides; a missing
+     one stays a fault of the host (on_error applies), as long as nobody
+     else could create it.  */
+  if (pg_check_trusted_path (cfg.policy_index, "policy index", PG_TRUST_MAY_BE_MISSING, &err) < 0)
     {
       fault = FAULT_UNSAFE;
       goto error;
     }
-  if (gate_open_store (&cfg, &res, &err) < 0)
+  if (gate_open_index (&cfg, &res, &err) < 0)
     goto error;
 #ifndef PG_HOOK_NO_SECCOMP
   if (pg_sandbox_enter (&err) < 0 || gate_decide_prepared (&res, now, &err) < 0)

@@ -1,4 +1,5 @@
-/* patchgate: the hook's own sandbox (libcap, libseccomp).
+/* patchgate: the hook's own sandbox (libcap; a seccomp filter built with
+ * libseccomp at build time, seccomp_rules.c).
  *
  * patchgate-hook runs as root in the host's namespaces for every container
  * start, and parses what others wrote (the OCI state, the bundle's
@@ -14,8 +15,8 @@
  *
  * 2. pg_sandbox_enter, once every input is open (gate_prepare): every
  *    capability dropped, then a seccomp allowlist (pg_sandbox_seccomp):
- *    reading the open policy database (SQLite: pread64, fcntl locks, fstat,
- *    lseek, read-only openat of its journal, access, memory), logging
+ *    reading the mapped policy index (memory; read-only opens, fstat,
+ *    lseek, access for what libraries check), logging
  *    (sendto on the AF_UNIX socket already connected to /dev/log, a new
  *    AF_UNIX socket to reconnect, write on stderr), the deadline's SIGALRM,
  *    and exit.  Anything else kills the process (SIGSYS), and the runtime

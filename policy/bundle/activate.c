@@ -12,6 +12,7 @@
 #include "bundle/bundle.h"
 #include "store/meta.h"
 #include "rules/policy.h"
+#include "index/index.h"
 #include "base/file.h"
 
 #include <errno.h>
@@ -165,6 +166,15 @@ install_payload (const struct pg_activate_opts *o, const struct pg_bundle *b, co
 }
 
 static int
+refresh_index (const struct pg_activate_opts *o, pg_error_t *err)
+{
+  cleanup_free char *derived = o->policy_index ? NULL : index_path_for_db (o->policy_db);
+  if (index_refresh (o->policy_db, o->policy_index ? o->policy_index : derived, o->now, NULL, err) < 0)
+    return pg_error_wrap (err, "activated, but");
+  return 0;
+}
+
+static int
 verify_bundle (const struct pg_activate_opts *o, struct pg_bundle *b, const char *bundle_path,
                const char *sig_path, const char **key, char sig_sha256[65], pg_error_t *err)
 {
@@ -219,6 +229,9 @@ bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, cons
       if (install_payload (o, &b, key, sig_sha256, err) < 0)
         goto out;
       res->activated = true;
+      /* Committed: now the index the hook reads.  */
+      if (refresh_index (o, err) < 0)
+        goto out;
     }
   res->manifest = b.manifest;
   memset (&b.manifest, 0, sizeof (b.manifest));

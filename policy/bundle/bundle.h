@@ -85,6 +85,7 @@ void bundle_sig_sha256 (const unsigned char sig[PG_ED25519_SIG_SIZE], char out[6
 struct pg_activate_opts
 {
   const char *policy_db;
+  const char *policy_index; /* recompiled after activation; NULL: beside policy_db */
   char *const *trusted_keys;
   size_t n_trusted_keys;
   const char *source; /* URL or path, recorded in meta.bundle_source */
@@ -102,9 +103,12 @@ struct pg_activate_result
 };
 void activate_result_free (struct pg_activate_result *r);
 
-/* Verify BUNDLE_PATH with SIG_PATH and make it the policy database, replaced
-   under the writer lock as every change is (store/store.h).  On any error
-   the active database is untouched.  The caller holds policy_lock.  */
+/* Verify BUNDLE_PATH with SIG_PATH and make it the policy database (replaced under
+   the writer lock as every change is, store/store.h), then
+   recompile the policy index from it (index/index.h).  On any error before
+   the database is replaced, the active one is untouched; an error of the
+   recompile comes after it (res->activated is true).  The caller holds
+   policy_lock.  */
 int bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, const char *sig_path,
                      struct pg_activate_result *res, pg_error_t *err);
 

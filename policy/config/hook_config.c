@@ -1,4 +1,5 @@
 #include "config/hook_config.h"
+#include "index/index.h"
 #include "base/json.h"
 #include "base/clock.h"
 
@@ -38,6 +39,7 @@ config_defaults (struct pg_hook_config *cfg)
   cfg->policy_stale = PG_VERDICT_DENY;
   cfg->timeout_ms = PG_DEFAULT_TIMEOUT_MS;
   cfg->scan_history = -1;
+  cfg->index_max_lag = PG_INDEX_DEFAULT_MAX_LAG;
 }
 
 int
@@ -179,12 +181,19 @@ config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
     return pg_make_error (err, 0, "the hook config must be a JSON object");
   json_object_foreach (doc, key, v)
     {
-      if (strcmp (key, "policy_db") == 0)
+      if (strcmp (key, "policy_db") == 0 || strcmp (key, "policy_index") == 0)
         {
+          char **field = key[7] == 'd' ? &cfg->policy_db : &cfg->policy_index;
           if (!json_is_string (v) || json_string_value (v)[0] != '/')
-            return pg_make_error (err, 0, "policy_db: must be an absolute path");
-          free (cfg->policy_db);
-          cfg->policy_db = xstrdup (json_string_value (v));
+            return pg_make_error (err, 0, "%s: must be an absolute path", key);
+          free (*field);
+          *field = xstrdup (json_string_value (v));
+        }
+      else if (strcmp (key, "index_max_lag") == 0)
+        {
+          const char *s = json_string_value (v);
+          if (s == NULL || parse_duration (s, &cfg->index_max_lag) < 0 || cfg->index_max_lag <= 0)
+            return pg_make_error (err, 0, "index_max_lag: must be a duration such as \"10m\" or \"30s\"");
         }
       else if (strcmp (key, "on_error") == 0)
         {
@@ -266,13 +275,31 @@ hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err)
   if (!named)
     path = PG_DEFAULT_HOOK_CONFIG;
   if (!named && access (path, F_OK) < 0 && errno == ENOENT)
-    return 0;
+    {
+      hook_config_set_db (cfg, NULL);
+      return 0;
+    }
   cfg->path = xstrdup (path);
   if (pg_json_load_file (path, PG_MAX_HOOK_CONFIG_SIZE, &doc, err) < 0)
     return pg_error_wrap (err, "hook config");
   if (config_parse (doc, cfg, err) < 0)
     return pg_error_wrap (err, "hook config %s", path);
+  hook_config_set_db (cfg, NULL);
   return 0;
+}
+
+void
+hook_config_set_db (struct pg_hook_config *cfg, const char *db)
+{
+  if (db)
+    {
+      free (cfg->policy_db);
+      cfg->policy_db = xstrdup (db);
+      free (cfg->policy_index);
+      cfg->policy_index = NULL;
+    }
+  if (cfg->policy_index == NULL)
+    cfg->policy_index = index_path_for_db (cfg->policy_db);
 }
 
 void
@@ -281,6 +308,7 @@ hook_config_free (struct pg_hook_config *cfg)
   free (cfg->engine);
   free (cfg->path);
   free (cfg->policy_db);
+  free (cfg->policy_index);
   strv_free (cfg->annotation_keys, cfg->n_annotation_keys);
   strv_free (cfg->trusted_keys, cfg->n_trusted_keys);
   free (cfg->storage_conf);

@@ -17,6 +17,12 @@ struct pg_hook_config
 {
   char *path; /* where it was read from, or NULL for built-in defaults */
   char *policy_db;
+  /* The decision index the hook reads (index/index.h): key policy_index,
+     default beside policy_db ("X.db" -> "X.idx"); how long after a change
+     of policy_db an index compiled before it is still used (key
+     index_max_lag, seconds).  */
+  char *policy_index;
+  int64_t index_max_lag;
   bool on_error_allow;
   int syslog_facility;
   char **annotation_keys; /* extra annotations an admin trusts to carry a digest */
@@ -72,6 +78,9 @@ const char *hook_config_env_path (const char *given);
    `patchgate import --keep` take it.  */
 int hook_config_parse_history (const char *s, int64_t *out);
 void hook_config_free (struct pg_hook_config *cfg);
+/* Use the database DB (a --db option) and the index beside it; DB NULL:
+   only fill in the index beside policy_db when none is set.  */
+void hook_config_set_db (struct pg_hook_config *cfg, const char *db);
 #define cleanup_hook_config __attribute__ ((cleanup (hook_config_free)))
 
 #endif

@@ -8,7 +8,7 @@ gate_result_free (struct pg_gate_result *r)
   free (r->container_id);
   identity_free (&r->identity);
   pg_decision_free (&r->decision);
-  store_close (r->store);
+  index_close (r->index);
   memset (r, 0, sizeof (*r));
 }
 
@@ -66,9 +66,10 @@ out:
 }
 
 int
-gate_open_store (const struct pg_hook_config *cfg, struct pg_gate_result *res, pg_error_t *err)
+gate_open_index (const struct pg_hook_config *cfg, struct pg_gate_result *res, pg_error_t *err)
 {
-  return store_open (cfg->policy_db, PG_STORE_READONLY, &res->store, err);
+  struct pg_index_open_opts o = { .db_path = cfg->policy_db, .max_lag = cfg->index_max_lag };
+  return index_open (cfg->policy_index, &o, &res->index, err);
 }
 
 int
@@ -77,13 +78,13 @@ gate_prepare (const struct pg_hook_config *cfg, const char *state_text, size_t l
 {
   if (gate_identify (cfg, state_text, len, state_name, res, err) < 0)
     return -1;
-  return gate_open_store (cfg, res, err);
+  return gate_open_index (cfg, res, err);
 }
 
 int
 gate_decide_prepared (struct pg_gate_result *res, int64_t now, pg_error_t *err)
 {
-  return decide_image (res->store, &res->ctx, now, &res->decision, err);
+  return index_decide (res->index, &res->ctx, now, &res->decision, err);
 }
 
 int

@@ -7,7 +7,7 @@
 
 #include "config/hook_config.h"
 #include "identify/identify.h"
-#include "rules/eval.h"
+#include "index/index.h"
 
 struct pg_gate_result
 {
@@ -15,7 +15,7 @@ struct pg_gate_result
   struct pg_identity identity;
   struct pg_context ctx;
   struct pg_decision decision;
-  pg_store *store; /* opened by gate_prepare, closed by gate_result_free */
+  pg_index *index; /* opened by gate_prepare, closed by gate_result_free */
   /* After a failure: it was the host's (the wiring names no known engine),
      not the container's input.  */
   bool host_fault;
@@ -33,16 +33,16 @@ int gate_decide (const struct pg_hook_config *cfg, const char *state_text, size_
                  int64_t now, struct pg_gate_result *res, pg_error_t *err);
 /* Every read of outside input, while the hook still may: parse the state,
    read config.json, umoci.json and the engine's metadata, identify the
-   image, open the policy database read-only (res->store).  */
+   image, map the decision index (res->index).  */
 int gate_prepare (const struct pg_hook_config *cfg, const char *state_text, size_t len,
                   const char *state_name, struct pg_gate_result *res, pg_error_t *err);
 /* gate_prepare's two halves: the state, the bundle and the identity; then
-   the database.  */
+   the decision index.  */
 int gate_identify (const struct pg_hook_config *cfg, const char *state_text, size_t len,
                    const char *state_name, struct pg_gate_result *res, pg_error_t *err);
-int gate_open_store (const struct pg_hook_config *cfg, struct pg_gate_result *res, pg_error_t *err);
-/* The decision, from the open database alone: what the hook runs inside
-   its sandbox (hook/sandbox.h).  */
+int gate_open_index (const struct pg_hook_config *cfg, struct pg_gate_result *res, pg_error_t *err);
+/* The decision, from the mapped index alone: what the hook runs inside its
+   sandbox (hook/sandbox.h).  */
 int gate_decide_prepared (struct pg_gate_result *res, int64_t now, pg_error_t *err);
 
 #endif

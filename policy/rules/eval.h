@@ -25,5 +25,9 @@ int decide_image (pg_store *store, const struct pg_context *ctx, int64_t now, st
    facts and rules.  `patchgate check --report`, for build pipelines.  */
 int decide_scan (pg_store *store, const struct pg_scan *scan, const struct pg_context *ctx, int64_t now,
                  struct pg_decision *out, pg_error_t *err);
+/* The policy's revoked bases that the store knows, with their layers, into
+   X (what rule_revoked_base compares an image's layers with).  */
+int decide_load_revoked_bases (pg_store *store, const struct pg_policy *policy, struct pg_eval_facts *x,
+                               pg_error_t *err);
 
 #endif

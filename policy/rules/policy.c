@@ -696,17 +696,3 @@ cleanup_policyp (struct pg_policy **p)
 {
   policy_free (*p);
 }
-
-int
-policy_load_from_store (pg_store *store, struct pg_policy **out, pg_error_t *err)
-{
-  cleanup_free char *json = NULL;
-  cleanup_free char *version = NULL;
-  int r = store_get_policy (store, &json, &version, NULL, err);
-  if (r < 0)
-    return -1;
-  if (r == 0)
-    return pg_make_error (err, 0, "%s: no policy has been set (patchgate policy set POLICY.json)",
-                          store_path (store));
-  return policy_parse (json, strlen (json), "stored policy", out, err);
-}

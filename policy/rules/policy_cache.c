@@ -1,342 +1,11 @@
-/* patchgate: the parsed policy, kept beside its text (see policy_cache.h).  */
+/* patchgate: the parsed policy, kept beside its text (see policy_cache.h):
+ * the store's side.  The record's format is policy_record.c's.  */
 #include "rules/policy_cache.h"
 #include "store/meta.h"
 
-#include <stddef.h>
 #include <string.h>
 
-/* The Makefile defines PG_POLICY_PARSER_ID as a hash of the sources that
-   decide what a policy text parses to; a build without it never uses the
-   cache.  Bump PG_POLICY_CACHE_FORMAT when the record layout changes.  */
-#define PG_POLICY_CACHE_FORMAT 2
 #define PG_POLICY_CACHE_KEY "policy_cache"
-
-/* Every field of these structs is written below.  A field added to one of
-   them changes its size and stops the build here: write the new field in
-   encode_policy/decode_policy, then update the size.  (struct pg_rules is
-   copied whole: it must hold no pointers.)  */
-#if defined(__x86_64__) && defined(__LP64__)
-_Static_assert(sizeof (struct pg_policy) == 256, "struct pg_policy changed: update policy_cache.c");
-_Static_assert(sizeof (struct pg_rules) == 144, "struct pg_rules changed: update policy_cache.c");
-_Static_assert(sizeof (struct pg_scope) == 168, "struct pg_scope changed: update policy_cache.c");
-_Static_assert(sizeof (struct pg_match) == 16, "struct pg_match changed: update policy_cache.c");
-_Static_assert(sizeof (struct pg_waiver) == 80, "struct pg_waiver changed: update policy_cache.c");
-_Static_assert(sizeof (struct pg_distro) == 16, "struct pg_distro changed: update policy_cache.c");
-_Static_assert(sizeof (struct pg_min_version) == 32, "struct pg_min_version changed: update policy_cache.c");
-_Static_assert(sizeof (struct pg_eol) == 24, "struct pg_eol changed: update policy_cache.c");
-#endif
-
-static uint64_t
-fnv1a (uint64_t h, const void *data, size_t len)
-{
-  const unsigned char *p = data;
-  for (size_t i = 0; i < len; i++)
-    h = (h ^ p[i]) * 0x100000001b3ULL;
-  return h;
-}
-#define FNV_SEED 0xcbf29ce484222325ULL
-
-/* Which builds may share a record: same parser sources, same layouts, same
-   byte order.  0: caching is off in this build.  */
-static uint64_t
-build_fingerprint (void)
-{
-#ifdef PG_POLICY_PARSER_ID
-  static const char id[] = PG_POLICY_PARSER_ID;
-  const size_t sizes[] = { PG_POLICY_CACHE_FORMAT,
-                           sizeof (struct pg_policy),
-                           sizeof (struct pg_rules),
-                           sizeof (struct pg_scope),
-                           sizeof (struct pg_match),
-                           sizeof (struct pg_waiver),
-                           sizeof (struct pg_min_version),
-                           sizeof (struct pg_eol),
-                           PG_SEV_COUNT,
-                           sizeof (void *),
-                           0x01020304 };
-  uint64_t h = fnv1a (FNV_SEED, id, sizeof (id));
-  h = fnv1a (h, sizes, sizeof (sizes));
-  return h ? h : 1;
-#else
-  return 0;
-#endif
-}
-
-/* ---- writing ---- */
-
-struct buf
-{
-  unsigned char *p;
-  size_t len, cap;
-};
-
-static void
-put (struct buf *b, const void *data, size_t n)
-{
-  if (b->len + n > b->cap)
-    {
-      b->cap = (b->len + n) * 2 + 256;
-      b->p = xrealloc (b->p, b->cap);
-    }
-  memcpy (b->p + b->len, data, n);
-  b->len += n;
-}
-
-static void
-put_u64 (struct buf *b, uint64_t v)
-{
-  put (b, &v, sizeof (v));
-}
-
-/* A string: its length + 1 (0 for NULL), then its bytes.  */
-static void
-put_str (struct buf *b, const char *s)
-{
-  uint64_t n = s ? strlen (s) + 1 : 0;
-  put_u64 (b, n);
-  if (s)
-    put (b, s, (size_t) n - 1);
-}
-
-static void
-put_strv (struct buf *b, char **v, size_t n)
-{
-  put_u64 (b, n);
-  for (size_t i = 0; i < n; i++)
-    put_str (b, v[i]);
-}
-
-static void
-put_match (struct buf *b, const struct pg_match *m)
-{
-  put_str (b, m->namespace);
-  put_str (b, m->repository);
-}
-
-static void
-put_distro (struct buf *b, const struct pg_distro *d)
-{
-  put_str (b, d->family);
-  put_str (b, d->release);
-}
-
-#define MAGIC "pgpolc\r\n"
-
-void *
-policy_cache_encode (const struct pg_policy *p, const char *body, size_t body_len, size_t *len)
-{
-  struct buf b = { 0 };
-  uint64_t fp = build_fingerprint ();
-
-  if (fp == 0)
-    return NULL;
-  put (&b, MAGIC, 8);
-  put_u64 (&b, fp);
-  put_u64 (&b, body_len);
-  put_u64 (&b, fnv1a (FNV_SEED, body, body_len));
-
-  put_str (&b, p->version);
-  put (&b, &p->defaults, sizeof (p->defaults));
-  put_u64 (&b, (uint64_t) p->on_unidentified);
-  put_u64 (&b, p->n_scopes);
-  for (size_t i = 0; i < p->n_scopes; i++)
-    {
-      put_str (&b, p->scopes[i].name);
-      put_match (&b, &p->scopes[i].match);
-      put (&b, &p->scopes[i].rules, sizeof (p->scopes[i].rules));
-    }
-  put_strv (&b, p->revoked_digests, p->n_revoked_digests);
-  put_strv (&b, p->revoked_bases, p->n_revoked_bases);
-  put_u64 (&b, p->n_waivers);
-  for (size_t i = 0; i < p->n_waivers; i++)
-    {
-      const struct pg_waiver *w = &p->waivers[i];
-      put_str (&b, w->id);
-      put_match (&b, &w->match);
-      put_str (&b, w->digest);
-      put_str (&b, w->cve);
-      put_str (&b, w->package);
-      put_str (&b, w->reason_code);
-      put_u64 (&b, (uint64_t) w->expires);
-      put_str (&b, w->reason);
-      put_str (&b, w->owner);
-    }
-  put_u64 (&b, p->n_min_versions);
-  for (size_t i = 0; i < p->n_min_versions; i++)
-    {
-      put_distro (&b, &p->min_versions[i].distro);
-      put_str (&b, p->min_versions[i].package);
-      put_str (&b, p->min_versions[i].version);
-    }
-  put_u64 (&b, p->n_eol);
-  for (size_t i = 0; i < p->n_eol; i++)
-    {
-      put_distro (&b, &p->eol[i].distro);
-      put_u64 (&b, (uint64_t) p->eol[i].date);
-    }
-  put (&b, MAGIC, 8); /* the end, so that a truncated record is refused */
-  *len = b.len;
-  return b.p;
-}
-
-/* ---- reading ---- */
-
-struct cursor
-{
-  const unsigned char *p;
-  size_t left;
-  bool bad;
-};
-
-static void
-get (struct cursor *c, void *out, size_t n)
-{
-  if (c->bad || n > c->left)
-    {
-      c->bad = true;
-      memset (out, 0, n);
-      return;
-    }
-  memcpy (out, c->p, n);
-  c->p += n;
-  c->left -= n;
-}
-
-static uint64_t
-get_u64 (struct cursor *c)
-{
-  uint64_t v;
-  get (c, &v, sizeof (v));
-  return v;
-}
-
-static char *
-get_str (struct cursor *c)
-{
-  uint64_t n = get_u64 (c);
-  char *s;
-  if (c->bad || n == 0)
-    return NULL;
-  if (n - 1 > c->left || memchr (c->p, '\0', (size_t) n - 1) != NULL)
-    {
-      c->bad = true;
-      return NULL;
-    }
-  s = xmalloc0 ((size_t) n);
-  memcpy (s, c->p, (size_t) n - 1);
-  c->p += n - 1;
-  c->left -= (size_t) n - 1;
-  return s;
-}
-
-/* A count of items of at least MIN_SIZE bytes each: never more than the
-   record could hold.  */
-static size_t
-get_count (struct cursor *c, size_t min_size)
-{
-  uint64_t n = get_u64 (c);
-  if (c->bad || n > c->left / min_size)
-    {
-      c->bad = true;
-      return 0;
-    }
-  return (size_t) n;
-}
-
-static void
-get_match (struct cursor *c, struct pg_match *m)
-{
-  m->namespace = get_str (c);
-  m->repository = get_str (c);
-}
-
-static void
-get_distro (struct cursor *c, struct pg_distro *d)
-{
-  d->family = get_str (c);
-  d->release = get_str (c);
-}
-
-static char **
-get_strv (struct cursor *c, size_t *n)
-{
-  char **v;
-  *n = get_count (c, 8);
-  v = *n ? xmalloc0 (*n * sizeof (char *)) : NULL;
-  for (size_t i = 0; i < *n; i++)
-    v[i] = get_str (c);
-  return v;
-}
-
-int
-policy_cache_decode (const void *blob, size_t len, const char *body, size_t body_len, struct pg_policy **out)
-{
-  struct cursor c = { blob, len, false };
-  struct pg_policy *p;
-  char magic[8];
-  uint64_t fp = build_fingerprint ();
-
-  *out = NULL;
-  if (fp == 0 || blob == NULL || len < 40)
-    return 0;
-  get (&c, magic, 8);
-  if (memcmp (magic, MAGIC, 8) != 0 || get_u64 (&c) != fp || get_u64 (&c) != body_len
-      || get_u64 (&c) != fnv1a (FNV_SEED, body, body_len))
-    return 0;
-
-  p = xmalloc0 (sizeof (*p));
-  p->version = get_str (&c);
-  get (&c, &p->defaults, sizeof (p->defaults));
-  p->on_unidentified = (enum pg_verdict) get_u64 (&c);
-  p->n_scopes = get_count (&c, 8 * 3 + sizeof (struct pg_rules));
-  p->scopes = p->n_scopes ? xmalloc0 (p->n_scopes * sizeof (*p->scopes)) : NULL;
-  for (size_t i = 0; i < p->n_scopes; i++)
-    {
-      p->scopes[i].name = get_str (&c);
-      get_match (&c, &p->scopes[i].match);
-      get (&c, &p->scopes[i].rules, sizeof (p->scopes[i].rules));
-    }
-  p->revoked_digests = get_strv (&c, &p->n_revoked_digests);
-  p->revoked_bases = get_strv (&c, &p->n_revoked_bases);
-  p->n_waivers = get_count (&c, 8 * 10);
-  p->waivers = p->n_waivers ? xmalloc0 (p->n_waivers * sizeof (*p->waivers)) : NULL;
-  for (size_t i = 0; i < p->n_waivers; i++)
-    {
-      struct pg_waiver *w = &p->waivers[i];
-      w->id = get_str (&c);
-      get_match (&c, &w->match);
-      w->digest = get_str (&c);
-      w->cve = get_str (&c);
-      w->package = get_str (&c);
-      w->reason_code = get_str (&c);
-      w->expires = (int64_t) get_u64 (&c);
-      w->reason = get_str (&c);
-      w->owner = get_str (&c);
-    }
-  p->n_min_versions = get_count (&c, 8 * 4);
-  p->min_versions = p->n_min_versions ? xmalloc0 (p->n_min_versions * sizeof (*p->min_versions)) : NULL;
-  for (size_t i = 0; i < p->n_min_versions; i++)
-    {
-      get_distro (&c, &p->min_versions[i].distro);
-      p->min_versions[i].package = get_str (&c);
-      p->min_versions[i].version = get_str (&c);
-    }
-  p->n_eol = get_count (&c, 8 * 3);
-  p->eol = p->n_eol ? xmalloc0 (p->n_eol * sizeof (*p->eol)) : NULL;
-  for (size_t i = 0; i < p->n_eol; i++)
-    {
-      get_distro (&c, &p->eol[i].distro);
-      p->eol[i].date = (int64_t) get_u64 (&c);
-    }
-  get (&c, magic, 8);
-  if (c.bad || c.left != 0 || memcmp (magic, MAGIC, 8) != 0 || p->version == NULL)
-    {
-      policy_free (p);
-      return 0;
-    }
-  *out = p;
-  return 1;
-}
 
 /* ---- the store ---- */
 
@@ -348,7 +17,7 @@ policy_cache_store (pg_store *store, const char *json, pg_error_t *err)
   cleanup_free void *blob = NULL;
   size_t len = 0;
 
-  if (build_fingerprint () == 0)
+  if (policy_record_fingerprint () == 0)
     return 0;
   if (policy_parse (json, strlen (json), "stored policy", &p, &perr) < 0)
     return 0; /* never used then: policy_load_cached parses (and fails) as before */
@@ -377,9 +46,23 @@ policy_load_cached (pg_store *store, struct pg_policy **out, pg_error_t *err)
 
   /* Exactly the text policy_load_from_store parses, and the record beside
      it; any trouble reading the record and the text is parsed instead.  */
-  if (build_fingerprint () != 0 && store_get_policy (store, &body, &version, &set_at, &ignored) > 0 && body
-      && store_meta_get_blob (store, PG_POLICY_CACHE_KEY, &blob, &len, &ignored) > 0
+  if (policy_record_fingerprint () != 0 && store_get_policy (store, &body, &version, &set_at, &ignored) > 0
+      && body && store_meta_get_blob (store, PG_POLICY_CACHE_KEY, &blob, &len, &ignored) > 0
       && policy_cache_decode (blob, len, body, strlen (body), out))
     return 0;
   return policy_load_from_store (store, out, err);
+}
+
+int
+policy_load_from_store (pg_store *store, struct pg_policy **out, pg_error_t *err)
+{
+  cleanup_free char *json = NULL;
+  cleanup_free char *version = NULL;
+  int r = store_get_policy (store, &json, &version, NULL, err);
+  if (r < 0)
+    return -1;
+  if (r == 0)
+    return pg_make_error (err, 0, "%s: no policy has been set (patchgate policy set POLICY.json)",
+                          store_path (store));
+  return policy_parse (json, strlen (json), "stored policy", out, err);
 }

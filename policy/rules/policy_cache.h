@@ -18,11 +18,24 @@
 
 #include "rules/policy.h"
 
+/* policy_record.c: the record, without the store.  */
+
+/* What identifies this build's record format (the Makefile's
+   PG_POLICY_PARSER_ID, the struct layouts); 0 when records are off.  */
+uint64_t policy_record_fingerprint (void);
 /* The record for P, parsed from BODY[0..BODY_LEN).  Free with free().  */
 void *policy_cache_encode (const struct pg_policy *p, const char *body, size_t body_len, size_t *len);
 /* 1 and *OUT when BLOB is a usable record for BODY; 0 when it is not.  */
 int policy_cache_decode (const void *blob, size_t len, const char *body, size_t body_len,
                          struct pg_policy **out);
+/* A policy read in place from a record encoded with an empty body (the
+   decision index's): its strings point into BLOB, which must stay mapped
+   and unchanged while it is used.  1 and *OUT, or 0 when BLOB is not such a
+   record of this build.  Free with policy_view_free, never policy_free.  */
+int policy_cache_view (const void *blob, size_t len, struct pg_policy **out);
+void policy_view_free (struct pg_policy *p);
+
+/* policy_cache.c: the record in the store.  */
 
 /* Store the policy text (store_set_policy) and its record, in the caller's
    write transaction: every writer of the policy goes through here.  */

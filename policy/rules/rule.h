@@ -38,4 +38,8 @@ void rule_min_versions (const struct pg_rule_env *env, struct pg_decision *d);
 void rule_superseded (const struct pg_rule_env *env, struct pg_decision *d);
 void rule_eol (const struct pg_rule_env *env, struct pg_decision *d);
 
+/* Does the scanner's STATUS word say a fix will not come (will_not_fix,
+   not_affected, ...)?  Such a finding is never fixable.  */
+bool fixable_status_blocks_fix (const char *status);
+
 #endif

@@ -12,8 +12,8 @@
 
 /* Scanner words for "a fix exists but will not be shipped" or "not
    affected": such findings are not fixable whatever version is named.  */
-static bool
-status_blocks_fix (const char *status)
+bool
+fixable_status_blocks_fix (const char *status)
 {
   /* One list for the evaluator and the importers' merge (store.h).  */
   return pg_fix_status_blocks (status);
@@ -63,7 +63,7 @@ rule_fixable (const struct pg_rule_env *env, struct pg_decision *d)
         {
           const struct pg_vuln *v = &rec->vulns[i];
           int64_t known = v->fix_known_since ? v->fix_known_since : rec->scanned_at;
-          if ((int) v->severity != sev || v->fixed == NULL || status_blocks_fix (v->status))
+          if ((int) v->severity != sev || v->fixed == NULL || fixable_status_blocks_fix (v->status))
             continue;
           if (now - known <= rules->grace[sev])
             continue;

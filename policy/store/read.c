@@ -481,6 +481,113 @@ store_lookup_digest (pg_store *store, const char *digest, struct pg_image_record
 }
 
 int
+store_load_image (pg_store *store, int64_t rowid, struct pg_image_record *rec, pg_error_t *err)
+{
+  return load_record (store, rowid, rec, err) < 0 ? -1 : 0;
+}
+
+/* The integers the one-column query SQL returns, bound to ARG when ARG >= 0. */
+static int
+rowid_list (pg_store *store, const char *sql, int64_t arg, int64_t **out, size_t *n, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  size_t cap = 0;
+  int r;
+
+  *out = NULL;
+  *n = 0;
+  if (store_prepare (store, sql, &st, err) < 0)
+    return -1;
+  if (arg >= 0)
+    sqlite3_bind_int64 (st, 1, arg);
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      if (*n == cap)
+        {
+          cap = cap ? cap * 2 : 64;
+          *out = xrealloc (*out, cap * sizeof (**out));
+        }
+      (*out)[(*n)++] = sqlite3_column_int64 (st, 0);
+    }
+  if (r != SQLITE_DONE)
+    {
+      free (*out);
+      *out = NULL;
+      *n = 0;
+      return store_sqlite_error (err, store, "listing images");
+    }
+  return 0;
+}
+
+int
+store_list_images (pg_store *store, int64_t **rowids, size_t *n, pg_error_t *err)
+{
+  return rowid_list (store, "SELECT id FROM images ORDER BY id", -1, rowids, n, err);
+}
+
+int
+store_images_sharing_names (pg_store *store, int64_t rowid, int64_t **rowids, size_t *n, pg_error_t *err)
+{
+  return rowid_list (store,
+                     "SELECT DISTINCT o.image FROM names me JOIN names o ON o.repository = me.repository "
+                     "AND o.tag = me.tag WHERE me.image = ? AND o.image != me.image ORDER BY o.image",
+                     rowid, rowids, n, err);
+}
+
+int
+store_changes_since (pg_store *store, int64_t seq, struct pg_store_changes *out, pg_error_t *err)
+{
+  int64_t *max = NULL, *all = NULL;
+  size_t n = 0;
+  int r;
+
+  memset (out, 0, sizeof (*out));
+  if (rowid_list (store, "SELECT coalesce(max(seq), 0) FROM changes", -1, &max, &n, err) < 0)
+    return -1;
+  out->last = n ? max[0] : 0;
+  free (max);
+  if (rowid_list (store,
+                  "SELECT EXISTS (SELECT 1 FROM changes WHERE seq > ? AND what NOT IN ('image', 'vex'))", seq,
+                  &all, &n, err)
+      < 0)
+    return -1;
+  out->all = n && all[0];
+  free (all);
+  if (out->all)
+    return 0;
+  /* The images changed, and those a changed OpenVEX statement names.  */
+  r = rowid_list (store,
+                  "SELECT image FROM changes WHERE seq > ?1 AND what = 'image' AND image IS NOT NULL "
+                  "UNION SELECT d.image FROM changes c JOIN digests d ON d.digest = c.digest "
+                  "WHERE c.seq > ?1 AND c.what = 'vex' ORDER BY 1",
+                  seq, &out->images, &out->n_images, err);
+  return r;
+}
+
+int
+store_image_digests (pg_store *store, int64_t rowid, char ***digests, size_t *n, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+  int r;
+
+  *digests = NULL;
+  *n = 0;
+  if (store_prepare (store, "SELECT digest FROM digests WHERE image = ? ORDER BY digest", &st, err) < 0)
+    return -1;
+  sqlite3_bind_int64 (st, 1, rowid);
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    strv_append (digests, n, (const char *) sqlite3_column_text (st, 0));
+  if (r != SQLITE_DONE)
+    {
+      strv_free (*digests, *n);
+      *digests = NULL;
+      *n = 0;
+      return store_sqlite_error (err, store, "reading an image's digests");
+    }
+  return 0;
+}
+
+int
 store_lookup_diff_ids (pg_store *store, const char *digest, char ***diff_ids, size_t *n_diff_ids,
                        pg_error_t *err)
 {

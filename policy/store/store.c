@@ -122,6 +122,75 @@ static const char *const migrations[] = {
   " WHERE EXISTS (SELECT 1 FROM vulns v WHERE v.vuln_id = fixes.vuln_id AND v.pkg = fixes.pkg"
   "  AND v.fixed IS NOT NULL AND lower(coalesce(v.status, '')) NOT IN ('will_not_fix', 'wont-fix',"
   "  'wont_fix', 'not-fixed', 'not_fixed', 'fix_deferred', 'not_affected', 'end_of_life'));",
+  /* 4 -> 5: the log of changes the decision index (index/) has to compile
+     in, written by triggers whoever the writer is; the lineage names this
+     log, so that an index is brought up to date only from its own.  */
+  "CREATE TABLE changes ("
+  "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  what TEXT NOT NULL," /* image: that image; vex: the images DIGEST names; all: every image */
+  "  image INTEGER,"
+  "  digest TEXT);"
+  "INSERT OR IGNORE INTO meta (key, value) VALUES ('lineage', lower(hex(randomblob(16))));"
+  "CREATE TRIGGER changes_images_ins AFTER INSERT ON images BEGIN "
+  "  INSERT INTO changes (what, image) VALUES ('image', NEW.id); END;"
+  "CREATE TRIGGER changes_images_upd AFTER UPDATE ON images WHEN NEW.image_id IS NOT OLD.image_id "
+  "  OR NEW.created IS NOT OLD.created OR NEW.first_seen IS NOT OLD.first_seen "
+  "  OR NEW.diff_ids IS NOT OLD.diff_ids BEGIN "
+  "  INSERT INTO changes (what, image) VALUES ('image', NEW.id); END;"
+  "CREATE TRIGGER changes_digests AFTER INSERT ON digests BEGIN "
+  "  INSERT INTO changes (what, image) VALUES ('image', NEW.image); END;"
+  "CREATE TRIGGER changes_names_ins AFTER INSERT ON names BEGIN "
+  "  INSERT INTO changes (what, image) VALUES ('image', NEW.image); END;"
+  "CREATE TRIGGER changes_names_upd AFTER UPDATE ON names WHEN NEW.first_seen IS NOT OLD.first_seen BEGIN "
+  "  INSERT INTO changes (what, image) VALUES ('image', NEW.image); END;"
+  "CREATE TRIGGER changes_scans AFTER INSERT ON scans BEGIN "
+  "  INSERT INTO changes (what, image) VALUES ('image', NEW.image); END;"
+  /* A fix known earlier than recorded: every image with that finding.  */
+  "CREATE TRIGGER changes_fixes AFTER UPDATE ON fixes WHEN NEW.first_seen IS NOT OLD.first_seen "
+  "  OR NEW.fix_date IS NOT OLD.fix_date BEGIN "
+  "  INSERT INTO changes (what) VALUES ('all'); END;"
+  /* A statement about a digest: the images it names; about a repository
+     (no digest): any image.  */
+  "CREATE TRIGGER changes_vex_ins AFTER INSERT ON vex_statements WHEN NEW.digest != '' BEGIN "
+  "  INSERT INTO changes (what, digest) VALUES ('vex', NEW.digest); END;"
+  "CREATE TRIGGER changes_vex_repo AFTER INSERT ON vex_statements WHEN NEW.digest = '' BEGIN "
+  "  INSERT INTO changes (what) VALUES ('all'); END;"
+  "CREATE TRIGGER changes_vex_upd AFTER UPDATE ON vex_statements BEGIN "
+  "  INSERT INTO changes (what) VALUES ('all'); END;"
+  "CREATE TRIGGER changes_policy_ins AFTER INSERT ON policy BEGIN INSERT INTO changes (what) VALUES ('all'); "
+  "END;"
+  "CREATE TRIGGER changes_policy_upd AFTER UPDATE ON policy BEGIN INSERT INTO changes (what) VALUES ('all'); "
+  "END;"
+  /* Patchgate never deletes; whoever does changes what any image may be.  */
+  "CREATE TRIGGER changes_images_del AFTER DELETE ON images BEGIN INSERT INTO changes (what) VALUES ('all'); "
+  "END;"
+  "CREATE TRIGGER changes_digests_del AFTER DELETE ON digests BEGIN INSERT INTO changes (what) VALUES "
+  "('all'); END;"
+  "CREATE TRIGGER changes_names_del AFTER DELETE ON names BEGIN INSERT INTO changes (what) VALUES ('all'); "
+  "END;"
+  "CREATE TRIGGER changes_scans_del AFTER DELETE ON scans BEGIN INSERT INTO changes (what) VALUES ('all'); "
+  "END;"
+  /* Findings and packages come with their scan (logged above); added to
+     an older scan, they change that scan's image.  */
+  "CREATE TRIGGER changes_vulns_ins AFTER INSERT ON vulns WHEN NEW.scan != (SELECT max(id) FROM scans) BEGIN "
+  "  INSERT INTO changes (what, image) SELECT 'image', image FROM scans WHERE id = NEW.scan; END;"
+  "CREATE TRIGGER changes_packages_ins AFTER INSERT ON packages WHEN NEW.scan != (SELECT max(id) FROM scans) "
+  "  BEGIN INSERT INTO changes (what, image) SELECT 'image', image FROM scans WHERE id = NEW.scan; END;"
+  "CREATE TRIGGER changes_vulns AFTER DELETE ON vulns BEGIN INSERT INTO changes (what) VALUES ('all'); END;"
+  "CREATE TRIGGER changes_vulns_upd AFTER UPDATE ON vulns BEGIN INSERT INTO changes (what) VALUES ('all'); "
+  "END;"
+  "CREATE TRIGGER changes_packages AFTER DELETE ON packages BEGIN INSERT INTO changes (what) VALUES ('all'); "
+  "END;"
+  "CREATE TRIGGER changes_packages_upd AFTER UPDATE ON packages BEGIN "
+  "  INSERT INTO changes (what) VALUES ('all'); END;"
+  "CREATE TRIGGER changes_scans_upd AFTER UPDATE ON scans BEGIN INSERT INTO changes (what) VALUES ('all'); "
+  "END;"
+  "CREATE TRIGGER changes_fixes_del AFTER DELETE ON fixes BEGIN INSERT INTO changes (what) VALUES ('all'); "
+  "END;"
+  "CREATE TRIGGER changes_vex_del AFTER DELETE ON vex_statements BEGIN INSERT INTO changes (what) VALUES "
+  "('all'); END;"
+  "CREATE TRIGGER changes_policy_del AFTER DELETE ON policy BEGIN INSERT INTO changes (what) VALUES ('all'); "
+  "END;",
 };
 
 static int

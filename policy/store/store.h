@@ -22,7 +22,7 @@
 #define PG_DEFAULT_DB "/var/lib/patchgate/policy.db"
 /* Bumped whenever the schema changes; store_open migrates older databases
    and refuses newer ones.  */
-#define PG_SCHEMA_VERSION 4
+#define PG_SCHEMA_VERSION 5
 
 enum pg_severity
 {
@@ -271,6 +271,31 @@ int store_lookup_digest (pg_store *store, const char *digest, struct pg_image_re
 /* The database row of the image that DIGEST names (image ID, manifest or
    repo digest): 1 and *ROWID, or 0 when unknown.  */
 int store_find_image_rowid (pg_store *store, const char *digest, int64_t *rowid, pg_error_t *err);
+/* The record of the image in row ROWID (store_list_images), as
+   store_lookup_digest loads it.  */
+int store_load_image (pg_store *store, int64_t rowid, struct pg_image_record *rec, pg_error_t *err);
+/* Every image's row, ascending.  */
+int store_list_images (pg_store *store, int64_t **rowids, size_t *n, pg_error_t *err);
+/* The rows of the other images that carry one of ROWID's repository:tag
+   names (whose newer builds it may be, or be one of).  */
+int store_images_sharing_names (pg_store *store, int64_t rowid, int64_t **rowids, size_t *n, pg_error_t *err);
+/* What changed since entry SEQ of the change log (schema version 3: the
+   triggers of store.c write it, whoever the writer is): the images whose
+   records changed (sorted, once each), or ALL when a change concerns every
+   image (the policy, a fix known earlier than recorded, a deletion).
+   LAST is the log's newest entry.  */
+struct pg_store_changes
+{
+  int64_t last;
+  bool all;
+  int64_t *images;
+  size_t n_images;
+};
+int store_changes_since (pg_store *store, int64_t seq, struct pg_store_changes *out, pg_error_t *err);
+
+/* Every digest that names the image in row ROWID (image ID, manifest and
+   repo digests), sorted.  */
+int store_image_digests (pg_store *store, int64_t rowid, char ***digests, size_t *n, pg_error_t *err);
 /* The same lookup for only the image's layer DiffIDs (what a revoked base
    contributes), without its names, scans and findings.  */
 int store_lookup_diff_ids (pg_store *store, const char *digest, char ***diff_ids, size_t *n_diff_ids,

@@ -11,6 +11,9 @@
 #   3. `runc run` of a busybox container with and without the hook
 #   4. import throughput vs parsing the same reports (tests/bench/parse_floor.c)
 #   5. the hook's peak RSS at every size
+#   6. compiling the policy index: `policy set` (every image) at every size,
+#      and `import` of one report into the BENCH_IMPORT_SIZE database (only
+#      the images it changed)
 # plus instruction counts (valgrind --tool=callgrind), which the noise does
 # not move, and cold-cache decisions (the database dropped from the page
 # cache before each run).
@@ -23,7 +26,9 @@
 #   BENCH_RUNC_RUNS       runs of each runc command (default 200)
 #   BENCH_IMPORT_REPORTS  nginx reports per import run (default 1000)
 #   BENCH_PACKAGES        packages per image (default 200)
-#   BENCH_STEPS           any of "hook cold callgrind runc import" (default all)
+#   BENCH_STEPS           any of "hook cold callgrind runc import compile" (default all)
+#   BENCH_IMPORT_SIZE     the database one report is imported into (default:
+#                         100000 when measured, else the largest size)
 #   BENCH_DATA            where databases are kept (default build/bench-data)
 #   BENCH_OUT             the report (default BENCHMARKS.md; "-": none)
 set -euo pipefail
@@ -40,7 +45,7 @@ IMPORT_REPORTS=${BENCH_IMPORT_REPORTS:-1000}
 PACKAGES=${BENCH_PACKAGES:-200}
 VULNS=50
 SEED=1
-STEPS=${BENCH_STEPS:-hook cold callgrind runc import}
+STEPS=${BENCH_STEPS:-hook cold callgrind runc import compile}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 # The clock of every decision: generated scans are relative to it.
 export PATCHGATE_NOW=2026-11-20T12:00:00Z
@@ -53,6 +58,8 @@ TIMER=$B/bench/hook_timer
 FLOOR=$B/bench/floor
 PARSE=$B/bench/parse_floor
 SQLFLOOR=$B/bench/sqlite_floor
+CDBFLOOR=$B/bench/cdb_floor
+SFLOOR=$B/bench/floor_static
 NOSANDBOX=$B/bench/hook_nosandbox
 RESULTS=$DATA/results
 MARKER='<!-- Everything below this line is kept by tests/bench/run.sh. -->'
@@ -64,7 +71,7 @@ die() {
 }
 want() { [[ " $STEPS " == *" $1 "* ]]; }
 
-for f in "$HOOK" "$CLI" "$GEN" "$TIMER" "$FLOOR" "$PARSE" "$SQLFLOOR" "$NOSANDBOX"; do
+for f in "$HOOK" "$CLI" "$GEN" "$TIMER" "$FLOOR" "$SFLOOR" "$PARSE" "$SQLFLOOR" "$CDBFLOOR" "$NOSANDBOX"; do
   [ -x "$f" ] || die "$f is missing: run \`make bench\`"
 done
 for c in jq runc busybox valgrind; do
@@ -103,6 +110,15 @@ ensure_db() {
   # A kept database gets the current schema (and whatever else the store
   # derives when it is opened for writing).
   "$GEN" --db "$db" --upgrade
+  # And the policy index the hook reads, compiled as `policy set` does it
+  # (every image), timed: measurement 6.
+  "$CLI" policy show --db "$db" >"$DATA/policy-$n.json"
+  local t0 t1
+  t0=$(date +%s%N)
+  "$CLI" policy set --db "$db" "$DATA/policy-$n.json" >/dev/null
+  t1=$(date +%s%N)
+  echo "compile-$n seconds=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.2f", d / 1e9 }') bytes=$(stat -c %s "$DATA/db-$n.idx")" >>"$RESULTS/compile.txt"
+  log "policy set (index of $n images): $(tail -n 1 "$RESULTS/compile.txt")"
 }
 
 # ---- bundles ---------------------------------------------------------------
@@ -182,7 +198,10 @@ FLOOR_STATE=$DATA/state-$LARGEST.json
 if want hook; then
   log "hook: $RUNS runs of each, interleaved"
   args=(--cmd floor 0 "$FLOOR_STATE" "$FLOOR")
+  args+=(--cmd floor-static 0 "$FLOOR_STATE" "$SFLOOR")
   args+=(--cmd "sqlite-floor-$LARGEST" 0 "$FLOOR_STATE" "$SQLFLOOR" "$DATA/db-$LARGEST.db"
+    "$(kv "$DATA/db-$LARGEST.db.info" target_digest)")
+  args+=(--cmd "cdb-floor-$LARGEST" 0 "$FLOOR_STATE" "$CDBFLOOR" "$DATA/db-$LARGEST.idx"
     "$(kv "$DATA/db-$LARGEST.db.info" target_digest)")
   for n in $SIZES; do
     args+=(--cmd "hook-$n" 0 "$DATA/state-$n.json" "$HOOK" --config "$DATA/hook-$n.json")
@@ -195,7 +214,7 @@ fi
 if want cold; then
   for n in $SIZES; do
     log "cold cache, $n images: $COLD_RUNS runs, the database evicted before each"
-    "$TIMER" -n "$COLD_RUNS" -w 2 -e "$DATA/db-$n.db" --cmd floor 0 "$FLOOR_STATE" "$FLOOR" \
+    "$TIMER" -n "$COLD_RUNS" -w 2 -e "$DATA/db-$n.idx" --cmd floor 0 "$FLOOR_STATE" "$FLOOR" \
       --cmd "cold-$n" 0 "$DATA/state-$n.json" "$HOOK" --config "$DATA/hook-$n.json" | tee -a "$RESULTS/cold.txt"
   done
 fi
@@ -245,10 +264,40 @@ if want import; then
     --cmd import 0 "$stream" /bin/sh -c "rm -f '$DATA/import.db'; exec '$CLI' import --db '$DATA/import.db' -" |
     tee "$RESULTS/import.txt"
   "$CLI" status --db "$DATA/import.db" >"$RESULTS/import-status.txt" 2>&1 || true
-  rm -f "$DATA/import.db"
+  rm -f "$DATA/import.db" "$DATA/import.idx" "$DATA/import.idx.lock"
   # The last run's database must hold every report, each a new image.
   [ "$(awk '$1 == "images:" { print $2 }' "$RESULTS/import-status.txt")" = "$IMPORT_REPORTS" ] ||
     die "the import did not record $IMPORT_REPORTS images: $(cat "$RESULTS/import-status.txt")"
+fi
+
+# ---- 6: one report into a large database ----------------------------------
+
+if want compile; then
+  IMPORT_SIZE=${BENCH_IMPORT_SIZE:-}
+  if [ -z "$IMPORT_SIZE" ]; then
+    IMPORT_SIZE=$LARGEST
+    for n in $SIZES; do [ "$n" = 100000 ] && IMPORT_SIZE=100000; done
+  fi
+  log "import of one report into a copy of the $IMPORT_SIZE-image database, 7 times (a new image each)"
+  scratch=$DATA/scratch
+  rm -rf "$scratch"
+  mkdir -p "$scratch"
+  cp --reflink=auto "$DATA/db-$IMPORT_SIZE.db" "$scratch/policy.db"
+  cp --reflink=auto "$DATA/db-$IMPORT_SIZE.idx" "$scratch/policy.idx"
+  # The copy's index is current: the first import can be incremental.
+  : >"$RESULTS/import-one.txt"
+  for i in 1 2 3 4 5 6 7; do
+    jq --arg i "$i" '.Metadata.ImageID = "sha256:" + ("e" * 63) + $i
+      | .Metadata.RepoDigests = ["nginx@sha256:" + ("d" * 63) + $i]' "$NGINX" >"$scratch/report-$i.json"
+    t0=$(date +%s%N)
+    "$CLI" import --db "$scratch/policy.db" "$scratch/report-$i.json" >/dev/null
+    t1=$(date +%s%N)
+    echo "$(((t1 - t0) / 1000))" >>"$RESULTS/import-one.txt"
+  done
+  "$CLI" index status --db "$scratch/policy.db" >"$RESULTS/import-one-status.txt"
+  grep -q 'unchanged since' "$RESULTS/import-one-status.txt" ||
+    die "the index after the imports is not current: $(cat "$RESULTS/import-one-status.txt")"
+  rm -rf "$scratch"
 fi
 
 END_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -259,7 +308,7 @@ line() { grep "^$1 " "$2" 2>/dev/null | head -1; }
 pass() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "met" : "MISSED" }'; }
 
 report() {
-  local f h n r cold cf
+  local f h n r cold cf hs
   echo "## Results"
   echo
   if [ -s "$RESULTS/hook.txt" ]; then
@@ -272,10 +321,12 @@ report() {
     echo "| command | images | median | p99 | median / floor | p99 / floor | CPU median / floor | max RSS |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     echo "| floor (reads stdin, exits) | | $(ms "$(field "$f" median_us)") ms | $(ms "$(field "$f" p99_us)") ms | 1.00 | 1.00 | 1.00 | $(mib "$(field "$f" maxrss_kb)") MiB |"
-    for n in sqlite-$LARGEST $SIZES deny-$LARGEST nosandbox-$LARGEST; do
+    for n in floor-static sqlite-$LARGEST cdb-$LARGEST $SIZES deny-$LARGEST nosandbox-$LARGEST; do
       case $n in
+      floor-static) h=$(line floor-static "$RESULTS/hook.txt") r="floor linked as the hook (static-pie)" n= ;;
       nosandbox-*) h=$(line "$n" "$RESULTS/hook.txt") r="hook without its sandbox (bench build)" n=$LARGEST ;;
       sqlite-*) h=$(line "sqlite-floor-$LARGEST" "$RESULTS/hook.txt") r="SQLite floor (open, one lookup)" n=$LARGEST ;;
+      cdb-*) h=$(line "cdb-floor-$LARGEST" "$RESULTS/hook.txt") r="index floor (map the index, one lookup)" n=$LARGEST ;;
       deny-*) h=$(line "$n" "$RESULTS/hook.txt") r="hook, denied image" n=$LARGEST ;;
       *) h=$(line "hook-$n" "$RESULTS/hook.txt") r="hook, allowed image" ;;
       esac
@@ -285,6 +336,10 @@ report() {
     local first last hf hl
     first=${SIZES%% *}
     hf=$(line "hook-$first" "$RESULTS/hook.txt")
+    hs=$(line floor-static "$RESULTS/hook.txt")
+    hl=$(line "hook-$LARGEST" "$RESULTS/hook.txt")
+    echo "Against the floor linked as the hook is (static-pie): hook at $LARGEST images = **$(ratio "$(field "$hl" median_us)" "$(field "$hs" median_us)")**x median, $(ratio "$(field "$hl" p99_us)" "$(field "$hs" p99_us)")x p99."
+    echo
     echo "Size ratios (median, same run):"
     for n in $SIZES; do
       [ "$n" = "$first" ] && continue
@@ -294,13 +349,19 @@ report() {
     echo
     echo "Max RSS is the peak of any run (wait4's ru_maxrss; a spawned child's figure includes the timer's"
     echo "own ~1.3 MiB at exec, as the floor's line shows).  The SQLite floor (tests/bench/sqlite_floor.c)"
-    echo "opens the $LARGEST-image database and runs one indexed lookup: what any SQLite-backed hook pays."
-    echo "The hook links: $(ldd "$HOOK" | awk '$1 ~ /^lib/ { printf "%s ", $1 }')"
+    echo "opens the $LARGEST-image database and runs one indexed lookup: what a SQLite-backed hook pays (the"
+    echo "hook no longer does).  The index floor (tests/bench/cdb_floor.c) maps the $LARGEST-image policy"
+    echo "index and looks the digest up: what any index-backed hook pays.  The hook reads only the index."
+    if file -b "$HOOK" | grep -q 'static'; then
+      echo "The hook is linked statically ($(file -b "$HOOK" | grep -o 'static-pie linked\|statically linked'))."
+    else
+      echo "The hook links: $(ldd "$HOOK" | awk '$1 ~ /^lib/ { printf "%s ", $1 }')"
+    fi
     echo
   fi
   if [ -s "$RESULTS/callgrind.txt" ]; then
     cf=$(awk '$1 == "floor" { print $2 }' "$RESULTS/callgrind.txt")
-    echo "### Instructions (valgrind --tool=callgrind, one run, including the dynamic loader)"
+    echo "### Instructions (valgrind --tool=callgrind, one run, from exec to exit)"
     echo
     echo "The hook is counted without its seccomp/capability sandbox, which valgrind cannot run"
     echo "(tests/bench/hook_nosandbox.c: same main, same library)."
@@ -313,7 +374,7 @@ report() {
     echo
   fi
   if [ -s "$RESULTS/cold.txt" ]; then
-    echo "### Cold page cache (the database file evicted before every run, $COLD_RUNS runs)"
+    echo "### Cold page cache (the policy index evicted before every run, $COLD_RUNS runs)"
     echo
     echo "| images | hook median | p99 | floor median (same run) | median / floor |"
     echo "| ---: | ---: | ---: | ---: | ---: |"
@@ -346,6 +407,26 @@ report() {
     echo "Overhead of patchgate-hook: **$(pct "$(field "$k" median_us)" "$(field "$p" median_us)")** wall (median; p99 $(pct "$(field "$k" p99_us)" "$(field "$p" p99_us)")),"
     echo "$(pct "$(field "$k" cpu_median_us)" "$(field "$p" cpu_median_us)") CPU; of which the decision itself (vs the floor as hook):"
     echo "$(pct "$(field "$k" median_us)" "$(field "$fh" median_us)") wall, $(pct "$(field "$k" cpu_median_us)" "$(field "$fh" cpu_median_us)") CPU."
+    echo
+  fi
+  if [ -s "$RESULTS/compile.txt" ]; then
+    echo "### Compiling the policy index (measurement 6)"
+    echo
+    echo "\`patchgate policy set\` on each kept database: the policy stored, then every image compiled into"
+    echo "the index (what a new policy costs); then \`patchgate import\` of one Trivy report (a new image)"
+    echo "into a copy of the ${IMPORT_SIZE:-?}-image database, 7 times: the images it changed compiled again,"
+    echo "the other records copied from the previous index."
+    echo
+    echo "| command | images | wall | index size |"
+    echo "| --- | ---: | ---: | ---: |"
+    for n in $SIZES; do
+      h=$(line "compile-$n" "$RESULTS/compile.txt")
+      [ -n "$h" ] || continue
+      echo "| policy set (every image) | $n | $(field "$h" seconds) s | $(awk -v b="$(field "$h" bytes)" 'BEGIN { printf "%.1f MB", b / 1e6 }') |"
+    done
+    if [ -s "$RESULTS/import-one.txt" ]; then
+      echo "| import of one report (median of 7; max) | ${IMPORT_SIZE:-} | $(sort -n "$RESULTS/import-one.txt" | awk '{ v[NR] = $1 } END { printf "%.2f s (max %.2f s)", v[int((NR + 1) / 2)] / 1e6, v[NR] / 1e6 }') | |"
+    fi
     echo
   fi
   if [ -s "$RESULTS/import.txt" ]; then
@@ -396,6 +477,18 @@ targets() {
     r=$(awk -v a="$(field "$k" median_us)" -v b="$(field "$p" median_us)" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
     c=$(awk -v a="$(field "$k" cpu_median_us)" -v b="$(field "$p" cpu_median_us)" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')
     echo "| runc start overhead <= 3% | $r % wall ($c % CPU) | $(pass "$r" 3) |"
+  fi
+  if [ -s "$RESULTS/compile.txt" ]; then
+    local big="" bn=0
+    for n in $SIZES; do
+      [ "$n" -le 100000 ] && [ "$n" -gt "$bn" ] && bn=$n
+    done
+    big=$(line "compile-$bn" "$RESULTS/compile.txt")
+    [ -n "$big" ] && echo "| policy set (index of every image) <= 60 s at $bn images | $(field "$big" seconds) s | $(pass "$(field "$big" seconds)" 60) |"
+  fi
+  if [ -s "$RESULTS/import-one.txt" ]; then
+    r=$(sort -n "$RESULTS/import-one.txt" | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] / 1e6 }')
+    echo "| import of one report into ${IMPORT_SIZE:-?} images <= 1 s (median) | $r s | $(pass "$r" 1) |"
   fi
   if [ -s "$RESULTS/import.txt" ]; then
     im=$(line import "$RESULTS/import.txt")

@@ -49,44 +49,80 @@ with_db() {
   echo "$BATS_TEST_TMPDIR/hook-$(basename "$1").json"
 }
 
-@test "faults: a missing, empty, truncated or corrupt database, or a schema newer than the binary, refuses (exit 2)" {
+# set_format FILE N : an index whose trailer says format N (checksum fixed).
+set_format() {
+  python3 - "$1" "$2" <<'PY'
+import struct, sys
+path, fmt = sys.argv[1], int(sys.argv[2])
+data = bytearray(open(path, "rb").read())
+# The trailer is the file's last bytes and starts with its magic.
+t = data.rfind(b"PGINDEX\n")
+struct.pack_into("<I", data, t + 8, fmt)
+h = 0xcbf29ce484222325
+for b in data[t:len(data) - 8]:
+    h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+struct.pack_into("<Q", data, len(data) - 8, h)
+open(path, "wb").write(bytes(data))
+PY
+}
+
+@test "faults: a missing, empty, truncated, foreign, other-format or stale index, or no database, refuses (exit 2)" {
   pg_db_scanned 1
-  local state d size
+  local state d idx=${PG_DB%.db}.idx size name
   state=$(ok_state)
   hook "$state"
   [ "$status" -eq 0 ] || pg_fail "control: exit $status: $output"
-  d=$BATS_TEST_TMPDIR/dbs
+  d=$BATS_TEST_TMPDIR/idx
   mkdir -p "$d"
-  size=$(stat -c %s "$PG_DB")
-  : >"$d/empty.db"
-  head -c $((size / 2)) "$PG_DB" >"$d/truncated.db"
-  head -c 4096 "$PG_DB" >"$d/onepage.db"
-  cp "$PG_DB" "$d/header.db"
-  printf 'not-sqlite-at-all' | dd of="$d/header.db" bs=1 conv=notrunc status=none
-  cp "$PG_DB" "$d/pages.db"
-  head -c $((size - 4096)) /dev/urandom | dd of="$d/pages.db" bs=4096 seek=1 conv=notrunc status=none
-  cp "$PG_DB" "$d/newer.db"
-  sqlite3 "$d/newer.db" 'PRAGMA user_version = 99'
+  size=$(stat -c %s "$idx")
+  : >"$d/empty.idx"
+  head -c $((size / 2)) "$idx" >"$d/truncated.idx"
+  head -c $((size - 1)) "$idx" >"$d/short.idx"
+  cp "$idx" "$d/longer.idx"
+  printf 'x' >>"$d/longer.idx"
+  cp "$PG_DB" "$d/foreign.idx"
+  cp "$idx" "$d/format.idx"
+  set_format "$d/format.idx" 99
 
   local -A want=(
-    [missing.db]="policy database .*missing.db"
-    [empty.db]="not a patchgate database"
-    [truncated.db]="malformed"
-    [onepage.db]="malformed"
-    [header.db]="not a database"
-    [pages.db]="malformed|not a database"
-    [newer.db]="schema version 99 is newer than this patchgate supports"
+    [missing.idx]="policy index .*missing.idx is missing"
+    [empty.idx]="empty.idx is truncated or not a patchgate index"
+    [truncated.idx]="truncated.idx is truncated or not a patchgate index"
+    [short.idx]="short.idx is truncated or not a patchgate index"
+    [longer.idx]="longer.idx is truncated or not a patchgate index"
+    [foreign.idx]="foreign.idx is truncated or not a patchgate index"
+    [format.idx]="format.idx has format 99; this patchgate reads format"
   )
-  local db
-  for db in "${!want[@]}"; do
-    hook "$state" "$(with_db "$d/$db")"
-    [ "$status" -eq 2 ] || pg_fail "$db: exit $status: $output" || return 1
-    [[ $output =~ ${want[$db]} ]] || pg_fail "$db: no /${want[$db]}/ in: $output" || return 1
+  for name in "${!want[@]}"; do
+    hook "$state" "$(with_db "$PG_DB" ".policy_index = \"$d/$name\"")"
+    [ "$status" -eq 2 ] || pg_fail "$name: exit $status: $output" || return 1
+    [[ $output =~ ${want[$name]} ]] || pg_fail "$name: no /${want[$name]}/ in: $output" || return 1
     assert_output_contains "patchgate: refused container ok: internal error"
   done
   # The hook never wrote to any of them (read-only opens).
-  [ ! -e "$d/missing.db" ] || pg_fail "the hook created missing.db"
-  [ "$(stat -c %s "$d/empty.db")" -eq 0 ] || pg_fail "the hook wrote to empty.db"
+  [ ! -e "$d/missing.idx" ] || pg_fail "the hook created missing.idx"
+  [ "$(stat -c %s "$d/empty.idx")" -eq 0 ] || pg_fail "the hook wrote to empty.idx"
+
+  # The database the index was compiled from is gone.
+  hook "$state" "$(with_db "$d/missing.db" ".policy_index = \"$idx\"")"
+  [ "$status" -eq 2 ] || pg_fail "no database: exit $status: $output"
+  assert_output_contains "policy index $idx: its policy database $d/missing.db"
+
+  # Changed behind patchgate's back and never recompiled: stale once
+  # index_max_lag has passed since the change; the previous index decides
+  # until then.
+  sqlite3 "$PG_DB" "UPDATE images SET created = created - 1"
+  hook "$state"
+  [ "$status" -eq 0 ] || pg_fail "within index_max_lag: exit $status: $output"
+  sleep 2.1
+  hook "$state" "$(with_db "$PG_DB" '.index_max_lag = "1s"')"
+  [ "$status" -eq 2 ] || pg_fail "stale: exit $status: $output"
+  assert_output_contains "policy index $idx is stale: the policy database $PG_DB changed"
+  wait_decision ok
+  assert_log reasons POLICY_ERROR
+  "$PG_CLI" index build --db "$PG_DB" >/dev/null
+  hook "$state" "$(with_db "$PG_DB" '.index_max_lag = "1s"')"
+  [ "$status" -eq 0 ] || pg_fail "recompiled: exit $status: $output"
 }
 
 # lock_db DB SECONDS : a writer holding an exclusive lock on DB; waits until
@@ -147,14 +183,14 @@ time.sleep(float(sys.argv[2]))' "$1" "$2" >"$BATS_TEST_TMPDIR/lock.out" 2>&1 3>&
   assert_output_contains "despite an error (on_error: allow)"
 }
 
-@test "faults: the database renamed over while hooks read it: every run decides, none errs" {
+@test "faults: the index renamed over while hooks read it: every run decides, none errs" {
   pg_db_scanned 1
-  local state i rc bad=0
+  local state i rc bad=0 idx=${PG_DB%.db}.idx
   state=$(ok_state)
-  cp "$PG_DB" "$BATS_TEST_TMPDIR/copy.db"
+  cp "$idx" "$BATS_TEST_TMPDIR/copy.idx"
   (
     for i in $(seq 100); do
-      cp "$BATS_TEST_TMPDIR/copy.db" "$PG_DB.new.$i" && mv -f "$PG_DB.new.$i" "$PG_DB"
+      cp "$BATS_TEST_TMPDIR/copy.idx" "$idx.new.$i" && mv -f "$idx.new.$i" "$idx"
     done
   ) &
   local mover=$!
@@ -167,7 +203,7 @@ time.sleep(float(sys.argv[2]))' "$1" "$2" >"$BATS_TEST_TMPDIR/lock.out" 2>&1 3>&
     fi
   done
   wait "$mover"
-  [ "$bad" -eq 0 ] || pg_fail "$bad of 60 runs did not allow while the database was replaced"
+  [ "$bad" -eq 0 ] || pg_fail "$bad of 60 runs did not allow while the index was replaced"
 }
 
 @test "faults: syslog absent: the decision still happens and its line goes to stderr" {
@@ -250,7 +286,8 @@ time.sleep(60)' "$sock" >"$BATS_TEST_TMPDIR/full.out" 2>&1 3>&- &
   done
 
   # No --config, no PATCHGATE_CONFIG, no /etc/patchgate/hook.json: the
-  # built-in defaults, i.e. /var/lib/patchgate/policy.db.  Both paths are
+  # built-in defaults, i.e. /var/lib/patchgate/policy.db and the index
+  # beside it, /var/lib/patchgate/policy.idx.  Both paths are
   # replaced in this mount namespace only.
   if [ -e /etc/patchgate/hook.json ]; then
     mount -t tmpfs -o mode=0755 patchgate-etc /etc/patchgate
@@ -266,11 +303,12 @@ time.sleep(60)' "$sock" >"$BATS_TEST_TMPDIR/full.out" 2>&1 3>&- &
   run env -u PATCHGATE_CONFIG PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" <"$state"
   local s1=$status o1=$output
   cp "$PG_DB" /var/lib/patchgate/policy.db
+  "$PG_CLI" index build >/dev/null
   run env -u PATCHGATE_CONFIG PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" <"$state"
   umount /var/lib/patchgate 2>/dev/null || umount /var/lib
   if mountpoint -q /etc/patchgate 2>/dev/null; then umount /etc/patchgate; fi
   [ "$s1" -eq 2 ] || pg_fail "defaults, no database: exit $s1: $o1"
-  [[ $o1 == *"/var/lib/patchgate/policy.db"* ]] || pg_fail "defaults: not the default database: $o1"
+  [[ $o1 == *"policy index /var/lib/patchgate/policy.idx is missing"* ]] || pg_fail "defaults: not the default index: $o1"
   [ "$status" -eq 0 ] || pg_fail "defaults with the database in place: exit $status: $output"
 }
 
@@ -279,13 +317,16 @@ time.sleep(60)' "$sock" >"$BATS_TEST_TMPDIR/full.out" 2>&1 3>&- &
   pg_db_scanned 1
   local dir=$BATS_TEST_TMPDIR/small size before after state
   state=$(ok_state)
-  size=$(stat -c %s "$PG_DB")
+  size=$(($(stat -c %s "$PG_DB") + 2 * $(stat -c %s "${PG_DB%.db}.idx")))
   mkdir -p "$dir"
-  # Room for the database, the writer's copy of it and 16 KiB more: not for
-  # the reports below.  Mode 0700: the hook refuses a database directory
-  # others can write, as a tmpfs's default 1777 is.
-  mount -t tmpfs -o mode=0700,size=$(((2 * size / 4096 + 6) * 4))k patchgate-small "$dir"
+  # Room for the database, the writer's copy of it, the index twice (the
+  # new one is written beside it) and 16 KiB more: not for the reports
+  # below.  Mode 0700: the hook refuses a directory others can write, as a
+  # tmpfs's default 1777 is.
+  size=$((size + $(stat -c %s "$PG_DB")))
+  mount -t tmpfs -o mode=0700,size=$(((size / 4096 + 6) * 4))k patchgate-small "$dir"
   cp "$PG_DB" "$dir/policy.db"
+  "$PG_CLI" index build --db "$dir/policy.db" >/dev/null
   before=$(sha256sum <"$dir/policy.db")
   run "$PG_CLI" import --db "$dir/policy.db" "$PG_SRC/../shared/testdata/reports/grype/nginx-debian12.json" \
     "$PG_SRC/../shared/testdata/reports/trivy/nginx-debian12.json"
@@ -304,14 +345,21 @@ time.sleep(60)' "$sock" >"$BATS_TEST_TMPDIR/full.out" 2>&1 3>&- &
 }
 
 # 200 hook runs, 16 at a time, while `patchgate policy set` swaps 50 times
-# between two policies that decide the same image differently.  Every run
-# must decide (exit 0 or 1, never 2), and every decision's (policy,
-# verdict) pair must be one policy's, never a mix.
-@test "concurrency: 200 hooks while the policy is replaced 50 times: no error, no mixed decision" {
+# between two policies that decide the same image differently, each swap
+# recompiling the index, and a second writer recompiles it 20 times more.
+# Every run must decide (exit 0 or 1, never 2: no hook ever sees a partial
+# index), every decision's (policy, verdict) pair must be one policy's,
+# never a mix, a reader checking the index's trailer all along never finds
+# it cut short, and no temporary index is left behind.
+@test "concurrency: 200 hooks while the policy is replaced 50 times: no error, no mixed decision, whole indexes" {
   make_trivy_report 1 "$(pg_days_ago 1)" >"$BATS_TEST_TMPDIR/report.json"
   pg_policy '.version = "conc-A"' >"$BATS_TEST_TMPDIR/A.json"
   pg_policy '.version = "conc-B" | .defaults.max_scan_age = "12h"' >"$BATS_TEST_TMPDIR/B.json"
   pg_make_db "$PG_DB" "$BATS_TEST_TMPDIR/A.json" "$BATS_TEST_TMPDIR/report.json"
+  # More images in the database: longer compiles, wider windows.
+  for r in "$PG_SRC"/../shared/testdata/reports/*/*.json; do
+    "$PG_CLI" import --db "$PG_DB" "$r" >/dev/null 2>&1 || true
+  done
   local b i dir=$BATS_TEST_TMPDIR/conc
   mkdir -p "$dir"
   b=$(make_bundle conc 1)
@@ -328,6 +376,24 @@ EOF
   : >"$dir/results"
   (seq 200 | xargs -P 16 -n 1 "$dir/one.sh") &
   local hooks=$! sets_failed=0 p
+  : >"$dir/stop"
+  (
+    # A reader of the index's trailer (magic, size, checksum) all along.
+    n=0
+    while [ -e "$dir/stop" ]; do
+      "$PG_CLI" index status --db "$PG_DB" >/dev/null 2>>"$dir/status-err" || echo bad >>"$dir/status-bad"
+      n=$((n + 1))
+    done
+    echo "$n" >"$dir/status-count"
+  ) &
+  local watcher=$!
+  (
+    for i in $(seq 20); do
+      "$PG_CLI" index build --db "$PG_DB" >/dev/null 2>>"$dir/build-err" || echo bad >>"$dir/build-bad"
+      sleep 0.05
+    done
+  ) &
+  local builder=$!
   for i in $(seq 50); do
     p=A
     [ $((i % 2)) -eq 1 ] && p=B
@@ -336,7 +402,17 @@ EOF
     sleep 0.02
   done
   wait "$hooks"
+  wait "$builder"
+  rm -f "$dir/stop"
+  wait "$watcher"
   [ "$sets_failed" -eq 0 ] || pg_fail "$sets_failed policy set(s) failed"
+  [ ! -e "$dir/build-bad" ] || pg_fail "index build failed: $(head -n 3 "$dir/build-err")"
+  [ ! -e "$dir/status-bad" ] || pg_fail "a reader found a bad index: $(head -n 3 "$dir/status-err")"
+  [ "$(cat "$dir/status-count")" -gt 10 ] || pg_fail "the reader ran only $(cat "$dir/status-count") times"
+  echo "# index checked $(cat "$dir/status-count") times" >&3
+  ! ls -a "$(dirname "$PG_DB")" | grep -q '^\.policy\.idx\.' ||
+    pg_fail "temporary index files left: $(ls -a "$(dirname "$PG_DB")")"
+  ! grep -l "policy index" "$dir"/err-* >/dev/null 2>&1 || pg_fail "a hook saw a bad index: $(cat "$dir"/err-* | head -n 3)"
   [ "$(wc -l <"$dir/results")" -eq 200 ] || pg_fail "$(wc -l <"$dir/results") results, expected 200"
   local errors
   errors=$(awk '$2 != 0 && $2 != 1' "$dir/results")

@@ -48,28 +48,32 @@ first_line() {
   state=$(state_for traced "$b")
   t=$BATS_TEST_TMPDIR/trace.txt
   # LeakSanitizer cannot work under ptrace: off for this one run.
-  run strace -f -o "$t" -E PATCHGATE_NOW="$PG_NOW" -E ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
+  run strace -f -s 512 -o "$t" -E PATCHGATE_NOW="$PG_NOW" -E ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
     "$PG_HOOK_BIN" --config "$PG_HOOK_CONFIG" <"$state"
   [ "$status" -eq 0 ] || pg_fail "exit $status: $output"
 
-  local nnp cap1 stdin cfg umoci db cap0 sec decide
+  local nnp cap1 stdin cfg umoci idx cap0 sec decide
   nnp=$(first_line 'prctl\(PR_SET_NO_NEW_PRIVS, 1' "$t")
   cap1=$(first_line 'capset\(.*effective=1<<CAP_DAC_READ_SEARCH, permitted=1<<CAP_DAC_READ_SEARCH, inheritable=0\}\) = 0' "$t")
   stdin=$(first_line ' read\(0, ' "$t")
   cfg=$(first_line 'openat2?\(.*"config\.json"' "$t")
   umoci=$(first_line 'openat2?\(.*"umoci\.json"' "$t")
-  db=$(first_line "openat\\(.*policy\\.db\", O_RDONLY" "$t")
+  idx=$(first_line "openat\\(.*policy\\.idx\", O_RDONLY" "$t")
   cap0=$(first_line 'capset\(.*effective=0, permitted=0, inheritable=0\}\) = 0' "$t")
   sec=$(first_line 'seccomp\(SECCOMP_SET_MODE_FILTER, [^)]*\{len=[0-9]+.*\) = 0' "$t")
-  decide=$(grep -n -E ' pread64\(' "$t" | tail -n 1 | cut -d: -f1)
-  echo "nnp=$nnp cap1=$cap1 stdin=$stdin config.json=$cfg umoci.json=$umoci db=$db cap0=$cap0 seccomp=$sec last-pread=$decide"
-  for v in nnp cap1 stdin cfg umoci db cap0 sec decide; do
+  # The decision reads the mapped index (no syscall): its line, to syslog
+  # or to stderr when syslog is down, is written after it.
+  decide=$(first_line '(send(to|msg)?|write)\(.*decision=' "$t")
+  echo "nnp=$nnp cap1=$cap1 stdin=$stdin config.json=$cfg umoci.json=$umoci index=$idx cap0=$cap0 seccomp=$sec log=$decide"
+  for v in nnp cap1 stdin cfg umoci idx cap0 sec decide; do
     [ "${!v:-0}" -gt 0 ] || pg_fail "$v not found in the trace" || return 1
   done
   [ "$nnp" -lt "$stdin" ] && [ "$cap1" -lt "$stdin" ] || pg_fail "privileges cut after reading the state"
-  [ "$stdin" -lt "$cfg" ] && [ "$cfg" -lt "$db" ] && [ "$umoci" -lt "$db" ] || pg_fail "inputs out of order"
-  [ "$db" -lt "$cap0" ] && [ "$cap0" -lt "$sec" ] || pg_fail "capabilities dropped after the sandbox, or before the inputs"
-  [ "$sec" -lt "$decide" ] || pg_fail "the decision's reads happened before the sandbox"
+  [ "$stdin" -lt "$cfg" ] && [ "$cfg" -lt "$idx" ] && [ "$umoci" -lt "$idx" ] || pg_fail "inputs out of order"
+  [ "$idx" -lt "$cap0" ] && [ "$cap0" -lt "$sec" ] || pg_fail "capabilities dropped after the sandbox, or before the inputs"
+  [ "$sec" -lt "$decide" ] || pg_fail "the decision was logged before the sandbox"
+  # The hook never opens the database: the index is all it reads.
+  ! grep -E 'openat2?\(.*policy\.db"' "$t" || pg_fail "the hook opened the database"
   # Nothing is opened by path for the bundle after the sandbox, and no
   # second capset grants anything back.
   ! tail -n +"$sec" "$t" | grep -E 'openat2\(|"config\.json"|"umoci\.json"' || pg_fail "bundle files opened inside the sandbox"

@@ -486,3 +486,61 @@ case_syslog_facility() {
   wait_decision "$cid"
   [[ $syslog_line == local0.* ]] || pg_fail "expected facility local0: $syslog_line"
 }
+
+# The hook reads only the policy index: one that is missing, cut short or
+# not an index refuses the container, as does one older than a change of
+# the database that was never compiled in (past index_max_lag); within
+# index_max_lag the previous index decides (a writer's recompile is under
+# way), and a recompile makes it current again.
+case_index_faults_refused() {
+  pg_db_scanned 1
+  local idx=${PG_DB%.db}.idx d=$BATS_TEST_TMPDIR/idx b cid name
+  b=$(make_bundle idxfault 1)
+  mkdir -p "$d"
+  run rt_run "$(new_cid)" "$b"
+  assert_success
+  assert_output_contains hello-from-container
+
+  : >"$d/empty.idx"
+  head -c $(($(stat -c %s "$idx") / 2)) "$idx" >"$d/truncated.idx"
+  cp "$PG_DB" "$d/foreign.idx"
+  local -A want=(
+    [missing.idx]="is missing"
+    [empty.idx]="is truncated or not a patchgate index"
+    [truncated.idx]="is truncated or not a patchgate index"
+    [foreign.idx]="is truncated or not a patchgate index"
+  )
+  for name in "${!want[@]}"; do
+    pg_hook_config "$PG_DB" ".policy_index = \"$d/$name\"" >"$PG_HOOK_CONFIG"
+    cid=$(new_cid)
+    run rt_run "$cid" "$b"
+    assert_failure
+    refute_output_contains hello-from-container
+    assert_output_matches "$(exit2_re)"
+    assert_output_contains "policy index $d/$name ${want[$name]}"
+    wait_decision "$cid"
+    assert_log decision deny
+    assert_log_reason POLICY_ERROR
+  done
+  [ ! -e "$d/missing.idx" ] || pg_fail "the hook created $d/missing.idx"
+
+  # The database changed behind patchgate's back: the index is stale.
+  sqlite3 "$PG_DB" "UPDATE scans SET scanned_at = scanned_at - 1"
+  sleep 2.1
+  pg_hook_config "$PG_DB" '.index_max_lag = "1s"' >"$PG_HOOK_CONFIG"
+  cid=$(new_cid)
+  run rt_run "$cid" "$b"
+  assert_failure
+  refute_output_contains hello-from-container
+  assert_output_contains "policy index $idx is stale"
+  # Within the default index_max_lag (10m) the previous index decides.
+  pg_hook_config "$PG_DB" >"$PG_HOOK_CONFIG"
+  run rt_run "$(new_cid)" "$b"
+  assert_success
+  # Recompiled, it is current again, whatever the lag.
+  "$PG_CLI" index build --db "$PG_DB" >/dev/null
+  pg_hook_config "$PG_DB" '.index_max_lag = "1s"' >"$PG_HOOK_CONFIG"
+  run rt_run "$(new_cid)" "$b"
+  assert_success
+  assert_output_contains hello-from-container
+}

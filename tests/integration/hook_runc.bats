@@ -45,6 +45,10 @@ teardown() {
   case_missing_db_refused
 }
 
+@test "runc: a missing, truncated, foreign or stale policy index refuses the container (hook exit 2)" {
+  case_index_faults_refused
+}
+
 @test "runc: a missing policy database with on_error allow runs" {
   case_missing_db_on_error_allow_runs
 }

@@ -173,6 +173,18 @@ activate_ok (struct fixture *f, const char *bundle, int64_t serial)
   assert_int_equal (r.manifest.serial, serial);
   assert_string_equal (r.key, f->pub_a);
   activate_result_free (&r);
+  {
+    /* The index beside the active database is the new one's: current.  */
+    cleanup_free char *idx_path = index_path_for_db (f->host_db);
+    struct pg_index_open_opts o = { .db_path = f->host_db, .max_lag = 1, .wall_now = INT64_MAX / 2 };
+    struct pg_index_info info;
+    pg_index *idx = NULL;
+    if (index_open (idx_path, &o, &idx, &err) < 0)
+      fail_msg ("the index after activating %s: %s", bundle, err->msg);
+    index_get_info (idx, &info);
+    assert_true (info.db_matches);
+    index_close (idx);
+  }
 }
 
 /* Activation must fail with a message containing WANT, and leave the active
@@ -532,6 +544,18 @@ test_hook_config_fields (void **state)
   assert_int_equal (cfg.n_trusted_keys, 0);
   assert_int_equal (cfg.max_policy_age, 0);
   assert_int_equal (cfg.policy_stale, PG_VERDICT_DENY);
+  assert_string_equal (cfg.policy_index, "/var/lib/patchgate/policy.idx");
+  assert_int_equal (cfg.index_max_lag, PG_INDEX_DEFAULT_MAX_LAG);
+  hook_config_free (&cfg);
+  /* The index beside the database, unless named.  */
+  assert_int_equal (
+      load_config (f, "{\"policy_db\": \"/srv/pg/host.db\", \"index_max_lag\": \"30s\"}", &cfg, &err), 0);
+  assert_string_equal (cfg.policy_index, "/srv/pg/host.idx");
+  assert_int_equal (cfg.index_max_lag, 30);
+  hook_config_free (&cfg);
+  assert_int_equal (
+      load_config (f, "{\"policy_db\": \"/srv/pg/db\", \"policy_index\": \"/run/pg.idx\"}", &cfg, &err), 0);
+  assert_string_equal (cfg.policy_index, "/run/pg.idx");
   hook_config_free (&cfg);
   assert_int_equal (load_config (f,
                                  "{\"trusted_keys\": [\"/etc/patchgate/a.pem\", \"/etc/patchgate/b.pem\"],"
@@ -552,6 +576,9 @@ test_hook_config_fields (void **state)
     { "{\"trusted_keys\": [\"relative.pem\"]}", "trusted_keys[0]" },
     { "{\"max_policy_age\": \"soon\"}", "max_policy_age" },
     { "{\"policy_stale\": \"maybe\"}", "policy_stale" },
+    { "{\"policy_index\": \"relative.idx\"}", "policy_index: must be an absolute path" },
+    { "{\"index_max_lag\": \"soon\"}", "index_max_lag" },
+    { "{\"index_max_lag\": \"0s\"}", "index_max_lag" },
   };
   for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
     {

@@ -5,6 +5,9 @@
    hook has no test switch: this binary is the test.  */
 #include "suite.h"
 #include "sandbox.h"
+#include "seccomp_rules.h"
+#include "index/index.h"
+#include "rules/policy_cache.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -20,6 +23,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/filter.h>
+#include <seccomp_bpf.h> /* generated: the program the hook loads */
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SANITIZED 1
@@ -205,13 +210,17 @@ test_forbidden_syscalls_kill (void **state)
 /* ---- allowed: what the decision and the log need ---- */
 
 static char db_path[] = "/tmp/patchgate-sandbox-XXXXXX";
+static char *idx_path;
 
 static int
 do_decision_work (void *data)
 {
   pg_store *store = NULL;
+  pg_index *idx = NULL;
   pg_error_t err = NULL;
   struct pg_store_status st;
+  struct pg_decision d;
+  struct pg_context ctx = { 0 };
   char buf[16];
   int fd, s;
   void *big;
@@ -219,8 +228,16 @@ do_decision_work (void *data)
   /* Opened before the sandbox, as gate_prepare does.  */
   if (store_open (db_path, PG_STORE_READONLY, &store, &err) < 0)
     return 10;
+  if (index_open (idx_path, NULL, &idx, &err) < 0)
+    return 18;
   fd = open ("/etc/hostname", O_RDONLY | O_CLOEXEC);
   enter ();
+  /* The decision, from the mapped index: the hook's.  */
+  ctx.digest = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
+  if (index_decide (idx, &ctx, 1800000000, &d, &err) < 0 || d.verdict != PG_VERDICT_DENY)
+    return 19;
+  pg_decision_free (&d);
+  index_close (idx);
   /* SQLite reads in a read transaction (locks, journal checks).  */
   if (store_begin (store, false, &err) < 0 || store_status (store, &st, &err) < 0)
     return 11;
@@ -259,9 +276,51 @@ test_decision_work_allowed (void **state)
   unlink (db_path);
   if (store_open (db_path, PG_STORE_CREATE, &store, &err) < 0)
     fail_msg ("%s", err->msg);
+  {
+    static const char policy[] = "{\"version\": \"sandbox\", \"defaults\": {\"unscanned\": \"deny\"}}";
+    idx_path = index_path_for_db (db_path);
+    if (store_begin (store, true, &err) < 0 || policy_store_set (store, policy, "sandbox", 1, &err) < 0
+        || store_commit (store, &err) < 0 || index_compile (store, idx_path, 1, NULL, &err) < 0)
+      fail_msg ("%s", err->msg);
+  }
   store_close (store);
-  expect_exit0 ("SQLite reads, logging, memory", in_child (do_decision_work, NULL));
+  expect_exit0 ("index and SQLite reads, logging, memory", in_child (do_decision_work, NULL));
   unlink (db_path);
+  unlink (idx_path);
+  {
+    cleanup_free char *lock = NULL;
+    xasprintf (&lock, "%s.lock", idx_path);
+    unlink (lock);
+  }
+  free (idx_path);
+}
+
+/* The program the hook loads (built at compile time, seccomp_gen) is the
+   one libseccomp builds from the rules for this process, byte for byte.  */
+static void
+test_prebuilt_filter (void **state)
+{
+  struct sock_filter prog[sizeof (pg_seccomp_bpf) / sizeof (pg_seccomp_bpf[0])];
+  scmp_filter_ctx ctx = NULL;
+  pg_error_t err = NULL;
+  cleanup_free char *bpf = NULL;
+  size_t len = 0;
+  int fd;
+
+  memcpy (prog, pg_seccomp_bpf, sizeof (prog));
+  assert_int_equal (prog[PG_SECCOMP_PID_INSN].k, PG_SECCOMP_PID_PLACEHOLDER);
+  prog[PG_SECCOMP_PID_INSN].k = (uint32_t) getpid ();
+  if (pg_seccomp_rules ((uint32_t) getpid (), &ctx, &err) < 0)
+    fail_msg ("%s", err->msg);
+  fd = memfd_create ("bpf", 0);
+  assert_true (fd >= 0);
+  assert_int_equal (seccomp_export_bpf (ctx, fd), 0);
+  seccomp_release (ctx);
+  assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
+  assert_int_equal (read_all_fd (fd, "bpf", 1 << 20, &bpf, &len, &err), 0);
+  close (fd);
+  assert_int_equal (len, sizeof (prog));
+  assert_memory_equal (bpf, prog, sizeof (prog));
 }
 
 /* ---- capabilities ---- */
@@ -343,6 +402,7 @@ main (void)
     cmocka_unit_test (test_forbidden_syscalls_kill),
     cmocka_unit_test (test_decision_work_allowed),
     cmocka_unit_test (test_capabilities),
+    cmocka_unit_test (test_prebuilt_filter),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

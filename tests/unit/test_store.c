@@ -367,6 +367,18 @@ test_fix_known_since (void **state)
    as one row per digest and vulnerability) is migrated, and what it held
    still loads: its VEX statements, and its fixes with the grace clock
    counted again from the first scan where the finding was fixable.  */
+/* Every trigger of the change log (schema 4 -> 5, store.c).  */
+#define CHANGES_LOG_DROPS                                                                                    \
+  "DROP TRIGGER changes_images_ins; DROP TRIGGER changes_images_upd; DROP TRIGGER changes_digests; DROP "    \
+  "TRIGGER changes_names_ins; DROP TRIGGER changes_names_upd; DROP TRIGGER changes_scans; DROP TRIGGER "     \
+  "changes_fixes; DROP TRIGGER changes_vex_ins; DROP TRIGGER changes_vex_repo; DROP TRIGGER "                \
+  "changes_vex_upd; DROP TRIGGER changes_policy_ins; DROP TRIGGER changes_policy_upd; DROP TRIGGER "         \
+  "changes_images_del; DROP TRIGGER changes_digests_del; DROP TRIGGER changes_names_del; DROP TRIGGER "      \
+  "changes_scans_del; DROP TRIGGER changes_vulns_ins; DROP TRIGGER changes_packages_ins; DROP TRIGGER "      \
+  "changes_vulns; DROP TRIGGER changes_vulns_upd; DROP TRIGGER changes_packages; DROP TRIGGER "              \
+  "changes_packages_upd; DROP TRIGGER changes_scans_upd; DROP TRIGGER changes_fixes_del; DROP TRIGGER "      \
+  "changes_vex_del; DROP TRIGGER changes_policy_del; "
+
 static void
 test_migrate_from_schema_2 (void **state)
 {
@@ -384,6 +396,8 @@ test_migrate_from_schema_2 (void **state)
   assert_int_equal (sqlite3_open (db, &raw), SQLITE_OK);
   assert_int_equal (
       sqlite3_exec (raw,
+                    /* Schema 4 -> 5's change log first: its triggers name columns.  */
+                    "" CHANGES_LOG_DROPS "DROP TABLE changes; "
                     "ALTER TABLE vulns DROP COLUMN remedy; ALTER TABLE fixes DROP COLUMN fix_date; "
                     "ALTER TABLE fixes DROP COLUMN fix_date_kind; ALTER TABLE vulns DROP COLUMN purl; DROP "
                     "TABLE purls; "
