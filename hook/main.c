@@ -257,7 +257,9 @@ main (int argc, char **argv)
   /* As for the config: whoever can write the index decides; a missing
      one stays a fault of the host (on_error applies), as long as nobody
      else could create it.  */
-  if (pg_check_trusted_path (cfg.policy_index, "policy index", PG_TRUST_MAY_BE_MISSING, &err) < 0)
+  if (pg_check_trusted_path (cfg.policy_index, "policy index", PG_TRUST_MAY_BE_MISSING, &err) < 0
+      /* The database too: whoever can write it writes the next index.  */
+      || pg_check_trusted_path (cfg.policy_db, "policy database", PG_TRUST_MAY_BE_MISSING, &err) < 0)
     {
       fault = FAULT_UNSAFE;
       goto error;

@@ -44,6 +44,12 @@ store_prune_scans (pg_store *store, int64_t keep_since, struct pg_prune_stats *s
       || delete_rows (store, "DELETE FROM scans WHERE id IN (" PRUNED_SCANS ")", keep_since, &st->scans, err)
              < 0)
     return -1;
+  /* The deletes logged a change for every row (store.c's triggers), each
+     one "recompile everything": one such entry says as much, and the log
+     must not grow back what pruning gives back.  */
+  if (st->scans > 0
+      && store_exec_sql (store, "DELETE FROM changes; INSERT INTO changes (what) VALUES ('all')", err) < 0)
+    return -1;
   return 0;
 }
 

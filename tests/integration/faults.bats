@@ -334,7 +334,7 @@ time.sleep(60)' "$sock" >"$BATS_TEST_TMPDIR/full.out" 2>&1 3>&- &
   after=$(sha256sum <"$dir/policy.db")
   ls -la "$dir" >&2
   local left
-  left=$(ls -A "$dir" | grep -v -x -e policy.db -e policy.db.lock || true)
+  left=$(ls -A "$dir" | grep -v -x -e policy.db -e policy.db.lock -e policy.idx -e policy.idx.lock || true)
   hook "$state" "$(with_db "$dir/policy.db")"
   umount "$dir"
   [ "$s1" -eq 2 ] || pg_fail "import on a full disk: exit $s1: $o1"
