@@ -271,6 +271,8 @@ get_rules (struct cursor *c, struct pg_rules *r)
     offsetof (struct pg_rules, has_max_image_age),
     offsetof (struct pg_rules, has_superseded_grace),
     offsetof (struct pg_rules, has_vex_max_age),
+    offsetof (struct pg_rules, has_vex_repository_products),
+    offsetof (struct pg_rules, vex_repository_products),
   };
   unsigned char raw[sizeof (*r)];
   int mode, unscanned;
