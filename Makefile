@@ -75,7 +75,7 @@ DEPFLAGS = -MMD -MP
 
 all: $(BUILD)/patchgate-hook $(BUILD)/patchgate $(WRAPPER)
 
-$(BUILD)/obj/hook/%.o: CFLAGS += -Ihook
+$(BUILD)/obj/hook/%.o: private CFLAGS += -Ihook
 
 # The hook's seccomp allowlist (hook/seccomp_rules.c) is compiled into a BPF
 # program at build time by seccomp_gen, which the hook loads as it is, with
@@ -89,7 +89,7 @@ $(SECCOMP_BPF): $(SECCOMP_GEN)
 	@mkdir -p $(dir $@)
 	$(SECCOMP_GEN) >$@.tmp && mv $@.tmp $@
 $(BUILD)/obj/hook/sandbox.o: $(SECCOMP_BPF)
-$(BUILD)/obj/hook/sandbox.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/obj/hook/sandbox.o: private CFLAGS += -I$(BUILD)/gen
 # Where `make install` puts the hook, for the wrapper's default entry.
 $(BUILD)/obj/hook/runtime_wrap.o: CFLAGS += -DPG_DEFAULT_HOOK_PATH='"$(PREFIX)/libexec/oci/hooks.d/patchgate-hook"'
 # Where `make install` puts what `patchgate doctor` checks by default.
