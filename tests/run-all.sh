@@ -60,7 +60,9 @@ for b in ${PATCHGATE_BATS:-tests/integration/*.bats}; do
   fi
   name=$(basename "$b")
   echo "== integration: $name"
-  unshare -m --propagation private bats --tap "$b" >"$log/$name.tap" 2>&1
+  # Integration files start host-wide daemons (dockerd, containerd, podman's
+  # storage): two checkouts testing on one machine take turns.
+  flock /tmp/pg-bats.lock unshare -m --propagation private bats --tap "$b" >"$log/$name.tap" 2>&1
   rc=$?
   cat "$log/$name.tap"
   count_tap "$name" "$log/$name.tap"
