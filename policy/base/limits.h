@@ -16,7 +16,5 @@
    larger and come from the admin, have their own cap.  */
 #define PG_MAX_JSON_VALUES 1000000u
 #define PG_MAX_REPORT_JSON_VALUES 40000000u
-/* Annotations in one OCI state or config.json.  */
-#define PG_MAX_ANNOTATIONS 100000u
 
 #endif

@@ -117,7 +117,10 @@ docker_rootfs_matches (const char *root, json_t *doc, const struct pg_oci_state 
           id, "docker: no layer of storage driver %s to tie config.v2.json to this rootfs", driver);
       return 0;
     }
-  if (!oci_state_is_rootfs (st, root, rel))
+  r = oci_state_is_rootfs (st, root, rel, err);
+  if (r < 0)
+    return -1;
+  if (r == 0)
     {
       identity_note_conflict (id, "docker: config.v2.json of this container ID is for another rootfs");
       return 0;

@@ -15,34 +15,19 @@ state_bundle (json_t *doc)
   return b ? b : pg_json_string (doc, "bundlePath");
 }
 
-/* config.json is the engine's file in the bundle, not the image's: still,
-   refuse a symlink, a FIFO or a mount so that nothing redirects or stalls
-   the read (base/safe_open.h).  */
+/* The bundle directory as the runtime opened it: its device and inode are
+   what an engine's record must name (identify/storage.h, resolve_docker.c).  */
 static int
-read_bundle_config (const char *bundle, struct pg_oci_state *st, json_t **out, pg_error_t *err)
+stat_bundle (const char *bundle, struct pg_oci_state *st, pg_error_t *err)
 {
-  cleanup_close int dirfd = -1;
-  cleanup_free char *buf = NULL;
-  cleanup_free char *name = NULL;
+  cleanup_close int dirfd = open (bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
   struct stat sb;
-  size_t len;
-  int r;
 
-  xasprintf (&name, "%s/config.json", bundle);
-  dirfd = open (bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0 || fstat (dirfd, &sb) < 0)
     return pg_make_error (err, errno, "bundle %s", bundle);
   st->bundle_dev = sb.st_dev;
   st->bundle_ino = sb.st_ino;
-  r = pg_safe_read_file (dirfd, "config.json", PG_RESOLVE_BENEATH, PG_MAX_CONFIG_SIZE, name, &buf, &len, err);
-  if (r == 0)
-    return pg_make_error (err, ENOENT, "%s", name);
-  if (r < 0)
-    return -1;
-  /* rlimits are unsigned 64-bit (RLIM_INFINITY is 18446744073709551615,
-     what `docker run --ulimit core=-1` writes): only annotations are read
-     here, so numbers may lose precision rather than fail the parse.  */
-  return pg_json_parse_flags (buf, len, name, JSON_DECODE_INT_AS_REAL, out, err);
+  return 0;
 }
 
 static int
@@ -50,24 +35,29 @@ annotations_valid (json_t *ann, const char *where, pg_error_t *err)
 {
   const char *key;
   json_t *v;
+
   if (ann == NULL)
     return 0;
   if (!json_is_object (ann))
     return pg_make_error (err, 0, "%s: annotations must be an object", where);
-  if (json_object_size (ann) > PG_MAX_ANNOTATIONS)
-    return pg_make_error (err, 0, "%s: more than %u annotations", where, PG_MAX_ANNOTATIONS);
   json_object_foreach (ann, key, v)
     if (!json_is_string (v))
       return pg_make_error (err, 0, "%s: annotation `%s` must be a string", where, key);
   return 0;
 }
 
+/* The annotations are the state's: the runtime copied them from the
+   config.json it parsed and is about to run, with its own reading of that
+   file (Go's key folding and duplicate merging for runc), and a bundle
+   changed after the runtime read it cannot take them back.  config.json
+   itself is read only where its root is needed (oci_state_is_rootfs), so
+   a decision does not pay for parsing a large spec (a Docker one carries a
+   whole seccomp profile) to learn what the state already says.  */
 int
 oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_state *st, pg_error_t *err)
 {
   cleanup_json json_t *doc = NULL;
-  cleanup_json json_t *config = NULL;
-  const char *id, *bundle, *root;
+  const char *id, *bundle;
   json_t *ann;
 
   memset (st, 0, sizeof (*st));
@@ -85,22 +75,50 @@ oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_s
   st->id = xstrdup (id);
   if (bundle == NULL || bundle[0] != '/' || strlen (bundle) > 4096)
     return pg_make_error (err, 0, "%s: missing `bundle` (an absolute path)", name);
-  if (annotations_valid (json_object_get (doc, "annotations"), name, err) < 0)
+  ann = json_object_get (doc, "annotations");
+  if (annotations_valid (ann, name, err) < 0)
     return -1;
-  if (read_bundle_config (bundle, st, &config, err) < 0)
+  if (stat_bundle (bundle, st, err) < 0)
     return -1;
-  if (!json_is_object (config))
-    return pg_make_error (err, 0, "%s/config.json: must be a JSON object", bundle);
-  ann = json_object_get (config, "annotations");
-  if (annotations_valid (ann, "config.json", err) < 0)
-    return -1;
-  if (ann == NULL)
-    ann = json_object_get (doc, "annotations");
   st->bundle = xstrdup (bundle);
   st->annotations = ann ? json_incref (ann) : json_object ();
+  return 0;
+}
+
+/* config.json is the engine's file in the bundle, not the image's: still,
+   refuse a symlink, a FIFO or a mount so that nothing redirects or stalls
+   the read (base/safe_open.h).  Its root.path, or NULL.  */
+static int
+bundle_root_path (const struct pg_oci_state *st, char **out, pg_error_t *err)
+{
+  cleanup_close int dirfd = -1;
+  cleanup_free char *buf = NULL;
+  cleanup_free char *name = NULL;
+  cleanup_json json_t *config = NULL;
+  const char *root;
+  size_t len;
+  int r;
+
+  *out = NULL;
+  xasprintf (&name, "%s/config.json", st->bundle);
+  dirfd = open (st->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return pg_make_error (err, errno, "bundle %s", st->bundle);
+  r = pg_safe_read_file (dirfd, "config.json", PG_RESOLVE_BENEATH, PG_MAX_CONFIG_SIZE, name, &buf, &len, err);
+  if (r == 0)
+    return pg_make_error (err, ENOENT, "%s", name);
+  if (r < 0)
+    return -1;
+  /* rlimits are unsigned 64-bit (RLIM_INFINITY is 18446744073709551615,
+     what `docker run --ulimit core=-1` writes): only root.path is read
+     here, so numbers may lose precision rather than fail the parse.  */
+  if (pg_json_parse_flags (buf, len, name, JSON_DECODE_INT_AS_REAL, &config, err) < 0)
+    return -1;
+  if (!json_is_object (config))
+    return pg_make_error (err, 0, "%s: must be a JSON object", name);
   root = pg_json_string (json_object_get (config, "root"), "path");
   if (root && *root && strlen (root) <= 4096)
-    st->root_path = xstrdup (root);
+    *out = xstrdup (root);
   return 0;
 }
 
@@ -109,7 +127,6 @@ oci_state_free (struct pg_oci_state *st)
 {
   free (st->id);
   free (st->bundle);
-  free (st->root_path);
   json_decref (st->annotations);
   memset (st, 0, sizeof (*st));
 }
@@ -156,21 +173,24 @@ oci_state_is_bundle (const struct pg_oci_state *st, const char *root, const char
   return same_dir (root, rel, st->bundle_dev, st->bundle_ino);
 }
 
-bool
-oci_state_is_rootfs (const struct pg_oci_state *st, const char *root, const char *rel)
+int
+oci_state_is_rootfs (const struct pg_oci_state *st, const char *root, const char *rel, pg_error_t *err)
 {
+  cleanup_free char *root_path = NULL;
   cleanup_close int bundlefd = -1;
   cleanup_close int fd = -1;
   struct stat sb;
 
-  if (st->root_path == NULL)
-    return false;
+  if (bundle_root_path (st, &root_path, err) < 0)
+    return -1;
+  if (root_path == NULL)
+    return 0;
   /* As the runtime resolves it: relative to the bundle, symlinks followed.  */
   bundlefd = open (st->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (bundlefd < 0)
-    return false;
-  fd = openat (bundlefd, st->root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return 0;
+  fd = openat (bundlefd, root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0 || fstat (fd, &sb) < 0)
-    return false;
-  return same_dir (root, rel, sb.st_dev, sb.st_ino);
+    return 0;
+  return same_dir (root, rel, sb.st_dev, sb.st_ino) ? 1 : 0;
 }

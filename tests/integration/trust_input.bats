@@ -58,22 +58,36 @@ PY
   assert_output_contains hello-from-container
 }
 
-@test "input: a malformed config.json is refused as INVALID_INPUT, its line naming the container" {
+@test "input: config.json changed after the runtime read it changes nothing: the state's annotations count" {
   pg_db_scanned 1
-  pg_hook_config "$PG_DB" '.on_error = "allow"' >"$PG_HOOK_CONFIG"
-  local b cid state
-  b=$(make_bundle bad 1)
+  pg_hook_config "$PG_DB" '.annotation_keys = ["example.com/image"]' >"$PG_HOOK_CONFIG"
+  local b cid
+  # The runtime read an annotation naming the unscanned image 2 and passed
+  # it in the state; the bundle's author then rewrites config.json to name
+  # the scanned image 1.
+  b=$(make_bundle swapped 2 "example.com/image=$PG_MANIFEST_2")
+  rm -f "$b/umoci.json"
   cid=$(new_cid)
   pg_state_json "$cid" "$b" >"$BATS_TEST_TMPDIR/state.json"
-  # runc has read config.json before the hook runs; the hook reads it again.
-  printf '{"annotations": ' >"$b/config.json"
+  jq --arg d "$PG_MANIFEST_1" '.annotations["example.com/image"] = $d' "$b/config.json" >"$b/config.json.new"
+  mv "$b/config.json.new" "$b/config.json"
   run env PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" --config "$PG_HOOK_CONFIG" <"$BATS_TEST_TMPDIR/state.json"
-  [ "$status" -eq 2 ] || pg_fail "exit $status: $output"
-  assert_output_contains "refused container $cid: INVALID_INPUT"
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
   wait_decision "$cid"
   assert_log decision deny
-  assert_log container "$cid"
-  assert_log reasons INVALID_INPUT
+  assert_log digest "$PG_MANIFEST_2"
+  assert_log reasons UNSCANNED
+  # A config.json cut short after the runtime read it is not read at all
+  # (only Docker's resolver reads it, for the rootfs: test_resolve
+  # docker_bundle_config_malformed): the state decides.
+  printf '{"annotations": ' >"$b/config.json"
+  cid=$(new_cid)
+  jq -c --arg id "$cid" '.id = $id' "$BATS_TEST_TMPDIR/state.json" >"$BATS_TEST_TMPDIR/state2.json"
+  run env PATCHGATE_NOW="$PG_NOW" "$PG_HOOK_BIN" --config "$PG_HOOK_CONFIG" <"$BATS_TEST_TMPDIR/state2.json"
+  [ "$status" -eq 1 ] || pg_fail "exit $status: $output"
+  wait_decision "$cid"
+  assert_log digest "$PG_MANIFEST_2"
+  assert_log reasons UNSCANNED
 }
 
 @test "input: a 60,000-character image name still leaves a whole decision line in syslog, within 2 KiB" {

@@ -307,42 +307,45 @@ test_json_limits (void **state)
   expect_json_error ("{\"a\": 1, \"a\": 2}", 16, "duplicate");
 }
 
-/* The annotation cap, through oci_state_parse.  */
+/* The state's annotations are the runtime's copy and must be strings;
+   config.json is read only for its root (oci_state_is_rootfs), and a
+   symlinked or malformed one is refused there, not followed.  */
 static void
-test_annotation_cap (void **state)
+test_state_annotations_and_config (void **state)
 {
   cleanup_free char *state_text = NULL;
   cleanup_free char *path = NULL;
   struct pg_oci_state st;
   pg_error_t err = NULL;
-  FILE *f;
 
-  dir ("many");
-  xasprintf (&path, "%s/many/config.json", top);
-  f = fopen (path, "w");
-  assert_non_null (f);
-  fputs ("{\"annotations\": {", f);
-  for (unsigned i = 0; i <= PG_MAX_ANNOTATIONS; i++)
-    fprintf (f, "%s\"k%u\": \"v\"", i ? "," : "", i);
-  fputs ("}}", f);
-  fclose (f);
-  xasprintf (&state_text, "{\"id\": \"c\", \"bundle\": \"%s/many\"}", top);
+  dir ("plain");
+  xasprintf (&state_text, "{\"id\": \"c\", \"bundle\": \"%s/plain\", \"annotations\": {\"k\": 1}}", top);
   assert_int_equal (oci_state_parse (state_text, strlen (state_text), "state", &st, &err), -1);
-  assert_non_null (strstr (err->msg, "more than 100000 annotations"));
-  /* The state named its container before config.json was refused.  */
+  assert_non_null (strstr (err->msg, "annotation `k` must be a string"));
+  /* The state named its container before its annotations were refused.  */
   assert_string_equal (st.id, "c");
   oci_state_free (&st);
   pg_error_release (&err);
 
   /* A config.json that is a symlink is refused, not followed.  */
   dir ("linked");
-  free (path);
   xasprintf (&path, "%s/linked/config.json", top);
   assert_int_equal (symlink ("../bundle/config.json", path), 0);
   free (state_text);
   xasprintf (&state_text, "{\"id\": \"c\", \"bundle\": \"%s/linked\"}", top);
-  assert_int_equal (oci_state_parse (state_text, strlen (state_text), "state", &st, &err), -1);
+  assert_int_equal (oci_state_parse (state_text, strlen (state_text), "state", &st, &err), 0);
+  assert_int_equal (oci_state_is_rootfs (&st, top, "bundle", &err), -1);
   assert_non_null (strstr (err->msg, "refused"));
+  oci_state_free (&st);
+  pg_error_release (&err);
+
+  /* A malformed one is an error, not "another rootfs".  */
+  put ("plain/config.json", "{\"root\": ");
+  free (state_text);
+  xasprintf (&state_text, "{\"id\": \"c\", \"bundle\": \"%s/plain\"}", top);
+  assert_int_equal (oci_state_parse (state_text, strlen (state_text), "state", &st, &err), 0);
+  assert_int_equal (oci_state_is_rootfs (&st, top, "bundle", &err), -1);
+  assert_non_null (strstr (err->msg, "invalid JSON"));
   oci_state_free (&st);
   pg_error_release (&err);
 }
@@ -503,7 +506,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_beneath_openat2),   cmocka_unit_test (test_beneath_fallback),
     cmocka_unit_test (test_in_root),           cmocka_unit_test (test_read_file),
-    cmocka_unit_test (test_json_limits),       cmocka_unit_test (test_annotation_cap),
+    cmocka_unit_test (test_json_limits),       cmocka_unit_test (test_state_annotations_and_config),
     cmocka_unit_test (test_config_timeout),    cmocka_unit_test (test_config_test_clock_and_env),
     cmocka_unit_test (test_trusted_namespace),
   };
