@@ -135,17 +135,17 @@ check_state (const struct check_opts *o, const char *text, size_t len, const cha
 static int
 check_bundle (const struct check_opts *o)
 {
-  cleanup_json json_t *state = json_pack ("{s:s, s:s, s:s, s:s}", "ociVersion", "1.0.2", "id",
-                                          "patchgate-check", "status", "creating", "bundle", o->bundle);
   cleanup_free char *text = NULL;
+  pg_error_t err = NULL;
 
   if (o->bundle[0] != '/')
     {
-      pg_error_t err = NULL;
       pg_make_error (&err, 0, "--bundle: `%s` must be an absolute path", o->bundle);
       return cli_fail (&err);
     }
-  text = json_dumps (state, JSON_COMPACT);
+  /* As the runtime would pass it: config.json's annotations in the state.  */
+  if (oci_state_for_bundle ("patchgate-check", o->bundle, "creating", 0, &text, &err) < 0)
+    return cli_fail (&err);
   return check_state (o, text, strlen (text), o->bundle);
 }
 

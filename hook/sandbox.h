@@ -6,8 +6,9 @@
  * config.json and umoci.json, the engines' metadata).  It therefore keeps
  * as little as it can, in two steps:
  *
- * 1. pg_sandbox_init_caps, first thing in main: no_new_privs; the bounding
- *    and ambient sets emptied; of the permitted and effective sets only
+ * 1. pg_sandbox_init_caps, first thing in main: no_new_privs (so an exec
+ *    gains nothing: the bounding set is moot and left); the ambient set
+ *    emptied; of the permitted and effective sets only
  *    CAP_DAC_READ_SEARCH is kept (and only when it was there), which lets
  *    root read a bundle or an engine's metadata whatever their owner and
  *    mode.  Nothing else: no CAP_DAC_OVERRIDE (the hook never writes), no

@@ -87,38 +87,76 @@ oci_state_parse (const char *text, size_t len, const char *name, struct pg_oci_s
 
 /* config.json is the engine's file in the bundle, not the image's: still,
    refuse a symlink, a FIFO or a mount so that nothing redirects or stalls
-   the read (base/safe_open.h).  Its root.path, or NULL.  */
+   the read (base/safe_open.h).  */
 static int
-bundle_root_path (const struct pg_oci_state *st, char **out, pg_error_t *err)
+read_bundle_config (const char *bundle, json_t **out, pg_error_t *err)
 {
   cleanup_close int dirfd = -1;
   cleanup_free char *buf = NULL;
   cleanup_free char *name = NULL;
   cleanup_json json_t *config = NULL;
-  const char *root;
   size_t len;
   int r;
 
-  *out = NULL;
-  xasprintf (&name, "%s/config.json", st->bundle);
-  dirfd = open (st->bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  xasprintf (&name, "%s/config.json", bundle);
+  dirfd = open (bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dirfd < 0)
-    return pg_make_error (err, errno, "bundle %s", st->bundle);
+    return pg_make_error (err, errno, "bundle %s", bundle);
   r = pg_safe_read_file (dirfd, "config.json", PG_RESOLVE_BENEATH, PG_MAX_CONFIG_SIZE, name, &buf, &len, err);
   if (r == 0)
     return pg_make_error (err, ENOENT, "%s", name);
   if (r < 0)
     return -1;
   /* rlimits are unsigned 64-bit (RLIM_INFINITY is 18446744073709551615,
-     what `docker run --ulimit core=-1` writes): only root.path is read
+     what `docker run --ulimit core=-1` writes): nothing numeric is read
      here, so numbers may lose precision rather than fail the parse.  */
   if (pg_json_parse_flags (buf, len, name, JSON_DECODE_INT_AS_REAL, &config, err) < 0)
     return -1;
   if (!json_is_object (config))
     return pg_make_error (err, 0, "%s: must be a JSON object", name);
+  *out = config;
+  config = NULL;
+  return 0;
+}
+
+/* config.json's root.path, or NULL.  */
+static int
+bundle_root_path (const struct pg_oci_state *st, char **out, pg_error_t *err)
+{
+  cleanup_json json_t *config = NULL;
+  const char *root;
+
+  *out = NULL;
+  if (read_bundle_config (st->bundle, &config, err) < 0)
+    return -1;
   root = pg_json_string (json_object_get (config, "root"), "path");
   if (root && *root && strlen (root) <= 4096)
     *out = xstrdup (root);
+  return 0;
+}
+
+int
+oci_state_for_bundle (const char *id, const char *bundle, const char *status, int64_t pid, char **out,
+                      pg_error_t *err)
+{
+  cleanup_json json_t *config = NULL;
+  cleanup_json json_t *state = NULL;
+  json_t *ann;
+
+  if (read_bundle_config (bundle, &config, err) < 0)
+    return -1;
+  ann = json_object_get (config, "annotations");
+  if (annotations_valid (ann, "config.json", err) < 0)
+    return -1;
+  state = json_pack ("{s:s, s:s, s:s, s:s, s:O}", "ociVersion", "1.0.2", "id", id, "status", status, "bundle",
+                     bundle, "annotations", ann ? ann : json_object ());
+  if (state == NULL)
+    return pg_make_error (err, 0, "%s: cannot build its OCI state", bundle);
+  if (pid > 0)
+    json_object_set_new (state, "pid", json_integer (pid));
+  *out = json_dumps (state, JSON_COMPACT);
+  if (*out == NULL)
+    return pg_make_error (err, ENOMEM, "%s: cannot build its OCI state", bundle);
   return 0;
 }
 

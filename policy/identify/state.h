@@ -23,6 +23,14 @@ int oci_state_parse (const char *text, size_t len, const char *name, struct pg_o
                      pg_error_t *err);
 void oci_state_free (struct pg_oci_state *st);
 
+/* The state a runtime would pass for BUNDLE (ID, STATUS, PID when > 0):
+   its annotations copied from the bundle's config.json, read with the
+   same bounds and safe open as everything the hook reads.  For the
+   programs that decide a bundle no runtime started (check --bundle) or
+   one it started earlier (audit).  *OUT is compact JSON, to free.  */
+int oci_state_for_bundle (const char *id, const char *bundle, const char *status, int64_t pid, char **out,
+                          pg_error_t *err);
+
 /* Whether ROOT/REL is this container's bundle (oci_state_is_bundle) or the
    root filesystem its config.json names (oci_state_is_rootfs, which reads
    config.json: -1 when it is missing, oversized or malformed): the same
