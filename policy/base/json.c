@@ -85,6 +85,35 @@ pg_json_count_values (const char *buf, size_t len)
   return n;
 }
 
+size_t
+pg_json_container_end (const char *buf, size_t len)
+{
+  size_t depth = 0;
+  bool in_string = false;
+
+  if (len == 0 || (buf[0] != '{' && buf[0] != '['))
+    return 0;
+  for (size_t i = 0; i < len; i++)
+    {
+      char c = buf[i];
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = false;
+          continue;
+        }
+      if (c == '"')
+        in_string = true;
+      else if (c == '{' || c == '[')
+        depth++;
+      else if ((c == '}' || c == ']') && --depth == 0)
+        return i + 1;
+    }
+  return 0;
+}
+
 int
 pg_json_parse (const char *buf, size_t len, const char *name, json_t **out, pg_error_t *err)
 {

@@ -27,6 +27,12 @@ int pg_json_load_file (const char *path, size_t max, json_t **out, pg_error_t *e
    (commas and opening brackets outside strings, plus one).  */
 size_t pg_json_count_values (const char *buf, size_t len);
 
+/* The length of the object or array that opens BUF (BUF[0] is '{' or '['),
+   from its text: brackets outside strings matched, nothing else checked
+   (parse those bytes to know they are JSON).  0 when BUF does not open
+   one or it does not close within LEN bytes.  */
+size_t pg_json_container_end (const char *buf, size_t len);
+
 /* String field helpers: NULL when absent or not a string.  */
 const char *pg_json_string (json_t *obj, const char *key);
 /* Walk a path of object keys separated by '.' and return the node or NULL. */

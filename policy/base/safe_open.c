@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
@@ -129,12 +130,13 @@ pg_safe_openat (int dirfd, const char *path, int flags, enum pg_resolve how)
   return walk_openat (dirfd, path, flags);
 }
 
-int
-pg_safe_read_file (int dirfd, const char *path, enum pg_resolve how, size_t max, const char *name, char **out,
-                   size_t *len, pg_error_t *err)
+/* Open PATH below DIRFD for reading and check it is a regular file of at
+   most MAX bytes: 1 with *FD and *ST, 0 when absent, <0.  */
+static int
+safe_open_regular (int dirfd, const char *path, enum pg_resolve how, size_t max, const char *name, int *fdp,
+                   struct stat *st, pg_error_t *err)
 {
   cleanup_close int fd = -1;
-  struct stat st;
 
   /* O_NONBLOCK: a FIFO planted in place of the file must not block the
      open; it is refused below.  */
@@ -147,16 +149,61 @@ pg_safe_read_file (int dirfd, const char *path, enum pg_resolve how, size_t max,
         return pg_make_error (err, errno, "%s: refused (a symlink, \"..\" or a mount on the way)", name);
       return pg_make_error (err, errno, "%s", name);
     }
-  if (fstat (fd, &st) < 0)
+  if (fstat (fd, st) < 0)
     return pg_make_error (err, errno, "%s: stat", name);
-  if (!S_ISREG (st.st_mode))
+  if (!S_ISREG (st->st_mode))
     return pg_make_error (err, 0, "%s: not a regular file", name);
-  if ((uint64_t) st.st_size > max)
+  if ((uint64_t) st->st_size > max)
     return pg_make_error (err, 0, "%s: %lld bytes is larger than the limit of %zu bytes", name,
-                          (long long) st.st_size, max);
+                          (long long) st->st_size, max);
   if (fcntl (fd, F_SETFL, O_RDONLY) < 0)
     return pg_make_error (err, errno, "%s: fcntl", name);
+  *fdp = fd;
+  fd = -1;
+  return 1;
+}
+
+int
+pg_safe_read_file (int dirfd, const char *path, enum pg_resolve how, size_t max, const char *name, char **out,
+                   size_t *len, pg_error_t *err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+  int r = safe_open_regular (dirfd, path, how, max, name, &fd, &st, err);
+
+  if (r <= 0)
+    return r;
   if (read_all_fd (fd, name, max, out, len, err) < 0)
     return -1;
   return 1;
+}
+
+int
+pg_safe_map_file (int dirfd, const char *path, enum pg_resolve how, size_t max, const char *name,
+                  const char **out, size_t *len, pg_error_t *err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+  void *map;
+  int r = safe_open_regular (dirfd, path, how, max, name, &fd, &st, err);
+
+  *out = NULL;
+  *len = 0;
+  if (r <= 0)
+    return r;
+  if (st.st_size == 0)
+    return 1;
+  map = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (map == MAP_FAILED)
+    return pg_make_error (err, errno, "%s: mmap", name);
+  *out = map;
+  *len = (size_t) st.st_size;
+  return 1;
+}
+
+void
+pg_safe_unmap (const char *map, size_t len)
+{
+  if (map)
+    munmap ((void *) map, len);
 }

@@ -43,6 +43,16 @@ int pg_safe_openat (int dirfd, const char *path, int flags, enum pg_resolve how)
 int pg_safe_read_file (int dirfd, const char *path, enum pg_resolve how, size_t max, const char *name,
                        char **out, size_t *len, pg_error_t *err);
 
+/* pg_safe_read_file's open and checks, the file then mapped read-only
+   (MAP_PRIVATE) instead of read: for large files of which little is used.
+   *OUT is NULL for an empty file.  Only for files their writer replaces by
+   rename and never rewrites in place: a truncation under the mapping would
+   kill the process (SIGBUS) when it reads there.  Release with
+   pg_safe_unmap (*OUT, *LEN).  */
+int pg_safe_map_file (int dirfd, const char *path, enum pg_resolve how, size_t max, const char *name,
+                      const char **out, size_t *len, pg_error_t *err);
+void pg_safe_unmap (const char *map, size_t len);
+
 /* For the unit tests: force (true) or stop forcing the fallback walk.  */
 /* False once openat2(2) was refused (ENOSYS, EPERM) and the fallback walk
    serves every open: tests use it to know which path they exercised.  */

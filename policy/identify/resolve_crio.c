@@ -24,6 +24,13 @@ storage_has_digest (const struct pg_storage_image *img, const char *digest)
   return false;
 }
 
+bool
+crio_ref_needs_digests (const struct pg_oci_state *st, const char *image_id)
+{
+  cleanup_free char *digest = digest_normalize (pg_json_string (st->annotations, CRIO_IMAGE_REF));
+  return digest != NULL && strcmp (digest, image_id) != 0;
+}
+
 /* The store names the image (its ID, and the name CRI-O recorded).
    CRI-O's ImageRef, which a pod annotation can override, may only
    disagree: then neither is believed, the digest stays NULL (the policy's

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define STORAGE_GRAPHROOT "/var/lib/containers/storage"
 #define STORAGE_RUNROOT "/run/containers/storage"
@@ -183,38 +184,6 @@ storage_conf_for (const struct pg_hook_config *cfg, struct pg_storage_conf *sc, 
   return 0;
 }
 
-/* ROOT/SUB/FILE, read once and bounded, without following a symlink below
-   ROOT.  Returns 1 when read, 0 when absent, <0 on error.  */
-static int
-read_store_file (const char *root, const char *sub, const char *file, json_t **out, pg_error_t *err)
-{
-  cleanup_close int rootfd = -1;
-  cleanup_free char *name = NULL;
-  cleanup_free char *path = NULL;
-  cleanup_free char *buf = NULL;
-  size_t len;
-  int r;
-
-  xasprintf (&name, "%s/%s/%s", root, sub, file);
-  xasprintf (&path, "%s/%s", sub, file);
-  rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (rootfd < 0)
-    {
-      if (errno == ENOENT || errno == ENOTDIR)
-        return 0;
-      return pg_make_error (err, errno, "%s", root);
-    }
-  /* No symlink, FIFO or mount below ROOT (base/safe_open.h).  */
-  r = pg_safe_read_file (rootfd, path, PG_RESOLVE_BENEATH, PG_MAX_METADATA_SIZE, name, &buf, &len, err);
-  if (r <= 0)
-    return r;
-  if (pg_json_parse (buf, len, name, out, err) < 0)
-    return -1;
-  if (!json_is_array (*out))
-    return pg_make_error (err, 0, "%s: must be a JSON array", name);
-  return 1;
-}
-
 static json_t *
 find_by_id (json_t *arr, const char *id)
 {
@@ -227,6 +196,145 @@ find_by_id (json_t *arr, const char *id)
         return e;
     }
   return NULL;
+}
+
+/* The first NEEDLE in the mapping BUF[0..LEN), *TWICE set when there is
+   another.  The mapping is scanned a window at a time and each window's
+   pages are then dropped from the page tables (MADV_DONTNEED: the file's
+   pages stay mapped and a later read faults them in again), so that the
+   process's memory does not grow with the file.  */
+#define SCAN_WINDOW ((size_t) 256 << 10)
+
+static const char *
+find_once (const char *buf, size_t len, const char *needle, size_t nlen, bool *twice)
+{
+  const char *first = NULL;
+
+  *twice = false;
+  for (size_t off = 0; off < len && !*twice; off += SCAN_WINDOW)
+    {
+      size_t w = len - off < SCAN_WINDOW ? len - off : SCAN_WINDOW;
+      /* An occurrence that starts in this window may end in the next.  */
+      const char *q = buf + off, *stop = buf + off + w;
+      const char *lim = len - off - w < nlen - 1 ? buf + len : stop + nlen - 1;
+      while (q < stop && (q = memmem (q, (size_t) (lim - q), needle, nlen)) != NULL && q < stop)
+        {
+          if (first)
+            {
+              *twice = true;
+              break;
+            }
+          first = q++;
+        }
+      if (w == SCAN_WINDOW)
+        (void) madvise ((void *) (buf + off), w, MADV_DONTNEED);
+    }
+  return first;
+}
+
+/* The record of ID in the array BUF[0..LEN) without parsing the array, as
+   containers/storage writes it: Go's encoding/json (json-iterator in its
+   standard-compatible mode) marshals the records compact, fields in struct
+   order, the ID first and never omitted, `"` inside a string always
+   escaped.  So in a file of that form the bytes `{"id":"<ID>"` appear only
+   where an object whose first key is "id" starts: never inside a name or
+   the metadata text (which a container's author chooses), whose quotes
+   are all `\"`.  Such an object that follows `[` or `,` is a
+   record, since the engine never writes an object with an "id" first in
+   the records' fields.
+
+   Returns 1 with *REC, the one record of ID parsed alone (with the
+   project's bounds); 0 when the file has that form and no such bytes
+   (ID is not there: a record cannot be written otherwise); -1 when this
+   path cannot tell (another form, such as the test data's indented files;
+   an empty array; the bytes twice; a record that is not whole JSON, as in
+   a truncated file): then the caller parses the whole file, as before,
+   so that such files are read exactly as they always were.  */
+static int
+find_record_fast (const char *buf, size_t len, const char *id, json_t **rec)
+{
+  static const char head[] = "[{\"id\":\"";
+  char needle[80];
+  const char *p, *end;
+  size_t nlen, olen;
+  json_t *j = NULL;
+  bool twice;
+
+  *rec = NULL;
+  /* The form: the first record opens the file, the last closes it.  */
+  if (buf == NULL || len < sizeof (head) + 1 || memcmp (buf, head, sizeof (head) - 1) != 0
+      || memcmp (buf + len - 2, "}]", 2) != 0)
+    return -1;
+  end = buf + len;
+  nlen = (size_t) snprintf (needle, sizeof (needle), "{\"id\":\"%s\"", id);
+  if (nlen >= sizeof (needle))
+    return -1;
+  p = find_once (buf, len, needle, nlen, &twice);
+  if (p == NULL)
+    return 0;
+  /* Twice (a duplicate record, or an engine's own nested object): the
+     parse of the whole file decides, as it always did.  */
+  if (twice)
+    return -1;
+  if (p[-1] != '[' && p[-1] != ',')
+    return -1;
+  olen = pg_json_container_end (p, (size_t) (end - p));
+  if (olen == 0 || olen >= (size_t) (end - p) || (p[olen] != ',' && p[olen] != ']'))
+    return -1;
+  if (pg_json_parse (p, olen, "record", &j, NULL) < 0)
+    return -1;
+  if (!json_is_object (j))
+    {
+      json_decref (j);
+      return -1;
+    }
+  *rec = j;
+  return 1;
+}
+
+/* The record of ID in ROOT/SUB/FILE, a JSON array of records (read once,
+   bounded, without following a symlink below ROOT).  Returns 1 with *REC,
+   0 when the file or the record is absent, <0 on error.  */
+static int
+read_store_record (const char *root, const char *sub, const char *file, const char *id, json_t **rec,
+                   pg_error_t *err)
+{
+  cleanup_close int rootfd = -1;
+  cleanup_free char *name = NULL;
+  cleanup_free char *path = NULL;
+  cleanup_json json_t *doc = NULL;
+  const char *buf = NULL;
+  size_t len = 0;
+  json_t *e;
+  int r;
+
+  *rec = NULL;
+  xasprintf (&name, "%s/%s/%s", root, sub, file);
+  xasprintf (&path, "%s/%s", sub, file);
+  rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    {
+      if (errno == ENOENT || errno == ENOTDIR)
+        return 0;
+      return pg_make_error (err, errno, "%s", root);
+    }
+  /* No symlink, FIFO or mount below ROOT (base/safe_open.h); the engine
+     replaces the file by rename, so it can be mapped.  */
+  r = pg_safe_map_file (rootfd, path, PG_RESOLVE_BENEATH, PG_MAX_METADATA_SIZE, name, &buf, &len, err);
+  if (r <= 0)
+    return r;
+  r = find_record_fast (buf, len, id, rec);
+  if (r < 0)
+    {
+      r = pg_json_parse (buf ? buf : "", len, name, &doc, err);
+      if (r == 0 && !json_is_array (doc))
+        r = pg_make_error (err, 0, "%s: must be a JSON array", name);
+      if (r == 0 && (e = find_by_id (doc, id)) != NULL)
+        *rec = json_incref (e);
+      r = r < 0 ? -1 : *rec != NULL;
+    }
+  pg_safe_unmap (buf, len);
+  return r;
 }
 
 /* CRI-O records the pod (pod-name, pod-id: mandatory in its
@@ -261,14 +369,13 @@ find_container (const struct pg_storage_conf *sc, const char *driver, const char
   xasprintf (&sub, "%s-containers", driver);
   for (size_t i = 0; i < sizeof (places) / sizeof (places[0]); i++)
     {
-      cleanup_json json_t *doc = NULL;
+      cleanup_json json_t *c = NULL;
       cleanup_json json_t *meta = NULL;
-      json_t *c;
       const char *img, *m;
-      int r = read_store_file (places[i].root, sub, places[i].file, &doc, err);
+      int r = read_store_record (places[i].root, sub, places[i].file, cid, &c, err);
       if (r < 0)
         return -1;
-      if (r == 0 || (c = find_by_id (doc, cid)) == NULL)
+      if (r == 0)
         continue;
       img = pg_json_string (c, "image");
       if (img == NULL || !is_hex64 (img))
@@ -305,16 +412,16 @@ static int
 read_image (const struct pg_storage_conf *sc, const char *driver, const char *image,
             struct pg_storage_image *img, pg_error_t *err)
 {
-  cleanup_json json_t *doc = NULL;
+  cleanup_json json_t *e = NULL;
   cleanup_free char *sub = NULL;
-  json_t *e, *v;
+  json_t *v;
   size_t i;
   int r;
 
   xasprintf (&sub, "%s-images", driver);
-  r = read_store_file (sc->graphroot, sub, "images.json", &doc, err);
-  if (r <= 0 || (e = find_by_id (doc, image)) == NULL)
-    return r < 0 ? -1 : 0;
+  r = read_store_record (sc->graphroot, sub, "images.json", image, &e, err);
+  if (r <= 0)
+    return r;
   add_digest (img, pg_json_string (e, "digest"));
   json_array_foreach (json_object_get (e, "digests"), i, v)
     add_digest (img, json_string_value (v));
@@ -368,7 +475,13 @@ storage_lookup (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
   if (r == 1)
     {
       img->at_bundle = record_is_bundle (&sc, driver, st);
-      if (read_image (&sc, driver, img->image_id + strlen ("sha256:"), img, err) < 0)
+      /* images.json (as large as the host's images are many) only for
+         what the container's record does not say: a name when its
+         metadata has none, the manifest digests when CRI-O's ImageRef is
+         not the image ID (the only use of them).  A record for another
+         bundle is not believed (storage_record_here).  */
+      if (img->at_bundle && (img->name == NULL || (img->crio && crio_ref_needs_digests (st, img->image_id)))
+          && read_image (&sc, driver, img->image_id + strlen ("sha256:"), img, err) < 0)
         r = -1;
     }
   if (r <= 0)

@@ -19,10 +19,14 @@ struct pg_storage_conf
 int storage_conf_parse (const char *path, struct pg_storage_conf *sc, pg_error_t *err);
 void storage_conf_free (struct pg_storage_conf *sc);
 
-/* The image of storage container ST->id: its ID ("sha256:<hex>"),
-   manifest digests and a name; whether the record is CRI-O's and whether
-   it is for this bundle.  Returns 1 when the container is in the store, 0
-   when not (or no store here), <0 on error.  */
+/* The image of storage container ST->id: its ID ("sha256:<hex>"), a name
+   and manifest digests; whether the record is CRI-O's and whether it is
+   for this bundle.  The name is the one the container's record gives;
+   images.json is read only for a record of this bundle, and then only for
+   a name when the record has none, or for the digests when CRI-O's
+   ImageRef (crio_identify, their only user) is not the image ID.  Returns
+   1 when the container is in the store, 0 when not (or no store here), <0
+   on error.  */
 struct pg_storage_image
 {
   char *image_id;

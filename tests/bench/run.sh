@@ -14,6 +14,8 @@
 #   6. compiling the policy index: `policy set` (every image) at every size,
 #      and `import` of one report into the BENCH_IMPORT_SIZE database (only
 #      the images it changed)
+#   7. the hook on a podman host: its store (containers/storage) of a few
+#      containers vs one of thousands (tests/bench/gen_storage.py)
 # plus instruction counts (valgrind --tool=callgrind), which the noise does
 # not move, and cold-cache decisions (the database dropped from the page
 # cache before each run).
@@ -26,7 +28,10 @@
 #   BENCH_RUNC_RUNS       runs of each runc command (default 200)
 #   BENCH_IMPORT_REPORTS  nginx reports per import run (default 1000)
 #   BENCH_PACKAGES        packages per image (default 200)
-#   BENCH_STEPS           any of "hook cold callgrind runc import compile" (default all)
+#   BENCH_STEPS           any of "hook cold callgrind runc import compile storage"
+#                         (default all)
+#   BENCH_STORES          podman stores, CONTAINERS:IMAGES each; the first is the
+#                         baseline (default "10:3 3000:751")
 #   BENCH_IMPORT_SIZE     the database one report is imported into (default:
 #                         100000 when measured, else the largest size)
 #   BENCH_DATA            where databases are kept (default build/bench-data)
@@ -45,7 +50,8 @@ IMPORT_REPORTS=${BENCH_IMPORT_REPORTS:-1000}
 PACKAGES=${BENCH_PACKAGES:-200}
 VULNS=50
 SEED=1
-STEPS=${BENCH_STEPS:-hook cold callgrind runc import compile}
+STEPS=${BENCH_STEPS:-hook cold callgrind runc import compile storage}
+STORES=${BENCH_STORES:-10:3 3000:751}
 OUT=${BENCH_OUT:-$ROOT/BENCHMARKS.md}
 # The clock of every decision: generated scans are relative to it.
 export PATCHGATE_NOW=2026-11-20T12:00:00Z
@@ -74,7 +80,7 @@ want() { [[ " $STEPS " == *" $1 "* ]]; }
 for f in "$HOOK" "$CLI" "$GEN" "$TIMER" "$FLOOR" "$SFLOOR" "$PARSE" "$SQLFLOOR" "$CDBFLOOR" "$NOSANDBOX"; do
   [ -x "$f" ] || die "$f is missing: run \`make bench\`"
 done
-for c in jq runc busybox valgrind; do
+for c in jq runc busybox valgrind python3; do
   command -v "$c" >/dev/null || die "$c is missing: run \`make deps\`"
 done
 mkdir -p "$DATA" "$RESULTS"
@@ -300,6 +306,56 @@ if want compile; then
   rm -rf "$scratch"
 fi
 
+# ---- 7: a podman host's store ----------------------------------------------
+
+if want storage; then
+  # One container, CID, started from a store of C containers and I images in
+  # podman's own format (gen_storage.py: the records `podman run` writes,
+  # IDs and names replaced); it is the newest (the last record), its image
+  # the benchmark's allowed image, the last of images.json.  The hook runs
+  # as podman's hooks.d file wires it (--engine containers-storage), the
+  # bundle is the container's userdata directory, the policy index the
+  # smallest size's.
+  first=${SIZES%% *}
+  cid=$(printf 'patchgate-bench-storage' | sha256sum | cut -c1-64)
+  : >"$RESULTS/storage-sizes.txt"
+  sargs=(--cmd floor 0 "$FLOOR_STATE" "$FLOOR")
+  for s in $STORES; do
+    sc=${s%%:*} si=${s##*:}
+    st=$DATA/storage-$sc-$si
+    log "podman store of $sc containers and $si images: $st"
+    rm -rf "$st"
+    python3 "$ROOT/tests/bench/gen_storage.py" --out "$st/graph" --driver overlay --containers "$sc" --images "$si" \
+      --cid "$cid" --image-id "$(kv "$DATA/db-$first.db.info" target_image_id | sed 's/^sha256://')" \
+      --image-ref "$(kv "$DATA/db-$first.db.info" target_ref)" \
+      --image-digest "$(kv "$DATA/db-$first.db.info" target_digest)" --seed "$SEED"
+    mkdir -p "$st/run/overlay-containers"
+    jq -n --arg db "$DATA/db-$first.db" --arg g "$st/graph" --arg r "$st/run" --arg c "$st/no-storage.conf" \
+      '{policy_db: $db, on_error: "deny", test_clock: true,
+        storage_graphroot: $g, storage_runroot: $r, storage_driver: "overlay", storage_conf: $c}' >"$st/hook.json"
+    make_bundle "$st/graph/overlay-containers/$cid/userdata" "" "$st/hook.json"
+    rm -f "$st/graph/overlay-containers/$cid/userdata/umoci.json"
+    make_state "$st/state.json" "$st/graph/overlay-containers/$cid/userdata" "$cid"
+    echo "storage-$sc-$si containers_bytes=$(stat -c %s "$st/graph/overlay-containers/containers.json") images_bytes=$(stat -c %s "$st/graph/overlay-images/images.json")" >>"$RESULTS/storage-sizes.txt"
+    # Allowed only when the store named the image: an unidentified
+    # container is refused (on_unidentified), so is an unscanned image.
+    "$HOOK" --config "$st/hook.json" --engine containers-storage <"$st/state.json" 2>"$RESULTS/check-storage-$sc.err" || {
+      cat "$RESULTS/check-storage-$sc.err" >&2
+      die "the hook does not allow the benchmark container in the store of $sc containers"
+    }
+    sargs+=(--cmd "storage-$sc-$si" 0 "$st/state.json" "$HOOK" --config "$st/hook.json" --engine containers-storage)
+  done
+  log "storage: $RUNS runs of each, interleaved"
+  "$TIMER" -n "$RUNS" -w 20 "${sargs[@]}" | tee "$RESULTS/storage.txt"
+  log "storage: instruction counts (callgrind, the hook without its sandbox)"
+  for s in $STORES; do
+    sc=${s%%:*} si=${s##*:}
+    st=$DATA/storage-$sc-$si
+    echo "storage-$sc-$si $(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$NOSANDBOX" --config "$st/hook.json" \
+      --engine containers-storage <"$st/state.json" 2>&1 | sed -n 's/.*Collected : *//p')" | tee -a "$RESULTS/storage-callgrind.txt"
+  done
+fi
+
 END_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- the report ------------------------------------------------------------
@@ -446,6 +502,35 @@ report() {
     echo "| patchgate import | $(ms "$(field "$im" median_us)") ms | $(rate "$(field "$im" median_us)") | $(ratio "$(field "$im" median_us)" "$(field "$pa" median_us)") | $(ms "$(field "$im" cpu_median_us)") ms | $(rate "$(field "$im" cpu_median_us)") |"
     echo
   fi
+  if [ -s "$RESULTS/storage.txt" ]; then
+    local s0 sb sl st sz ci c0 cl
+    f=$(line floor "$RESULTS/storage.txt")
+    s0=${STORES%% *}
+    sb=$(line "storage-${s0%%:*}-${s0##*:}" "$RESULTS/storage.txt")
+    c0=$(awk -v n="storage-${s0%%:*}-${s0##*:}" '$1 == n { print $2 }' "$RESULTS/storage-callgrind.txt" 2>/dev/null)
+    echo "### A podman host's store (measurement 7)"
+    echo
+    echo "\`patchgate-hook --engine containers-storage\` (as podman's hooks.d file runs it) starting the newest"
+    echo "container of a containers/storage store in podman's own format (tests/bench/gen_storage.py: the"
+    echo "records \`podman run\` writes, IDs and names replaced; its image the last of images.json), $RUNS runs"
+    echo "of each, interleaved with the floor; instructions without the sandbox."
+    echo
+    echo "| containers | images | containers.json | images.json | median | p99 | median / floor | median / ${s0%%:*} containers | CPU / ${s0%%:*} containers | instructions | / ${s0%%:*} containers | max RSS |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    for st in $STORES; do
+      n="storage-${st%%:*}-${st##*:}"
+      h=$(line "$n" "$RESULTS/storage.txt")
+      sz=$(line "$n" "$RESULTS/storage-sizes.txt")
+      ci=$(awk -v n="$n" '$1 == n { print $2 }' "$RESULTS/storage-callgrind.txt" 2>/dev/null)
+      echo "| ${st%%:*} | ${st##*:} | $(awk -v b="$(field "$sz" containers_bytes)" 'BEGIN { printf "%.1f KB", b / 1e3 }') | $(awk -v b="$(field "$sz" images_bytes)" 'BEGIN { printf "%.1f KB", b / 1e3 }') | $(ms "$(field "$h" median_us)") ms | $(ms "$(field "$h" p99_us)") ms | $(ratio "$(field "$h" median_us)" "$(field "$f" median_us)") | $(ratio "$(field "$h" median_us)" "$(field "$sb" median_us)") | $(ratio "$(field "$h" cpu_median_us)" "$(field "$sb" cpu_median_us)") | $(printf "%'d" "${ci:-0}") | $(ratio "${ci:-0}" "${c0:-1}") | $(mib "$(field "$h" maxrss_kb)") MiB |"
+    done
+    sl=${STORES##* }
+    h=$(line "storage-${sl%%:*}-${sl##*:}" "$RESULTS/storage.txt")
+    cl=$(awk -v n="storage-${sl%%:*}-${sl##*:}" '$1 == n { print $2 }' "$RESULTS/storage-callgrind.txt" 2>/dev/null)
+    echo
+    echo "hook on a store of ${sl%%:*} containers and ${sl##*:} images / on a store of ${s0%%:*} = **$(ratio "$(field "$h" median_us)" "$(field "$sb" median_us)")** (p99: $(ratio "$(field "$h" p99_us)" "$(field "$sb" p99_us)"); CPU: $(ratio "$(field "$h" cpu_median_us)" "$(field "$sb" cpu_median_us)"); instructions: $(ratio "${cl:-0}" "${c0:-1}"))."
+    echo
+  fi
 }
 
 targets() {
@@ -489,6 +574,14 @@ targets() {
   if [ -s "$RESULTS/import-one.txt" ]; then
     r=$(sort -n "$RESULTS/import-one.txt" | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] / 1e6 }')
     echo "| import of one report into ${IMPORT_SIZE:-?} images <= 1 s (median) | $r s | $(pass "$r" 1) |"
+  fi
+  if [ -s "$RESULTS/storage.txt" ]; then
+    local s0=${STORES%% *} sl=${STORES##* } hb
+    hb=$(line "storage-${s0%%:*}-${s0##*:}" "$RESULTS/storage.txt")
+    hl=$(line "storage-${sl%%:*}-${sl##*:}" "$RESULTS/storage.txt")
+    r=$(ratio "$(field "$hl" median_us)" "$(field "$hb" median_us)")
+    c=$(ratio "$(field "$hl" cpu_median_us)" "$(field "$hb" cpu_median_us)")
+    echo "| hook on a podman store of ${sl%%:*} containers and ${sl##*:} images <= 1.2x on one of ${s0%%:*} | $r x wall ($c x CPU) | $(pass "$r" 1.2) |"
   fi
   if [ -s "$RESULTS/import.txt" ]; then
     im=$(line import "$RESULTS/import.txt")

@@ -102,6 +102,35 @@ podman_run() {
   assert_log engine podman
 }
 
+@test "podman: among many containers, the started one's record is found in podman's own containers.json" {
+  pg_db_scanned 1
+  local cid i ids=()
+  # Containers of both images before and after it; none started.
+  for i in 1 2 3; do
+    ids+=("$(pg_podman create "${PG_PODMAN_RUN_FLAGS[@]}" --name "before-$i" "$PG_REPO:2" /bin/true)") ||
+      pg_fail "podman create failed"
+  done
+  cid=$(pg_podman create "${PG_PODMAN_RUN_FLAGS[@]}" --name target "$PG_REPO:1" /bin/sh -c 'echo hello-from-container') ||
+    pg_fail "podman create failed"
+  for i in 1 2 3; do
+    ids+=("$(pg_podman create "${PG_PODMAN_RUN_FLAGS[@]}" --name "after-$i" "$PG_REPO:2" /bin/true)") ||
+      pg_fail "podman create failed"
+  done
+  # The store as podman wrote it: compact, the ID first in every record
+  # (what identify/resolve_storage.c finds in place).
+  local f=$PG_STORAGE_ROOT/vfs-containers/containers.json
+  [ "$(head -c 8 "$f")" = '[{"id":"' ] || pg_fail "containers.json is not in the compact form: $(head -c 80 "$f")"
+  [ "$(grep -o '{"id":"' "$f" | wc -l)" -ge 7 ] || pg_fail "containers.json holds fewer than 7 records"
+  run pg_podman start -a "$cid"
+  assert_success
+  assert_output_contains hello-from-container
+  wait_decision "$cid"
+  assert_log decision allow
+  assert_log engine podman
+  assert_log digest "$PG_CONFIG_1"
+  assert_log image "$PG_REPO:1"
+}
+
 @test "podman: the image's name from storage selects the policy scope" {
   pg_policy '.scopes = [{"name": "test-repo", "match": {"repository": "localhost/patchgate-test"}, "mode": "audit"}]' \
     >"$PG_POLICY_FILE"

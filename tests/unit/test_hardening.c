@@ -68,6 +68,7 @@ setup (void **state)
   /* A bundle.  */
   dir ("bundle");
   put ("bundle/config.json", "BUNDLE");
+  put ("bundle/empty", "");
   dir ("bundle/sub");
   put ("bundle/sub/file", "SUB");
   link_ ("@TOP@/host/umoci.json", "bundle/abs");
@@ -256,6 +257,40 @@ test_read_file (void **state)
   assert_null (buf);
 }
 
+/* pg_safe_map_file: the same open and the same refusals; an empty file
+   maps to nothing.  */
+static void
+test_map_file (void **state)
+{
+  cleanup_close int b = open_dir ("bundle");
+  pg_error_t err = NULL;
+  const char *map = NULL;
+  size_t len = 0;
+
+  assert_int_equal (pg_safe_map_file (b, "config.json", PG_RESOLVE_BENEATH, 100, "c", &map, &len, &err), 1);
+  assert_int_equal (len, 6);
+  assert_memory_equal (map, "BUNDLE", 6);
+  pg_safe_unmap (map, len);
+  assert_int_equal (pg_safe_map_file (b, "empty", PG_RESOLVE_BENEATH, 100, "e", &map, &len, &err), 1);
+  assert_null (map);
+  assert_int_equal (len, 0);
+  assert_int_equal (pg_safe_map_file (b, "nope.json", PG_RESOLVE_BENEATH, 100, "n", &map, &len, &err), 0);
+  assert_int_equal (pg_safe_map_file (b, "fifo", PG_RESOLVE_BENEATH, 100, "fifo", &map, &len, &err), -1);
+  assert_non_null (strstr (err->msg, "not a regular file"));
+  pg_error_release (&err);
+  assert_int_equal (pg_safe_map_file (b, "abs", PG_RESOLVE_BENEATH, 100, "abs", &map, &len, &err), -1);
+  assert_non_null (strstr (err->msg, "refused"));
+  pg_error_release (&err);
+  assert_int_equal (pg_safe_map_file (b, "inside", PG_RESOLVE_BENEATH, 100, "in", &map, &len, &err), -1);
+  assert_non_null (strstr (err->msg, "refused"));
+  pg_error_release (&err);
+  assert_int_equal (pg_safe_map_file (b, "config.json", PG_RESOLVE_BENEATH, 3, "small", &map, &len, &err),
+                    -1);
+  assert_non_null (strstr (err->msg, "larger than the limit"));
+  pg_error_release (&err);
+  assert_null (map);
+}
+
 /* ---- JSON limits ---- */
 
 static void
@@ -293,6 +328,12 @@ test_json_limits (void **state)
   expect_json_error (many, len, "more than 1000000 values");
   /* Commas inside strings are not values.  */
   assert_int_equal (pg_json_count_values ("[\"a,b,c\", {\"k\": [1, 2]}]", 24), 6);
+  /* The end of the object that opens a text: brackets in strings (escaped
+     quotes too) do not count; not closed, or not an object: 0.  */
+  assert_int_equal (pg_json_container_end ("{\"a\":\"}\\\"]\",\"b\":[{}]},{", 23), 21);
+  assert_int_equal (pg_json_container_end ("{\"a\":[}", 7), 0);
+  assert_int_equal (pg_json_container_end ("\"{}\"", 4), 0);
+  assert_int_equal (pg_json_container_end ("", 0), 0);
 
   /* Nesting.  */
   memset (deep, '[', PG_MAX_JSON_DEPTH + 2);
@@ -508,7 +549,7 @@ main (void)
     cmocka_unit_test (test_in_root),           cmocka_unit_test (test_read_file),
     cmocka_unit_test (test_json_limits),       cmocka_unit_test (test_state_annotations_and_config),
     cmocka_unit_test (test_config_timeout),    cmocka_unit_test (test_config_test_clock_and_env),
-    cmocka_unit_test (test_trusted_namespace),
+    cmocka_unit_test (test_trusted_namespace), cmocka_unit_test (test_map_file),
   };
   return cmocka_run_group_tests (tests, setup, teardown);
 }

@@ -7,13 +7,16 @@
    @CASE@/storage.conf), the engines' metadata trees, and expected.json:
    {"digest": "sha256:..." | null, "engine", optional "image_ref",
    "namespace", "conflict" (null: none), or "error" (a substring of the
-   error resolve_identity must fail with)}.  Then storage.conf parsing and
-   the hook config's engine keys.  */
+   error resolve_identity must fail with)}.  Then storage.conf parsing,
+   the hook config's engine keys, an oversized store and large ones read
+   in windows.  */
 #include "suite.h"
 #include "gate/gate.h"
 #include "identify/engines.h"
 #include "identify/storage.h"
 #include "base/json.h"
+
+#include <fcntl.h>
 
 #define DEFAULT_HOOK_JSON                                                                                    \
   "{\"storage_conf\": \"@CASE@/storage.conf\", \"storage_graphroot\": \"@CASE@/storage\","                   \
@@ -137,6 +140,165 @@ test_resolve_case (void **state)
   run_case (dir, strrchr (dir, '/') + 1);
 }
 
+/* TEXT into DIR/REL, its directories made.  */
+static void
+put_file (const char *dir, const char *rel, const char *text)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *cmd = NULL;
+  FILE *f;
+
+  xasprintf (&path, "%s/%s", dir, rel);
+  xasprintf (&cmd, "mkdir -p \"$(dirname '%s')\"", path);
+  if (system (cmd) != 0 || (f = fopen (path, "w")) == NULL)
+    fail_msg ("cannot write %s", path);
+  fputs (text, f);
+  fclose (f);
+}
+
+#define C1 "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
+
+/* A containers.json one byte over PG_MAX_METADATA_SIZE (sparse), in the
+   engine's compact form with the container's record first: refused by its
+   size before anything is read or mapped, as it always was.  */
+static void
+test_storage_oversized (void **state)
+{
+  char dir[] = "/tmp/patchgate-storage-XXXXXX";
+  cleanup_free char *path = NULL;
+  cleanup_free char *cmd = NULL;
+  static const char head[] = "[{\"id\":\"" C1 "\",\"image\":\"" C1 "\",\"layer\":\"" C1 "\"},";
+  int fd;
+
+  assert_non_null (mkdtemp (dir));
+  put_file (dir, "engine", "podman\n");
+  put_file (dir, "expected.json", "{\"error\": \"larger than the limit of 67108864 bytes\"}");
+  put_file (dir, "state.json",
+            "{\"ociVersion\": \"1.0.2\", \"id\": \"" C1 "\", \"status\": \"creating\", \"pid\": 1,"
+            " \"bundle\": \"@CASE@/storage/overlay-containers/" C1 "/userdata\"}");
+  put_file (dir, "storage/overlay-containers/" C1 "/userdata/config.json",
+            "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\"}}");
+  put_file (dir, "storage/overlay-containers/containers.json", head);
+  xasprintf (&path, "%s/storage/overlay-containers/containers.json", dir);
+  fd = open (path, O_WRONLY | O_CLOEXEC);
+  assert_true (fd >= 0);
+  assert_int_equal (ftruncate (fd, (off_t) PG_MAX_METADATA_SIZE + 1), 0);
+  assert_int_equal (pwrite (fd, "}]", 2, (off_t) PG_MAX_METADATA_SIZE - 1), 2);
+  close (fd);
+  run_case (dir, "storage_oversized");
+  xasprintf (&cmd, "rm -rf '%s'", dir);
+  assert_int_equal (system (cmd), 0);
+}
+
+#define A1 "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1"
+#define E5 "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5"
+#define EE "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+
+struct text
+{
+  char *s;
+  size_t len;
+};
+
+static void
+text_add (struct text *t, const char *fmt, ...)
+{
+  va_list ap;
+  char *more = NULL;
+  int n;
+
+  va_start (ap, fmt);
+  n = vasprintf (&more, fmt, ap);
+  va_end (ap);
+  assert_true (n >= 0);
+  t->s = realloc (t->s, t->len + (size_t) n + 1);
+  assert_non_null (t->s);
+  memcpy (t->s + t->len, more, (size_t) n + 1);
+  t->len += (size_t) n;
+  free (more);
+}
+
+/* Other containers' records, in the engine's compact form, until T is AT
+   bytes long; FLAGS (may be "") goes into the first one's flags.  */
+static void
+text_fill (struct text *t, size_t at, const char *flags)
+{
+  static unsigned serial;
+  const char *rec
+      = "{\"id\":\"%064x\",\"names\":[\"%s\"],\"image\":\"" E5 "\",\"layer\":\"" EE "\",\"flags\":{%s}},";
+  size_t base = strlen (rec) - strlen ("%064x%s%s") + 64 + strlen (flags);
+  cleanup_free char *pad = xmalloc0 (at + 1001);
+
+  assert_true (at >= t->len + base);
+  while (at - t->len > 2 * base + 1000)
+    {
+      memset (pad, 'n', 1000);
+      pad[1000] = '\0';
+      text_add (t, rec, ++serial, pad, flags);
+      flags = "";
+    }
+  base = strlen (rec) - strlen ("%064x%s%s") + 64 + strlen (flags);
+  memset (pad, 'n', at - t->len - base);
+  pad[at - t->len - base] = '\0';
+  text_add (t, rec, ++serial, pad, flags);
+  assert_int_equal (t->len, at);
+}
+
+/* A store of about 800 KB (containers/storage's form, read in windows of
+   256 KiB) with container C1's record starting AT bytes in; FLAGS in the
+   first other record's flags, DUP_AT: a second record of C1 (image E5)
+   that many bytes in (0: none).  */
+static void
+big_store_case (const char *name, size_t at, const char *flags, size_t dup_at, const char *expected)
+{
+  char dir[] = "/tmp/patchgate-storage-XXXXXX";
+  cleanup_free char *cmd = NULL;
+  struct text t = { xstrdup ("["), 1 };
+
+  assert_non_null (mkdtemp (dir));
+  text_fill (&t, at, flags);
+  text_add (&t, "{\"id\":\"" C1 "\",\"names\":[\"web\"],\"image\":\"" A1 "\",\"layer\":\"" EE
+                "\",\"metadata\":\"{\\\"image-name\\\":\\\"localhost/app:dev\\\"}\"},");
+  if (dup_at)
+    {
+      text_fill (&t, dup_at, "");
+      text_add (&t, "{\"id\":\"" C1 "\",\"image\":\"" E5 "\",\"layer\":\"" EE "\"},");
+    }
+  text_fill (&t, 800000, "");
+  t.s[t.len - 1] = ']';
+  put_file (dir, "engine", "podman\n");
+  put_file (dir, "expected.json", expected);
+  put_file (dir, "state.json",
+            "{\"ociVersion\": \"1.0.2\", \"id\": \"" C1 "\", \"status\": \"creating\", \"pid\": 1,"
+            " \"bundle\": \"@CASE@/storage/overlay-containers/" C1 "/userdata\"}");
+  put_file (dir, "storage/overlay-containers/" C1 "/userdata/config.json",
+            "{\"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\"}}");
+  put_file (dir, "storage/overlay-containers/containers.json", t.s);
+  free (t.s);
+  run_case (dir, name);
+  xasprintf (&cmd, "rm -rf '%s'", dir);
+  assert_int_equal (system (cmd), 0);
+}
+
+/* The store is searched a window (256 KiB) at a time: a record whose
+   first bytes straddle two windows is found; a second occurrence several
+   windows later is seen (the whole file is then parsed, as before).  */
+static void
+test_storage_windows (void **state)
+{
+  static const char found[] = "{\"digest\": \"sha256:" A1 "\", \"image_ref\": \"localhost/app:dev\"}";
+  /* C1's {"id":"<C1>" spans the end of the first window.  */
+  big_store_case ("straddle", (256u << 10) - 20, "", 0, found);
+  big_store_case ("window_start", 256u << 10, "", 0, found);
+  big_store_case ("last_bytes_of_window", (256u << 10) - 1, "", 0, found);
+  /* Duplicates in other windows: the first record counts.  */
+  big_store_case ("duplicate_later_window", 1000, "", 600000, found);
+  /* An engine's nested {"id":"<C1>" (another image) in the first window,
+     the record in the third: both seen, the array's record counts.  */
+  big_store_case ("nested_then_record", 600000,
+                  "\"x\":[{\"id\":\"" C1 "\",\"image\":\"" E5 "\",\"layer\":\"" EE "\"}]", 0, found);
+}
+
 static void
 parse_conf (const char *text, struct pg_storage_conf *sc)
 {
@@ -231,7 +393,7 @@ main (void)
   cleanup_free char *root = suite_path ("tests/unit/data/resolve");
   size_t n;
   char **cases = suite_cases (root, &n);
-  struct CMUnitTest *tests = xmalloc0 ((n + 2) * sizeof (*tests));
+  struct CMUnitTest *tests = xmalloc0 ((n + 4) * sizeof (*tests));
   int ret;
 
   for (size_t i = 0; i < n; i++)
@@ -243,7 +405,9 @@ main (void)
     }
   tests[n] = (struct CMUnitTest){ .name = "storage_conf", .test_func = test_storage_conf };
   tests[n + 1] = (struct CMUnitTest){ .name = "config_engine_keys", .test_func = test_config_engine_keys };
-  ret = _cmocka_run_group_tests ("resolve", tests, n + 2, NULL, NULL);
+  tests[n + 2] = (struct CMUnitTest){ .name = "storage_oversized", .test_func = test_storage_oversized };
+  tests[n + 3] = (struct CMUnitTest){ .name = "storage_windows", .test_func = test_storage_windows };
+  ret = _cmocka_run_group_tests ("resolve", tests, n + 4, NULL, NULL);
   for (size_t i = 0; i < n; i++)
     free (tests[i].initial_state);
   free (tests);
