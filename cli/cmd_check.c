@@ -103,16 +103,7 @@ exit_code (enum pg_verdict v)
 static int
 load_config (const struct check_opts *o, struct pg_hook_config *cfg, pg_error_t *err)
 {
-  if (hook_config_load (hook_config_env_path (o->config), cfg, err) < 0)
-    return -1;
-  if (o->db)
-    hook_config_set_db (cfg, o->db);
-  if (o->index)
-    {
-      free (cfg->policy_index);
-      cfg->policy_index = xstrdup (o->index);
-    }
-  return 0;
+  return cli_load_hook_config (o->config, o->db, o->index, cfg, err);
 }
 
 static int
@@ -361,15 +352,7 @@ cmd_check (int argc, char **argv)
       usage (stderr);
       return 2;
     }
-  if (at)
-    {
-      if (parse_rfc3339 (at, &o.now) < 0)
-        {
-          pg_make_error (&err, 0, "--at: `%s` is not an RFC 3339 time (e.g. 2026-11-22T10:00:00Z)", at);
-          return cli_fail (&err);
-        }
-    }
-  else if (pg_now (&o.now, &err) < 0)
+  if (cli_decision_time (at, &o.now, &err) < 0)
     return cli_fail (&err);
 
   if (o.state)

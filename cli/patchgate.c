@@ -1,7 +1,9 @@
 /* patchgate: the admin CLI.  Each subcommand lives in cli/cmd_*.c. */
 #include "cli.h"
+#include "config/hook_config.h"
 #include "store/store.h"
 #include "index/index.h"
+#include "base/clock.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -29,6 +31,7 @@ static const struct
   { "prune", cmd_prune, false, "remove the old scans no decision reads, and reclaim the space" },
   { "report", cmd_report, true, "reports over the database: rebuilds (images on an older base)" },
   { "index", cmd_index, false, "compile the decision index by hand, or show how it stands" },
+  { "audit", cmd_audit, false, "decide every running container again under today's policy" },
 };
 
 int
@@ -37,6 +40,32 @@ cli_fail (pg_error_t *err)
   fprintf (stderr, "patchgate: %s\n", (err && *err) ? (*err)->msg : "unknown error");
   pg_error_release (err);
   return 2;
+}
+
+int
+cli_load_hook_config (const char *config, const char *db, const char *index, struct pg_hook_config *cfg,
+                      pg_error_t *err)
+{
+  if (hook_config_load (hook_config_env_path (config), cfg, err) < 0)
+    return -1;
+  if (db)
+    hook_config_set_db (cfg, db);
+  if (index)
+    {
+      free (cfg->policy_index);
+      cfg->policy_index = xstrdup (index);
+    }
+  return 0;
+}
+
+int
+cli_decision_time (const char *at, int64_t *now, pg_error_t *err)
+{
+  if (at == NULL)
+    return pg_now (now, err);
+  if (parse_rfc3339 (at, now) < 0)
+    return pg_make_error (err, 0, "--at: `%s` is not an RFC 3339 time (e.g. 2026-11-22T10:00:00Z)", at);
+  return 0;
 }
 
 int
@@ -72,11 +101,11 @@ usage (FILE *out)
   for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
     fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].help);
   fprintf (out, "\nEvery command that reads or writes the database takes --db FILE\n"
-                "(default " PG_DEFAULT_DB "); check, import, prune, sync, activate, doctor and\n"
-                "bundle verify take --config FILE (the hook config).  Both may also come before\n"
+                "(default " PG_DEFAULT_DB "); check, audit, import, prune, sync, activate, doctor\n"
+                "and bundle verify take --config FILE (the hook config).  Both may also come before\n"
                 "the command, with the same meaning.  `patchgate COMMAND --help` for details.\n"
-                "Exit status: 0 success (check: allow or audit), 1 denied (check) or not\n"
-                "enforced (doctor), 2 error.\n");
+                "Exit status: 0 success (check: allow or audit), 1 denied (check), refused\n"
+                "now (audit) or not enforced (doctor), 2 error.\n");
 }
 
 /* The options that may come before the command.  They are handed to the

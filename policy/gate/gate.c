@@ -82,9 +82,15 @@ gate_prepare (const struct pg_hook_config *cfg, const char *state_text, size_t l
 }
 
 int
+gate_decide_in (pg_index *idx, struct pg_gate_result *res, int64_t now, pg_error_t *err)
+{
+  return index_decide (idx, &res->ctx, now, &res->decision, err);
+}
+
+int
 gate_decide_prepared (struct pg_gate_result *res, int64_t now, pg_error_t *err)
 {
-  return index_decide (res->index, &res->ctx, now, &res->decision, err);
+  return gate_decide_in (res->index, res, now, err);
 }
 
 int

@@ -215,3 +215,38 @@ base_spec_run() {
   wait_decision "$id"
   assert_log decision deny
 }
+
+@test "containerd: patchgate audit finds a running CRI container in containerd's default root (engine containerd) and decides it again" {
+  pg_db_scanned 1
+  local id=pg-ctrd-audit b out=$BATS_TEST_TMPDIR/audit.json rc=0
+  b=$(PG_HOOK_STAGE=none make_bundle "base-$id" 1) || pg_fail "make_bundle failed"
+  jq --arg root "$b/rootfs" --arg name "$PG_REPO@$PG_MANIFEST_1" '
+      .root.path = $root
+    | .process.args = ["/bin/sleep", "3600"]
+    | .annotations = {"io.kubernetes.cri.container-type": "container",
+                      "io.kubernetes.cri.image-name": $name,
+                      "io.kubernetes.cri.sandbox-namespace": "default"}' \
+    "$PG_CTRD_DIR/base-spec.json" >"$BATS_TEST_TMPDIR/spec-$id.json"
+  ctr_ run -d --config "$BATS_TEST_TMPDIR/spec-$id.json" "$id" </dev/null >"$BATS_TEST_TMPDIR/ctr.log" 2>&1 ||
+    pg_fail "ctr run -d failed: $(cat "$BATS_TEST_TMPDIR/ctr.log")"
+  wait_decision "$id"
+  assert_log decision allow
+  # /run is this file's tmpfs: containerd's runc shim root is the default one.
+  [ -f "/run/containerd/runc/patchgate-test/$id/state.json" ] || pg_fail "no state in containerd's default runc root"
+  "$PG_CLI" audit --config "$PG_HOOK_CONFIG" --at "$PG_NOW" --json >"$out" || rc=$?
+  [ "$rc" -eq 0 ] || pg_fail "audit exit $rc: $(cat "$out")"
+  jq -e --arg id "$id" --arg d "$PG_MANIFEST_1" '.[] | select(.container == $id)
+      | .engine == "containerd" and .digest == $d and .decision == "allow" and .containerd_namespace == "patchgate-test"
+        and (.check.log | test(" namespace=default( |$)"))' "$out" >/dev/null ||
+    pg_fail "no allowed containerd row for $id: $(cat "$out")"
+
+  pg_policy '.version = "pg-test-2" | .defaults.max_scan_age = "12h"' >"$BATS_TEST_TMPDIR/tight.json"
+  "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/tight.json" >/dev/null
+  rc=0
+  "$PG_CLI" audit --config "$PG_HOOK_CONFIG" --at "$PG_NOW" --json >"$out" || rc=$?
+  [ "$rc" -eq 1 ] || pg_fail "audit exit $rc, expected 1: $(cat "$out")"
+  jq -e --arg id "$id" '.[] | select(.container == $id)
+      | .engine == "containerd" and .decision == "deny" and .reasons == ["SCAN_STALE"]' "$out" >/dev/null ||
+    pg_fail "no refused containerd row for $id: $(cat "$out")"
+  ctr_ tasks ls | grep -Eq "^$id +[0-9]+ +RUNNING" || pg_fail "the task no longer runs after the audit: $(ctr_ tasks ls)"
+}

@@ -267,3 +267,28 @@ docker_run() {
            | select(.detail | contains("RAN"))' <<<"$output" >/dev/null ||
     pg_fail "the canary did not run under runc: $output"
 }
+
+@test "docker: patchgate audit finds a running container under dockerd's exec root (engine docker) and decides it again" {
+  pg_db_scanned 1
+  local cid out=$BATS_TEST_TMPDIR/audit.json rc=0
+  cid=$(dk run -d --runtime patchgate --network none "$PG_REPO:1" sleep 3600) || pg_fail "docker run -d failed"
+  wait_decision "$cid"
+  assert_log decision allow
+  "$PG_CLI" audit --config "$PG_HOOK_CONFIG" --root "docker=$PG_DOCKER_DIR/exec" --at "$PG_NOW" --json >"$out" || rc=$?
+  [ "$rc" -eq 0 ] || pg_fail "audit exit $rc: $(cat "$out")"
+  jq -e --arg id "$cid" --arg d "$PG_CONFIG_1" --arg img "$PG_REPO:1" '.[] | select(.container == $id)
+      | .engine == "docker" and .digest == $d and .image == $img and .decision == "allow"
+        and .containerd_namespace == "moby" and (.state | endswith("/moby/\($id)"))' "$out" >/dev/null ||
+    pg_fail "no allowed docker row for $cid: $(cat "$out")"
+
+  pg_policy '.version = "pg-test-2" | .defaults.max_scan_age = "12h"' >"$BATS_TEST_TMPDIR/tight.json"
+  "$PG_CLI" policy set --db "$PG_DB" "$BATS_TEST_TMPDIR/tight.json" >/dev/null
+  rc=0
+  "$PG_CLI" audit --config "$PG_HOOK_CONFIG" --root "docker=$PG_DOCKER_DIR/exec" --at "$PG_NOW" --json >"$out" || rc=$?
+  [ "$rc" -eq 1 ] || pg_fail "audit exit $rc, expected 1: $(cat "$out")"
+  jq -e --arg id "$cid" '.[] | select(.container == $id)
+      | .engine == "docker" and .decision == "deny" and .reasons == ["SCAN_STALE"] and .check.policy == "pg-test-2"' \
+    "$out" >/dev/null || pg_fail "no refused docker row for $cid: $(cat "$out")"
+  [ "$(dk inspect -f '{{.State.Running}}' "$cid")" = true ] || pg_fail "the container no longer runs after the audit"
+  dk rm -f "$cid" >/dev/null
+}

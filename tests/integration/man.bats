@@ -52,7 +52,7 @@ has() {
 @test "man: patchgate(8) names every option of every command's --help" {
   local page c o missing=()
   page=$(render patchgate.8)
-  for c in import policy check status vercmp bundle "bundle build" "bundle sign" "bundle verify" sync activate doctor; do
+  for c in import policy check audit status vercmp bundle "bundle build" "bundle sign" "bundle verify" sync activate doctor; do
     # shellcheck disable=SC2086
     for o in $(long_options "$("$PG_CLI" $c --help)"); do
       has "$page" "$o" || missing+=("$c $o")
@@ -63,7 +63,7 @@ has() {
   done
   [ ${#missing[@]} -eq 0 ] || pg_fail "not in patchgate(8): ${missing[*]}"
   # And each command is described.
-  for c in import policy check status vercmp bundle sync activate doctor; do
+  for c in import policy check audit status vercmp bundle sync activate doctor; do
     grep -qE "^   $c( |$)" <<<"$page" || pg_fail "no section for $c in patchgate(8)"
   done
 }
