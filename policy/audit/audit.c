@@ -26,17 +26,6 @@ pg_audit_free (struct pg_audit *a)
   memset (a, 0, sizeof (*a));
 }
 
-/* The OCI state the runtime hands its hooks (runtime-spec, "State"): the
-   annotations are config.json's, which the gate reads from the bundle.  */
-static char *
-oci_state_text (const struct pg_runtime_container *c)
-{
-  cleanup_json json_t *st
-      = json_pack ("{s:s, s:s, s:s, s:I, s:s}", "ociVersion", "1.0.2", "id", c->id, "status",
-                   pg_run_status_name (c->status), "pid", (json_int_t) c->pid, "bundle", c->bundle);
-  return st ? json_dumps (st, JSON_COMPACT) : NULL;
-}
-
 static void
 row_error (struct pg_audit_row *row, enum pg_audit_outcome outcome, const char *msg)
 {
@@ -57,10 +46,16 @@ decide_row (const struct pg_hook_config *cfg, pg_index *idx, int64_t now, struct
       row_error (row, PG_AUDIT_ERROR, row->c.error);
       return;
     }
-  text = oci_state_text (&row->c);
-  if (text == NULL)
+  /* The state the runtime hands its hooks (runtime-spec, "State"), with
+     the annotations it copied from config.json: read from the bundle as
+     it is now, with the hook's bounds; a bundle the hook could not read is
+     the container's input, and refused.  */
+  if (oci_state_for_bundle (row->c.id, row->c.bundle, pg_run_status_name (row->c.status), row->c.pid, &text,
+                            &err)
+      < 0)
     {
-      row_error (row, PG_AUDIT_ERROR, "the runtime's state cannot be put as an OCI state (not UTF-8)");
+      row_error (row, PG_AUDIT_INPUT_ERROR, err ? err->msg : NULL);
+      pg_error_release (&err);
       return;
     }
   xasprintf (&name, "OCI state of %s", row->c.dir);
