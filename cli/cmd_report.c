@@ -1,13 +1,17 @@
 /* patchgate report: reports over the whole database.
  *   rebuilds  which images to rebuild because their base was patched or revoked
+ *   expiring  which images pass now and will be refused within a window
  */
 #include "cli.h"
+#include "expiring/expiring.h"
+#include "gate/gate.h"
 #include "lineage/lineage.h"
 #include "rules/policy_cache.h"
 #include "store/store.h"
 #include "base/clock.h"
 #include "base/digest.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
 
@@ -16,6 +20,9 @@ report_usage (FILE *out)
 {
   fprintf (out,
            "Usage: patchgate report rebuilds [--db FILE] [--base REF|DIGEST] [--json | --dot]\n"
+           "       patchgate report expiring [--within DURATION] [--at TIME]\n"
+           "                [--namespace NS] [--json] [--db FILE] [--index FILE]\n"
+           "                [--config FILE]\n"
            "\n"
            "Reports over the policy database.\n"
            "\n"
@@ -29,7 +36,17 @@ report_usage (FILE *out)
            "            repositories and last scan, in rebuild order (what an image is\n"
            "            built FROM comes first).\n"
            "\n"
-           "Options:\n"
+           "  expiring  the images the hook allows now and will refuse within the window,\n"
+           "            each with the first second it is refused and why, then each\n"
+           "            further reason that starts within the window: a scan going stale,\n"
+           "            the image's age, a fix grace period or the superseded grace\n"
+           "            ending, a waiver or OpenVEX statement expiring, an end-of-life\n"
+           "            date, the policy bundle growing older than max_policy_age.  Every\n"
+           "            instant is the hook's own decision (the policy index) at that\n"
+           "            second and the second before it, with the database as it is now:\n"
+           "            a rescan or a new policy moves them.\n"
+           "\n"
+           "Options of rebuilds:\n"
            "      --base REF     one base: repository:tag (its older builds), a repository\n"
            "                     (every tag of it), or a digest / name@digest (that very\n"
            "                     build: every image built on it).  Default: every base\n"
@@ -43,10 +60,31 @@ report_usage (FILE *out)
            "                     builds orange, revoked ones red, newest builds green,\n"
            "                     images to rebuild outlined red\n"
            "      --db FILE      policy database (default %s)\n"
+           "\n"
+           "Options of expiring:\n"
+           "      --within D     the window, a duration such as 7d, 12h, 2w, 1d12h\n"
+           "                     (default 7d)\n"
+           "      --at TIME      the \"now\" the window starts at, RFC 3339 (default: now)\n"
+           "      --namespace NS decide as for a container in Kubernetes namespace NS\n"
+           "                     (the scopes that match it); default: no namespace\n"
+           "      --json         {\"now\", \"until\", \"within_seconds\", \"namespace\",\n"
+           "                     \"images_examined\", \"images_refused_now\",\n"
+           "                     \"images_expiring\", \"expiring\": [{\"at\", \"in_seconds\",\n"
+           "                     \"code\", \"detail\", \"remedy\", \"refuses\", \"digest\",\n"
+           "                     \"image_id\", \"name\", \"repositories\", \"scope\",\n"
+           "                     \"refused_at\"}]}, by instant; \"refuses\": the image's\n"
+           "                     first refused second\n"
+           "      --config FILE  hook config (policy_db, policy_index, max_policy_age,\n"
+           "                     policy_stale)\n"
+           "      --db FILE      policy database (default: the hook config's, else\n"
+           "                     %s)\n"
+           "      --index FILE   policy index (default: the hook config's, or beside --db)\n"
+           "\n"
            "  -h, --help         show this help\n"
            "\n"
-           "Exit status: 0 the report was made, 2 an error.\n",
-           PG_DEFAULT_DB);
+           "Exit status: rebuilds: 0 the report was made, 2 an error.  expiring: 0 no\n"
+           "image is refused within the window, 1 some are, 2 an error.\n",
+           PG_DEFAULT_DB, PG_DEFAULT_DB);
 }
 
 struct rebuilds_opts
@@ -378,8 +416,179 @@ out:
   return 0;
 }
 
-int
-cmd_report (int argc, char **argv)
+/* ---- expiring ---- */
+
+struct expiring_opts
+{
+  const char *db;
+  const char *index;
+  const char *config;
+  const char *namespace;
+  bool json;
+  int64_t now;
+  int64_t within;
+};
+
+/* A row per reason, by instant: the reason that refuses the image first,
+   or "+CODE", one that starts later (the image is refused already).  */
+static void
+print_expiring_text (const struct pg_expiring *r)
+{
+  size_t n;
+  cleanup_free struct pg_expiring_row *rows = expiring_rows (r, &n);
+  char now[32], until[32], within[32];
+
+  format_rfc3339 (r->now, now, sizeof (now));
+  format_rfc3339 (r->until, until, sizeof (until));
+  format_duration (r->until - r->now, within, sizeof (within));
+  printf ("images refused from %s to %s (%s), %s%s\n", now, until, within,
+          r->namespace ? "namespace " : "no namespace", r->namespace ? r->namespace : "");
+  if (n)
+    printf ("%-20s  %-11s  %-18s  %s\n", "WHEN", "IN", "REASON", "IMAGE");
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct pg_expiring_image *im = rows[i].image;
+      const struct pg_expiring_reason *x = rows[i].reason;
+      char when[32], in[32];
+      format_rfc3339 (x->at, when, sizeof (when));
+      format_duration (x->at - r->now, in, sizeof (in));
+      printf ("%-20s  %-11s  %s%-*s  %s %s\n", when, in, x->refuses ? "" : "+", x->refuses ? 18 : 17, x->code,
+              im->name ? im->name : "(no name)", im->image_id ? im->image_id : im->digest);
+      printf ("    %s\n", x->detail ? x->detail : "");
+      if (im->n_repositories)
+        {
+          printf ("    repositories:");
+          for (size_t k = 0; k < im->n_repositories; k++)
+            printf ("%s %s", k ? "," : "", im->repositories[k]);
+          putchar ('\n');
+        }
+      printf ("    scope %s; to pass: %s\n", im->scope, x->remedy ? x->remedy : "");
+    }
+  printf ("%zu of %zu %s refused within %s; %zu refused already%s\n", r->n_images, r->examined,
+          r->examined == 1 ? "image" : "images", within, r->refused_now,
+          n > r->n_images ? "; +CODE: a further reason, after the first" : "");
+}
+
+static int
+report_expiring (const struct expiring_opts *o)
+{
+  cleanup_hook_config struct pg_hook_config cfg = { 0 };
+  cleanup_index pg_index *idx = NULL;
+  cleanup_expiring struct pg_expiring res = { 0 };
+  struct pg_index_open_opts io = { 0 };
+  struct pg_context ctx;
+  pg_error_t err = NULL;
+
+  /* As `patchgate check`: the hook config's database, index and settings
+     (max_policy_age, policy_stale), --db and --index in place of its own. */
+  if (hook_config_load (hook_config_env_path (o->config), &cfg, &err) < 0)
+    return cli_fail (&err);
+  if (o->db)
+    hook_config_set_db (&cfg, o->db);
+  if (o->index)
+    {
+      free (cfg.policy_index);
+      cfg.policy_index = xstrdup (o->index);
+    }
+  gate_context_init (&cfg, &ctx);
+  ctx.container_id = "patchgate-report";
+  ctx.engine = "runc";
+  ctx.namespace = o->namespace;
+  io.db_path = cfg.policy_db;
+  io.max_lag = cfg.index_max_lag;
+  if (index_open (cfg.policy_index, &io, &idx, &err) < 0
+      || expiring_find (idx, &ctx, o->now, o->within, &res, &err) < 0)
+    return cli_fail (&err);
+  if (o->json)
+    {
+      if (expiring_write_json (&res, stdout) < 0)
+        {
+          pg_make_error (&err, errno, "writing the report");
+          return cli_fail (&err);
+        }
+    }
+  else
+    print_expiring_text (&res);
+  return res.n_images ? 1 : 0;
+}
+
+static int
+cmd_report_expiring (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "within", required_argument, NULL, 'w' },
+    { "at", required_argument, NULL, 'a' },
+    { "namespace", required_argument, NULL, 'n' },
+    { "json", no_argument, NULL, 'j' },
+    { "db", required_argument, NULL, 'd' },
+    { "index", required_argument, NULL, 'x' },
+    { "config", required_argument, NULL, 'c' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct expiring_opts o = { .within = 7 * 86400 };
+  const char *at = NULL;
+  pg_error_t err = NULL;
+  int c;
+
+  optind = 0;
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'w':
+        if (parse_duration (optarg, &o.within) < 0 || o.within <= 0)
+          {
+            pg_make_error (&err, 0, "--within: `%s` is not a duration (e.g. 7d, 12h, 1d12h)", optarg);
+            return cli_fail (&err);
+          }
+        break;
+      case 'a':
+        at = optarg;
+        break;
+      case 'n':
+        o.namespace = optarg;
+        break;
+      case 'j':
+        o.json = true;
+        break;
+      case 'd':
+        o.db = optarg;
+        break;
+      case 'x':
+        o.index = optarg;
+        break;
+      case 'c':
+        o.config = optarg;
+        break;
+      case 'h':
+        report_usage (stdout);
+        return 0;
+      default:
+        fprintf (stderr, "Try `patchgate report --help`.\n");
+        return 2;
+      }
+  if (optind != argc)
+    {
+      fprintf (stderr, "patchgate: report expiring: unexpected argument `%s`\n", argv[optind]);
+      return 2;
+    }
+  if (at)
+    {
+      if (parse_rfc3339 (at, &o.now) < 0)
+        {
+          pg_make_error (&err, 0, "--at: `%s` is not an RFC 3339 time (e.g. 2026-11-22T10:00:00Z)", at);
+          return cli_fail (&err);
+        }
+    }
+  else if (pg_now (&o.now, &err) < 0)
+    return cli_fail (&err);
+  return report_expiring (&o);
+}
+
+/* ---- rebuilds ---- */
+
+static int
+cmd_report_rebuilds (int argc, char **argv)
 {
   static const struct option opts[] = {
     { "db", required_argument, NULL, 'd' }, { "base", required_argument, NULL, 'b' },
@@ -387,23 +596,10 @@ cmd_report (int argc, char **argv)
     { "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 },
   };
   struct rebuilds_opts o = { .db = PG_DEFAULT_DB };
-  const char *action = argc > 1 ? argv[1] : NULL;
   int c;
 
-  if (action && (strcmp (action, "--help") == 0 || strcmp (action, "-h") == 0))
-    {
-      report_usage (stdout);
-      return 0;
-    }
-  if (action == NULL || strcmp (action, "rebuilds") != 0)
-    {
-      fprintf (stderr, "patchgate: report: %s%s%s (try `patchgate report --help`)\n",
-               action ? "unknown report `" : "which report? (rebuilds)", action ? action : "",
-               action ? "`" : "");
-      return 2;
-    }
   optind = 0;
-  while ((c = getopt_long (argc - 1, argv + 1, "h", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1)
     switch (c)
       {
       case 'd':
@@ -425,11 +621,31 @@ cmd_report (int argc, char **argv)
         fprintf (stderr, "Try `patchgate report --help`.\n");
         return 2;
       }
-  if (optind != argc - 1 || (o.json && o.dot))
+  if (optind != argc || (o.json && o.dot))
     {
       fprintf (stderr, "patchgate: report rebuilds: %s\n",
                o.json && o.dot ? "--json and --dot exclude each other" : "unexpected argument");
       return 2;
     }
   return report_rebuilds (&o);
+}
+
+int
+cmd_report (int argc, char **argv)
+{
+  const char *action = argc > 1 ? argv[1] : NULL;
+
+  if (action && (strcmp (action, "--help") == 0 || strcmp (action, "-h") == 0))
+    {
+      report_usage (stdout);
+      return 0;
+    }
+  if (action && strcmp (action, "rebuilds") == 0)
+    return cmd_report_rebuilds (argc - 1, argv + 1);
+  if (action && strcmp (action, "expiring") == 0)
+    return cmd_report_expiring (argc - 1, argv + 1);
+  fprintf (stderr, "patchgate: report: %s%s%s (try `patchgate report --help`)\n",
+           action ? "unknown report `" : "which report? (rebuilds, expiring)", action ? action : "",
+           action ? "`" : "");
+  return 2;
 }

@@ -29,7 +29,7 @@ static const struct
   { "activate", cmd_activate, false, "verify and activate a policy bundle file" },
   { "doctor", cmd_doctor, false, "check that every engine here runs the hook (--canary: prove it)" },
   { "prune", cmd_prune, false, "remove the old scans no decision reads, and reclaim the space" },
-  { "report", cmd_report, true, "reports over the database: rebuilds (images on an older base)" },
+  { "report", cmd_report, true, "reports: rebuilds (images on an older base), expiring (refused soon)" },
   { "index", cmd_index, false, "compile the decision index by hand, or show how it stands" },
   { "audit", cmd_audit, false, "decide every running container again under today's policy" },
 };

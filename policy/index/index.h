@@ -116,6 +116,26 @@ typedef int (*pg_index_entry_fn) (const unsigned char *key, size_t klen, const u
                                   size_t vlen, uint64_t val_pos, void *data, pg_error_t *err);
 int index_foreach (pg_index *idx, pg_index_entry_fn fn, void *data, pg_error_t *err);
 
+/* Every image of the index once (its record, not its aliases), in file
+   order, as index_decide reads it: the digest its record is stored under
+   (the first it was added with; index_compile's: the smallest of the
+   image's digests), the record (names filtered as index/record.c says:
+   every repository, the first repository:tag), the facts beside it (its
+   newer build, the bundle's time) and the policy as it concerns the image
+   (every scope; the waivers, floors, end-of-life entries and revoked
+   digests that can name it).  Strings point into the mapping; the arrays
+   are freed after FN returns.  An index without a policy is an error, as
+   for index_decide.  */
+struct pg_index_image
+{
+  const char *digest;
+  const struct pg_image_record *rec;
+  const struct pg_eval_facts *facts;
+  const struct pg_policy *policy;
+};
+typedef int (*pg_index_image_fn) (const struct pg_index_image *image, void *data, pg_error_t *err);
+int index_foreach_image (pg_index *idx, pg_index_image_fn fn, void *data, pg_error_t *err);
+
 /* The decision for CTX at NOW: decide_image's, from the index alone.  */
 int index_decide (pg_index *idx, const struct pg_context *ctx, int64_t now, struct pg_decision *out,
                   pg_error_t *err);

@@ -522,3 +522,53 @@ index_decide (pg_index *idx, const struct pg_context *ctx, int64_t now, struct p
   entry_free (&e);
   return r;
 }
+
+/* ---- every image ---- */
+
+struct image_walk
+{
+  pg_index *idx;
+  pg_index_image_fn fn;
+  void *data;
+};
+
+static int
+walk_entry (const unsigned char *key, size_t klen, const unsigned char *val, size_t vlen, uint64_t pos,
+            void *data, pg_error_t *err)
+{
+  struct image_walk *w = data;
+  char digest[80];
+  struct entry e;
+  int r;
+
+  /* The policy and the facts ("\0..."), and the aliases of records.  */
+  if (klen == 0 || key[0] == '\0' || vlen < 2 || val[0] != PG_INDEX_RECORD)
+    return 0;
+  if (klen >= sizeof (digest))
+    return pg_make_error (err, 0, "policy index %s is damaged (a key of %zu bytes): %s", w->idx->path, klen,
+                          RECOMPILE);
+  memcpy (digest, key, klen);
+  digest[klen] = '\0';
+  memset (&e, 0, sizeof (e));
+  if (decode_record (w->idx, val, vlen, &e) < 0)
+    {
+      entry_free (&e);
+      return pg_make_error (err, 0, "policy index %s is damaged (the record of %s): %s", w->idx->path, digest,
+                            RECOMPILE);
+    }
+  {
+    struct pg_index_image im = { digest, &e.rec, &e.facts, &e.policy };
+    r = w->fn (&im, w->data, err);
+  }
+  entry_free (&e);
+  return r;
+}
+
+int
+index_foreach_image (pg_index *idx, pg_index_image_fn fn, void *data, pg_error_t *err)
+{
+  struct image_walk w = { idx, fn, data };
+  if (load_policy (idx, err) < 0)
+    return -1;
+  return index_foreach (idx, walk_entry, &w, err);
+}
