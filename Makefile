@@ -11,14 +11,14 @@ SANITIZE ?=
 # `make deps` installs the missing ones; nothing else is installed anywhere.
 DEPS = build-essential pkg-config clang clang-format \
        libjansson-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev \
-       libseccomp-dev libcap-dev libcmocka-dev libcdb-dev \
+       libseccomp-dev libcap-dev libcmocka-dev libcdb-dev libzstd-dev \
        bats runc crun umoci busybox-static rsyslog util-linux procps \
        jq sqlite3 openssl dpkg rpm python3 python3-rpm python3-yaml man-db groff-base \
        podman skopeo docker.io containerd nginx \
-       strace valgrind libclang-rt-14-dev graphviz
+       strace valgrind libclang-rt-14-dev graphviz zstd
 
 CC ?= gcc
-PKGS = jansson sqlite3 libcurl libcrypto libseccomp libcap libcdb
+PKGS = jansson sqlite3 libcurl libcrypto libseccomp libcap libcdb libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -16,9 +16,10 @@ usage (FILE *out)
                 "       patchgate bundle sign --key KEY.pem FILE\n"
                 "       patchgate bundle verify [--key PUB.pem]... [--config FILE] FILE\n"
                 "\n"
-                "Policy bundles: a snapshot of the policy database with a manifest (serial,\n"
-                "creation time, policy version, SHA-256 of the payload), signed with Ed25519.\n"
-                "Hosts pull them with `patchgate sync URL` or take them with `patchgate activate`.\n"
+                "Policy bundles: the decision index compiled from the policy database,\n"
+                "compressed (zstd), with a manifest (serial, creation time, policy version,\n"
+                "sizes and SHA-256s), signed with Ed25519.  Hosts pull them with `patchgate\n"
+                "sync URL` or take them with `patchgate activate`; they need no database.\n"
                 "\n"
                 "  build   write FILE from the database (default " PG_DEFAULT_DB ");\n"
                 "          the serial defaults to the current unix time and must grow\n"
@@ -35,8 +36,10 @@ usage_build (FILE *out)
 {
   fprintf (out, "Usage: patchgate bundle build -o FILE [--db DB] [--serial N]\n"
                 "\n"
-                "Snapshot the policy database (SQLite VACUUM INTO: consistent while imports run)\n"
-                "into the bundle FILE.  The database must have a policy set.\n"
+                "Compile the policy database (one read transaction: consistent while imports\n"
+                "run) into a decision index, compress it and write the bundle FILE.  The\n"
+                "database must have a policy set.  Only hosts running this same build of\n"
+                "patchgate can activate it (the manifest's index_build).\n"
                 "\n"
                 "  -o, --output FILE  the bundle to write (through a temp file and a rename)\n"
                 "  --db DB            policy database (default " PG_DEFAULT_DB ")\n"
@@ -66,7 +69,8 @@ usage_verify (FILE *out)
            "Usage: patchgate bundle verify [--key PUB.pem]... [--config FILE] [--sig SIG] FILE\n"
            "\n"
            "Check FILE.sig over FILE against the public keys and the payload against the\n"
-           "manifest's SHA-256, then print the manifest as JSON.  Nothing is activated.\n"
+           "manifest's size and SHA-256, then print the manifest as JSON.  Nothing is\n"
+           "decompressed or activated.\n"
            "\n"
            "  -k, --key PUB.pem  a trusted Ed25519 public key (repeatable); default: the\n"
            "                     hook config's trusted_keys\n"
@@ -134,9 +138,10 @@ bundle_build_main (int argc, char **argv)
     }
   if (pg_now (&now, &err) < 0 || bundle_build (db, out, serial, now, &m, &err) < 0)
     return cli_fail (&err);
-  printf ("wrote %s: serial %lld, policy %s, %lld images, payload %llu bytes, sha256 %s\n", out,
-          (long long) m.serial, m.policy_version, (long long) m.images, (unsigned long long) m.payload_size,
-          m.payload_sha256);
+  printf ("wrote %s: serial %lld, policy %s, %lld images, index %llu bytes, payload %llu bytes (zstd), "
+          "sha256 %s\n",
+          out, (long long) m.serial, m.policy_version, (long long) m.images,
+          (unsigned long long) m.index_size, (unsigned long long) m.payload_size, m.payload_sha256);
   bundle_manifest_free (&m);
   return 0;
 }
@@ -188,12 +193,9 @@ bundle_sign_main (int argc, char **argv)
 static json_t *
 manifest_json (const struct pg_bundle_manifest *m, const char *key)
 {
-  char created[32];
-  format_rfc3339 (m->created, created, sizeof (created));
-  return json_pack ("{s:I, s:s, s:s, s:i, s:I, s:I, s:s, s:s}", "serial", (json_int_t) m->serial, "created",
-                    created, "policy_version", m->policy_version, "schema_version", m->schema_version,
-                    "images", (json_int_t) m->images, "payload_size", (json_int_t) m->payload_size,
-                    "payload_sha256", m->payload_sha256, "verified_with", key);
+  json_t *j = bundle_manifest_to_json (m);
+  json_object_set_new (j, "verified_with", json_string (key));
+  return j;
 }
 
 static int

@@ -58,7 +58,14 @@ index_status (const char *db, const char *index)
   printf ("compiled:  %s\n", when);
   printf ("images:    %llu (%llu digests), %.1f MB\n", (unsigned long long) info.images,
           (unsigned long long) info.keys, (double) info.size / 1e6);
-  if (info.db_matches)
+  if (info.from_bundle)
+    {
+      format_rfc3339 (info.bundle_created, when, sizeof (when));
+      printf ("bundle:    serial %lld, created %s: activated, not compiled here (no database is "
+              "held against it)\n",
+              (long long) info.bundle_serial, when);
+    }
+  else if (info.db_matches)
     printf ("database:  %s, unchanged since\n", db);
   else
     {

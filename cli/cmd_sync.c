@@ -25,7 +25,8 @@ usage_sync (FILE *out)
       "\n"
       "Fetch the signature URL.sig and, unless it is the active bundle's, the policy\n"
       "bundle URL; verify them against the hook config's trusted_keys, and activate\n"
-      "the bundle into its policy_db when its serial is higher than the active one.\n"
+      "its decision index as the hook config's policy_index when its serial is higher\n"
+      "than the active one (the local database, if any, is not touched).\n"
       "An unchanged bundle costs one request for its 64-byte signature.  The outcome\n"
       "is kept in <policy_db>.sync.json (see `patchgate status`).\n"
       "\n"
@@ -51,8 +52,9 @@ usage_activate (FILE *out)
            "Usage: patchgate activate FILE [--config FILE] [--sig SIG]\n"
            "\n"
            "Verify the policy bundle FILE with FILE.sig against the hook config's\n"
-           "trusted_keys, and make it the policy database (the hook config's policy_db)\n"
-           "when its serial is higher than the active one.  No network.\n"
+           "trusted_keys, and make its decision index the one the hook reads (the hook\n"
+           "config's policy_index) when its serial is higher than the active one.  The\n"
+           "local database, if any, is not touched.  No network.\n"
            "\n"
            "  -c, --config FILE  hook config (default $PATCHGATE_CONFIG, then " PG_DEFAULT_HOOK_CONFIG ")\n"
            "  -s, --sig SIG      the signature (default FILE.sig)\n"
@@ -112,12 +114,12 @@ report_activation (const char *action, const char *target, const struct pg_activ
   format_rfc3339 (r->manifest.created, created, sizeof (created));
   if (!r->activated)
     {
-      printf ("serial %s is already active in %s: nothing to do\n", serial, ao->policy_db);
+      printf ("serial %s is already active in %s: nothing to do\n", serial, ao->policy_index);
       log_line (LOG_INFO, action, "unchanged", target, "serial", serial);
       return;
     }
   printf ("activated bundle serial %s (policy %s, created %s, was serial %lld) into %s\n", serial,
-          r->manifest.policy_version, created, (long long) r->previous_serial, ao->policy_db);
+          r->manifest.policy_version, created, (long long) r->previous_serial, ao->policy_index);
   {
     cleanup_free char *line = NULL;
     char prev[32];
@@ -339,7 +341,7 @@ cmd_sync (int argc, char **argv)
       char serial[32];
       snprintf (serial, sizeof (serial), "%lld", (long long) r.active_serial);
       printf ("not modified (its signature is the active bundle's): serial %s stays active in %s\n", serial,
-              env.cfg.policy_db);
+              env.cfg.policy_index);
       log_line (LOG_INFO, "sync", "not-modified", a.o.url, "serial", serial);
       ret = 0;
     }
@@ -407,7 +409,7 @@ cmd_activate (int argc, char **argv)
   else
     {
       activate_opts_from (&env, source ? source : file, &ao);
-      if (policy_active_serial (ao.policy_db, &active, &err) < 0
+      if (policy_active_serial (ao.policy_db, ao.policy_index, &active, &err) < 0
           || bundle_activate (&ao, file, sig, &r, &err) < 0)
         ret = fail ("activate", file, active, &err);
       else

@@ -1,19 +1,22 @@
-/* patchgate: activating a verified bundle as the policy database.
+/* patchgate: activating a verified bundle: its index becomes the one the
+ * hook reads.
  *
  * Order matters: signature (over the raw bytes, before anything is parsed),
  * then the manifest and the payload's SHA-256, then the serial against the
- * active one, then, under the writer lock that every change to the policy
- * database takes (base/replace.h), the payload is written to a temp file
- * beside the policy database, checked as a patchgate database, stamped in
- * its meta table, fsynced and renamed over the active one; the directory is
- * fsynced last.  A hook that opens the database meanwhile sees the old file
- * or the new one.
+ * active index's and the index's build against this one, then, under the
+ * index's lock (index_lock: a local compile cannot interleave), the payload
+ * is inflated into a temp file beside the index, bounded by the size the
+ * manifest declares, checked against the manifest's SHA-256, stamped with
+ * the signature, opened as an index, fsynced and renamed over the active
+ * one; the directory is fsynced last.  A hook that opens the index
+ * meanwhile sees the old file or the new one.  No database is opened.
  */
 #include "bundle/bundle.h"
 #include "store/meta.h"
-#include "rules/policy.h"
 #include "index/index.h"
 #include "base/file.h"
+
+#include <openssl/evp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,21 +59,22 @@ policy_lock (const char *policy_db, int *fd, pg_error_t *err)
   return 0;
 }
 
-int
-policy_active_bundle (const char *path, int64_t *serial, char **sig_sha256, pg_error_t *err)
+/* The serial the database of a host that activated format-1 bundles
+   recorded (meta.bundle_serial), so that upgrading cannot roll it back.  */
+static int
+legacy_db_bundle (const char *path, int64_t *serial, char **sig_sha256, pg_error_t *err)
 {
   sqlite3 *db = NULL;
   int r;
 
   *serial = 0;
-  if (sig_sha256)
-    *sig_sha256 = NULL;
+  *sig_sha256 = NULL;
   if (access (path, F_OK) < 0 && errno == ENOENT)
     return 0;
   if (store_sqlite_open_readonly (path, &db, err) < 0)
     return -1;
   r = store_meta_get_int_db (db, path, "bundle_serial", serial, err);
-  if (r >= 0 && sig_sha256)
+  if (r >= 0)
     r = store_meta_get_text_db (db, path, "bundle_sig_sha256", sig_sha256, err);
   if (r < 0)
     {
@@ -88,97 +92,109 @@ policy_active_bundle (const char *path, int64_t *serial, char **sig_sha256, pg_e
 }
 
 int
-policy_active_serial (const char *path, int64_t *serial, pg_error_t *err)
+policy_active_bundle (const char *policy_db, const char *policy_index, int64_t *serial, char **sig_sha256,
+                      pg_error_t *err)
 {
-  return policy_active_bundle (path, serial, NULL, err);
-}
+  cleanup_free char *derived = policy_index ? NULL : index_path_for_db (policy_db);
+  cleanup_free char *legacy_sig = NULL;
+  struct pg_index_origin o;
+  int64_t legacy = 0;
 
-static int
-stamp_meta (pg_store *store, const struct pg_activate_opts *o, const struct pg_bundle_manifest *m,
-            const char *key, const char *sig_sha256, pg_error_t *err)
-{
-  char result[64];
-  snprintf (result, sizeof (result), "activated serial %lld", (long long) m->serial);
-  if (store_begin (store, true, err) < 0)
+  *serial = 0;
+  if (sig_sha256)
+    *sig_sha256 = NULL;
+  if (index_read_origin (policy_index ? policy_index : derived, &o, err) < 0
+      || legacy_db_bundle (policy_db, &legacy, &legacy_sig, err) < 0)
     return -1;
-  if (store_meta_set_int (store, "bundle_serial", m->serial, err) < 0
-      || store_meta_set_int (store, "bundle_created", m->created, err) < 0
-      || store_meta_set_text (store, "bundle_source", o->source ? o->source : "", err) < 0
-      || store_meta_set_text (store, "bundle_policy_version", m->policy_version, err) < 0
-      || store_meta_set_text (store, "bundle_sha256", m->payload_sha256, err) < 0
-      || store_meta_set_text (store, "bundle_key", key, err) < 0
-      || store_meta_set_text (store, "bundle_sig_sha256", sig_sha256, err) < 0
-      || store_meta_set_int (store, "bundle_activated_at", o->now, err) < 0
-      || store_meta_set_text (store, "last_sync_result", result, err) < 0
-      || store_meta_set_int (store, "last_sync_time", o->now, err) < 0)
+  if (o.from_bundle && o.bundle_serial >= legacy)
     {
-      store_rollback (store);
-      return -1;
+      *serial = o.bundle_serial;
+      if (sig_sha256 && o.bundle_sig_sha256[0])
+        *sig_sha256 = xstrdup (o.bundle_sig_sha256);
+      return 0;
     }
-  return store_commit (store, err);
-}
-
-/* Open the written payload as the hook would use it: a patchgate database
-   (older schemas are migrated here) with a policy that parses.  */
-static int
-prepare_new_db (const char *tmp, const struct pg_activate_opts *o, const struct pg_bundle_manifest *m,
-                const char *key, const char *sig_sha256, pg_error_t *err)
-{
-  cleanup_store pg_store *store = NULL;
-  cleanup_policy struct pg_policy *policy = NULL;
-  char *msg = NULL;
-  int r;
-
-  if (store_open (tmp, 0, &store, err) < 0)
-    return pg_error_wrap (err, "the bundle's database");
-  if (sqlite3_exec (store_db (store), "PRAGMA journal_mode = DELETE", NULL, NULL, &msg) != SQLITE_OK)
+  *serial = legacy;
+  if (sig_sha256 && legacy > 0)
     {
-      pg_make_error (err, 0, "the bundle's database: %s", msg ? msg : "journal mode");
-      sqlite3_free (msg);
-      return -1;
+      *sig_sha256 = legacy_sig;
+      legacy_sig = NULL;
     }
-  if (store_begin (store, false, err) < 0)
-    return -1;
-  r = policy_load_from_store (store, &policy, err);
-  store_rollback (store);
-  if (r < 0)
-    return pg_error_wrap (err, "the bundle's database");
-  return stamp_meta (store, o, m, key, sig_sha256, err);
+  return 0;
 }
 
-static int
-install_payload (const struct pg_activate_opts *o, const struct pg_bundle *b, const char *key,
-                 const char *sig_sha256, pg_error_t *err)
+int
+policy_active_serial (const char *policy_db, const char *policy_index, int64_t *serial, pg_error_t *err)
 {
-  cleanup_replace struct pg_replace r = PG_REPLACE_INIT;
-
-  if (pg_replace_begin (o->policy_db, &r, err) < 0)
-    return -1;
-  if (pg_write_all (r.fd, b->data + b->payload_off, b->size - b->payload_off, r.tmp, err) < 0)
-    return -1;
-  if (prepare_new_db (r.tmp, o, &b->manifest, key, sig_sha256, err) < 0)
-    return -1;
-  /* A legacy journal beside the active file must not outlive it: it would
-     be applied to the new one.  */
-  if (store_recover_live (o->policy_db, err) < 0)
-    return -1;
-  return pg_replace_commit (&r, err);
+  return policy_active_bundle (policy_db, policy_index, serial, NULL, err);
 }
 
+/* The inflated index at TMP, stamped, must open as an index of this build
+   and be the one the manifest describes.  */
 static int
-refresh_index (const struct pg_activate_opts *o, pg_error_t *err)
+check_new_index (const char *tmp, const struct pg_bundle_manifest *m, pg_error_t *err)
 {
-  cleanup_free char *derived = o->policy_index ? NULL : index_path_for_db (o->policy_db);
-  if (index_refresh (o->policy_db, o->policy_index ? o->policy_index : derived, o->now, NULL, err) < 0)
-    return pg_error_wrap (err, "activated, but");
+  cleanup_index pg_index *idx = NULL;
+  struct pg_index_info info;
+  const char *version;
+
+  if (index_open (tmp, NULL, &idx, err) < 0)
+    return -1;
+  index_get_info (idx, &info);
+  if (!info.from_bundle || info.bundle_serial != m->serial || info.bundle_created != m->created
+      || (int64_t) info.images != m->images)
+    return pg_make_error (err, 0, "the index is not the one its manifest describes (serial, time or images)");
+  version = index_policy_version (idx, err);
+  if (version == NULL)
+    return -1;
+  if (strcmp (version, m->policy_version) != 0)
+    return pg_make_error (err, 0, "the index's policy is version %s, its manifest says %s", version,
+                          m->policy_version);
   return 0;
 }
 
 static int
+install_index (const char *index, const struct pg_bundle *b, const unsigned char sig_raw[32], int64_t now,
+               pg_error_t *err)
+{
+  const struct pg_bundle_manifest *m = &b->manifest;
+  cleanup_close int lock = -1;
+  cleanup_close int fd = -1;
+  cleanup_unlink char *tmp = NULL;
+  uint64_t size = 0;
+  char sha[65];
+
+  if (pg_ensure_parent_dir (index, err) < 0 || index_lock (index, &lock, err) < 0
+      || pg_mkstemp_beside (index, &tmp, &fd, err) < 0)
+    return -1;
+  if (fchmod (fd, 0644) < 0)
+    return pg_make_error (err, errno, "%s: chmod", tmp);
+  if (bundle_payload_inflate (b->data + b->payload_off, b->size - b->payload_off, fd, tmp, m->index_size,
+                              &size, sha, err)
+      < 0)
+    return -1;
+  if (size != m->index_size)
+    return pg_make_error (err, 0, "the payload inflates to %llu bytes, its manifest says %llu",
+                          (unsigned long long) size, (unsigned long long) m->index_size);
+  if (strcmp (sha, m->index_sha256) != 0)
+    return pg_make_error (err, 0, "the index's SHA-256 is %s, its manifest says %s", sha, m->index_sha256);
+  if (fsync (fd) < 0)
+    return pg_make_error (err, errno, "%s: fsync", tmp);
+  if (index_stamp_bundle (tmp, now, sig_raw, err) < 0 || check_new_index (tmp, m, err) < 0)
+    return -1;
+  if (rename (tmp, index) < 0)
+    return pg_make_error (err, errno, "rename %s to %s", tmp, index);
+  free (tmp);
+  tmp = NULL;
+  return pg_fsync_parent (index, err);
+}
+
+static int
 verify_bundle (const struct pg_activate_opts *o, struct pg_bundle *b, const char *bundle_path,
-               const char *sig_path, const char **key, char sig_sha256[65], pg_error_t *err)
+               const char *sig_path, const char **key, unsigned char sig_raw[32], char sig_sha256[65],
+               pg_error_t *err)
 {
   unsigned char sig[PG_ED25519_SIG_SIZE];
+  unsigned int n = 0;
 
   if (o->n_trusted_keys == 0)
     return pg_make_error (
@@ -186,6 +202,7 @@ verify_bundle (const struct pg_activate_opts *o, struct pg_bundle *b, const char
   if (bundle_read_signature (sig_path, sig, err) < 0)
     return -1;
   bundle_sig_sha256 (sig, sig_sha256);
+  EVP_Digest (sig, sizeof (sig), sig_raw, &n, EVP_sha256 (), NULL);
   if (bundle_map (bundle_path, o->max_size ? o->max_size : PG_MAX_BUNDLE_SIZE, b, err) < 0)
     return -1;
   if (bundle_verify_signature (b, sig, sizeof (sig), o->trusted_keys, o->n_trusted_keys, key, err) < 0)
@@ -197,16 +214,19 @@ int
 bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, const char *sig_path,
                  struct pg_activate_result *res, pg_error_t *err)
 {
+  cleanup_free char *derived = o->policy_index ? NULL : index_path_for_db (o->policy_db);
+  const char *index = o->policy_index ? o->policy_index : derived;
   struct pg_bundle b;
   const char *key = NULL;
-  char sig_sha256[65];
+  unsigned char sig_raw[32];
+  char sig_sha256[65], build[17];
   int ret = -1;
 
   memset (res, 0, sizeof (*res));
   memset (&b, 0, sizeof (b));
-  if (verify_bundle (o, &b, bundle_path, sig_path, &key, sig_sha256, err) < 0)
+  if (verify_bundle (o, &b, bundle_path, sig_path, &key, sig_raw, sig_sha256, err) < 0)
     goto out;
-  if (policy_active_serial (o->policy_db, &res->previous_serial, err) < 0)
+  if (policy_active_serial (o->policy_db, index, &res->previous_serial, err) < 0)
     goto out;
   if (b.manifest.serial < res->previous_serial)
     {
@@ -215,23 +235,28 @@ bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, cons
                      bundle_path, (long long) b.manifest.serial, (long long) res->previous_serial);
       goto out;
     }
-  if (b.manifest.schema_version > PG_SCHEMA_VERSION)
+  index_build_id (build);
+  if (b.manifest.index_format != (int64_t) index_format_version ()
+      || strcmp (b.manifest.index_build, build) != 0)
     {
       pg_make_error (err, 0,
-                     "bundle %s: database schema version %d is newer than this patchgate supports (%d)",
-                     bundle_path, b.manifest.schema_version, PG_SCHEMA_VERSION);
+                     "bundle %s: its index was compiled by another build of patchgate (index format %lld, "
+                     "build %s; this patchgate reads format %u, build %s): build bundles with the "
+                     "patchgate the hosts run",
+                     bundle_path, (long long) b.manifest.index_format, b.manifest.index_build,
+                     index_format_version (), build);
       goto out;
     }
   res->key = xstrdup (key);
   memcpy (res->sig_sha256, sig_sha256, sizeof (res->sig_sha256));
   if (b.manifest.serial > res->previous_serial)
     {
-      if (install_payload (o, &b, key, sig_sha256, err) < 0)
-        goto out;
+      if (install_index (index, &b, sig_raw, o->now, err) < 0)
+        {
+          pg_error_wrap (err, "bundle %s", bundle_path);
+          goto out;
+        }
       res->activated = true;
-      /* Committed: now the index the hook reads.  */
-      if (refresh_index (o, err) < 0)
-        goto out;
     }
   res->manifest = b.manifest;
   memset (&b.manifest, 0, sizeof (b.manifest));

@@ -6,6 +6,7 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/digest.h"
+#include "index/index.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,38 +68,55 @@ bundle_manifest_free (struct pg_bundle_manifest *m)
   if (m == NULL)
     return;
   free (m->policy_version);
+  free (m->index_build);
+  free (m->index_sha256);
+  free (m->compression);
   free (m->payload_sha256);
   memset (m, 0, sizeof (*m));
 }
 
-static json_t *
-manifest_to_json (const struct pg_bundle_manifest *m)
+json_t *
+bundle_manifest_to_json (const struct pg_bundle_manifest *m)
 {
   char created[32];
   format_rfc3339 (m->created, created, sizeof (created));
-  return json_pack ("{s:s, s:i, s:I, s:s, s:I, s:s, s:i, s:I, s:I, s:s}", "format", "patchgate-bundle",
-                    "format_version", PG_BUNDLE_FORMAT_VERSION, "serial", (json_int_t) m->serial, "created",
-                    created, "created_unix", (json_int_t) m->created, "policy_version", m->policy_version,
-                    "schema_version", m->schema_version, "images", (json_int_t) m->images, "payload_size",
-                    (json_int_t) m->payload_size, "payload_sha256", m->payload_sha256);
+  return json_pack (
+      "{s:s, s:i, s:I, s:s, s:I, s:s, s:I, s:I, s:s, s:I, s:s, s:s, s:I, s:s}", "format", "patchgate-bundle",
+      "format_version", PG_BUNDLE_FORMAT_VERSION, "serial", (json_int_t) m->serial, "created", created,
+      "created_unix", (json_int_t) m->created, "policy_version", m->policy_version, "images",
+      (json_int_t) m->images, "index_format", (json_int_t) m->index_format, "index_build", m->index_build,
+      "index_size", (json_int_t) m->index_size, "index_sha256", m->index_sha256, "compression",
+      m->compression, "payload_size", (json_int_t) m->payload_size, "payload_sha256", m->payload_sha256);
 }
 
 static int
-manifest_int (json_t *doc, const char *key, int64_t min, int64_t *out, pg_error_t *err)
+manifest_int (json_t *doc, const char *key, int64_t min, int64_t max, int64_t *out, pg_error_t *err)
 {
   json_t *v = json_object_get (doc, key);
-  if (!json_is_integer (v) || json_integer_value (v) < min)
-    return pg_make_error (err, 0, "manifest: `%s` must be an integer >= %lld", key, (long long) min);
+  if (!json_is_integer (v) || json_integer_value (v) < min || json_integer_value (v) > max)
+    return pg_make_error (err, 0, "manifest: `%s` must be an integer from %lld to %lld", key, (long long) min,
+                          (long long) max);
   *out = json_integer_value (v);
   return 0;
 }
 
-static int
-manifest_parse (const char *text, size_t len, struct pg_bundle_manifest *m, pg_error_t *err)
+static bool
+is_hex (const char *s, size_t n)
+{
+  if (s == NULL || strlen (s) != n)
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+      return false;
+  return true;
+}
+
+int
+bundle_manifest_parse (const char *text, size_t len, struct pg_bundle_manifest *m, pg_error_t *err)
 {
   cleanup_json json_t *doc = NULL;
-  const char *format, *sha, *version;
-  int64_t fv = 0, size = 0, schema = 0;
+  const char *format, *sha, *isha, *version, *build, *comp;
+  int64_t fv = 0, size = 0, isize = 0;
 
   memset (m, 0, sizeof (*m));
   if (pg_json_parse (text, len, "manifest", &doc, err) < 0)
@@ -106,26 +124,38 @@ manifest_parse (const char *text, size_t len, struct pg_bundle_manifest *m, pg_e
   format = pg_json_string (doc, "format");
   if (format == NULL || strcmp (format, "patchgate-bundle") != 0)
     return pg_make_error (err, 0, "manifest: `format` is not \"patchgate-bundle\"");
-  if (manifest_int (doc, "format_version", 1, &fv, err) < 0)
+  if (manifest_int (doc, "format_version", 1, INT32_MAX, &fv, err) < 0)
     return -1;
   if (fv != PG_BUNDLE_FORMAT_VERSION)
     return pg_make_error (err, 0, "manifest: format_version %lld is not supported (this patchgate reads %d)",
                           (long long) fv, PG_BUNDLE_FORMAT_VERSION);
-  if (manifest_int (doc, "serial", 1, &m->serial, err) < 0
-      || manifest_int (doc, "created_unix", 0, &m->created, err) < 0
-      || manifest_int (doc, "schema_version", 1, &schema, err) < 0
-      || manifest_int (doc, "images", 0, &m->images, err) < 0
-      || manifest_int (doc, "payload_size", 1, &size, err) < 0)
+  if (manifest_int (doc, "serial", 1, INT64_MAX, &m->serial, err) < 0
+      || manifest_int (doc, "created_unix", 0, INT64_MAX, &m->created, err) < 0
+      || manifest_int (doc, "images", 0, INT64_MAX, &m->images, err) < 0
+      || manifest_int (doc, "index_format", 1, INT32_MAX, &m->index_format, err) < 0
+      || manifest_int (doc, "index_size", 1, (int64_t) PG_MAX_BUNDLE_INDEX, &isize, err) < 0
+      || manifest_int (doc, "payload_size", 1, INT64_MAX, &size, err) < 0)
     return -1;
-  m->schema_version = schema > 1000000 ? 1000000 : (int) schema;
+  m->index_size = (uint64_t) isize;
   m->payload_size = (uint64_t) size;
   sha = pg_json_string (doc, "payload_sha256");
-  if (!is_hex64 (sha))
-    return pg_make_error (err, 0, "manifest: `payload_sha256` must be 64 lowercase hex digits");
+  isha = pg_json_string (doc, "index_sha256");
+  if (!is_hex (sha, 64) || !is_hex (isha, 64))
+    return pg_make_error (err, 0,
+                          "manifest: `payload_sha256` and `index_sha256` must be 64 lowercase hex digits");
+  build = pg_json_string (doc, "index_build");
+  if (!is_hex (build, 16))
+    return pg_make_error (err, 0, "manifest: `index_build` must be 16 lowercase hex digits");
+  comp = pg_json_string (doc, "compression");
+  if (comp == NULL || strcmp (comp, "zstd") != 0)
+    return pg_make_error (err, 0, "manifest: `compression` must be \"zstd\"");
   version = pg_json_string (doc, "policy_version");
   if (version == NULL)
     return pg_make_error (err, 0, "manifest: `policy_version` must be a string");
   m->payload_sha256 = xstrdup (sha);
+  m->index_sha256 = xstrdup (isha);
+  m->index_build = xstrdup (build);
+  m->compression = xstrdup (comp);
   m->policy_version = xstrdup (version);
   return 0;
 }
@@ -297,15 +327,29 @@ bundle_check_payload (struct pg_bundle *b, pg_error_t *err)
 
   bundle_manifest_free (&b->manifest);
   if (b->size < mlen || memcmp (b->data, magic, mlen) != 0)
-    return pg_make_error (err, 0, "bundle %s: not a patchgate bundle (no %s header)", b->path,
-                          PG_BUNDLE_MAGIC);
+    {
+      const size_t plen = sizeof (PG_BUNDLE_MAGIC_PREFIX) - 1;
+      const unsigned char *eol = memchr (b->data, '\n', b->size < 64 ? b->size : 64);
+      /* Another format of ours: say which, so that the admin knows to
+         rebuild it rather than suspect the transfer.  */
+      if (eol && b->size > plen && memcmp (b->data, PG_BUNDLE_MAGIC_PREFIX, plen) == 0)
+        return pg_make_error (err, 0,
+                              "bundle %s is of format %.*s%s; this patchgate reads only format %d (the "
+                              "compiled decision index): rebuild it with this version's `patchgate bundle "
+                              "build`",
+                              b->path, (int) (eol - b->data - plen), (const char *) b->data + plen,
+                              memcmp (b->data + plen, "1\n", 2) == 0 ? " (a policy database snapshot)" : "",
+                              PG_BUNDLE_FORMAT_VERSION);
+      return pg_make_error (err, 0, "bundle %s: not a patchgate bundle (no %s header)", b->path,
+                            PG_BUNDLE_MAGIC);
+    }
   start = b->data + mlen;
   limit = b->size - mlen < PG_MAX_BUNDLE_HEADER ? b->size - mlen : PG_MAX_BUNDLE_HEADER;
   nl = memchr (start, '\n', limit);
   if (nl == NULL)
     return pg_make_error (err, 0, "bundle %s: truncated: the manifest line does not end within %zu bytes",
                           b->path, limit);
-  if (manifest_parse ((const char *) start, (size_t) (nl - start), &b->manifest, err) < 0)
+  if (bundle_manifest_parse ((const char *) start, (size_t) (nl - start), &b->manifest, err) < 0)
     return pg_error_wrap (err, "bundle %s", b->path);
   b->payload_off = (size_t) (nl + 1 - b->data);
   if (b->manifest.payload_size != b->size - b->payload_off)
@@ -321,97 +365,9 @@ bundle_check_payload (struct pg_bundle *b, pg_error_t *err)
 /* ---- building ---- */
 
 static int
-snapshot_db (const char *db, const char *snap, pg_error_t *err)
+write_bundle (const char *out, const char *payload, const struct pg_bundle_manifest *m, pg_error_t *err)
 {
-  cleanup_store pg_store *store = NULL;
-  sqlite3_stmt *st = NULL;
-  int r;
-
-  /* Read as every reader does, never written: an older schema is migrated
-     in the snapshot (prepare_snapshot), as any writer would.  */
-  if (store_open (db, PG_STORE_READONLY | PG_STORE_OLDER_OK, &store, err) < 0)
-    return -1;
-  if (sqlite3_prepare_v2 (store_db (store), "VACUUM INTO ?", -1, &st, NULL) != SQLITE_OK)
-    return pg_make_error (err, 0, "%s: VACUUM INTO: %s", db, sqlite3_errmsg (store_db (store)));
-  sqlite3_bind_text (st, 1, snap, -1, SQLITE_STATIC);
-  r = sqlite3_step (st);
-  sqlite3_finalize (st);
-  if (r != SQLITE_DONE)
-    return pg_make_error (err, 0, "%s: snapshot into %s: %s", db, snap, sqlite3_errmsg (store_db (store)));
-  return 0;
-}
-
-/* The snapshot must not carry the builder's own bundle bookkeeping, and
-   must be in rollback-journal mode so that readers need nothing beside it. */
-static int
-prepare_snapshot (const char *snap, struct pg_bundle_manifest *m, pg_error_t *err)
-{
-  cleanup_store pg_store *store = NULL;
-  cleanup_policy struct pg_policy *policy = NULL;
-  struct pg_store_status st;
-  char *msg = NULL;
-
-  if (store_open (snap, 0, &store, err) < 0)
-    return -1;
-  if (sqlite3_exec (store_db (store),
-                    "PRAGMA journal_mode = DELETE; DELETE FROM meta WHERE key LIKE 'bundle\\_%' ESCAPE '\\' "
-                    "OR key LIKE 'last\\_sync\\_%' ESCAPE '\\';",
-                    NULL, NULL, &msg)
-      != SQLITE_OK)
-    {
-      pg_make_error (err, 0, "%s: %s", snap, msg ? msg : "sqlite error");
-      sqlite3_free (msg);
-      return -1;
-    }
-  if (store_begin (store, false, err) < 0)
-    return -1;
-  if (policy_load_from_store (store, &policy, err) < 0 || store_status (store, &st, err) < 0)
-    {
-      store_rollback (store);
-      return -1;
-    }
-  store_rollback (store);
-  m->policy_version = xstrdup (policy->version);
-  m->schema_version = st.schema_version;
-  m->images = st.images;
-  return 0;
-}
-
-static int
-hash_file (int fd, const char *name, uint64_t *size, char out[65], pg_error_t *err)
-{
-  cleanup_mdctx EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
-  cleanup_free unsigned char *buf = xmalloc0 (1 << 16);
-  unsigned char md[32];
-  unsigned int mdlen = 0;
-
-  *size = 0;
-  if (ctx == NULL || EVP_DigestInit_ex (ctx, EVP_sha256 (), NULL) != 1)
-    return pg_make_error (err, 0, "SHA-256: out of memory");
-  for (;;)
-    {
-      ssize_t n = read (fd, buf, 1 << 16);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return pg_make_error (err, errno, "%s: read", name);
-      if (n == 0)
-        break;
-      *size += (uint64_t) n;
-      if (*size > PG_MAX_BUNDLE_SIZE)
-        return pg_make_error (err, 0, "%s: the database is larger than the bundle limit of %llu bytes", name,
-                              (unsigned long long) PG_MAX_BUNDLE_SIZE);
-      EVP_DigestUpdate (ctx, buf, (size_t) n);
-    }
-  EVP_DigestFinal_ex (ctx, md, &mdlen);
-  hex_encode (md, 32, out);
-  return 0;
-}
-
-static int
-write_bundle (const char *out, const char *snap, const struct pg_bundle_manifest *m, pg_error_t *err)
-{
-  cleanup_json json_t *j = manifest_to_json (m);
+  cleanup_json json_t *j = bundle_manifest_to_json (m);
   cleanup_free char *header = NULL;
   cleanup_unlink char *tmp = NULL;
   cleanup_close int fd = -1;
@@ -424,9 +380,9 @@ write_bundle (const char *out, const char *snap, const struct pg_bundle_manifest
   free (line);
   if (pg_mkstemp_beside (out, &tmp, &fd, err) < 0)
     return -1;
-  in = open (snap, O_RDONLY | O_CLOEXEC);
+  in = open (payload, O_RDONLY | O_CLOEXEC);
   if (in < 0)
-    return pg_make_error (err, errno, "%s: open", snap);
+    return pg_make_error (err, errno, "%s: open", payload);
   if (fchmod (fd, 0644) < 0)
     return pg_make_error (err, errno, "%s: chmod", tmp);
   if (pg_write_all (fd, header, strlen (header), tmp, err) < 0 || pg_copy_fd (in, fd, tmp, err) < 0)
@@ -440,34 +396,72 @@ write_bundle (const char *out, const char *snap, const struct pg_bundle_manifest
   return pg_fsync_parent (out, err);
 }
 
+/* Hash and compress the compiled index INDEX into PAYLOAD.  */
+static int
+compress_index (const char *index, const char *payload, int payload_fd, struct pg_bundle_manifest *m,
+                pg_error_t *err)
+{
+  cleanup_close int fd = open (index, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  void *p;
+  char sha[65];
+  int r;
+
+  if (fd < 0 || fstat (fd, &st) < 0)
+    return pg_make_error (err, errno, "%s", index);
+  if (st.st_size == 0 || (uint64_t) st.st_size > PG_MAX_BUNDLE_INDEX)
+    return pg_make_error (err, 0, "%s: an index of %lld bytes cannot be bundled", index,
+                          (long long) st.st_size);
+  p = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED)
+    return pg_make_error (err, errno, "%s: mmap", index);
+  m->index_size = (uint64_t) st.st_size;
+  sha256_hex (p, (size_t) st.st_size, sha);
+  m->index_sha256 = xstrdup (sha);
+  r = bundle_payload_compress (p, (size_t) st.st_size, payload_fd, payload, &m->payload_size, sha, err);
+  munmap (p, (size_t) st.st_size);
+  if (r < 0)
+    return -1;
+  if (m->payload_size > PG_MAX_BUNDLE_SIZE)
+    return pg_make_error (err, 0, "the bundle would be larger than the limit of %llu bytes",
+                          (unsigned long long) PG_MAX_BUNDLE_SIZE);
+  m->payload_sha256 = xstrdup (sha);
+  if (fsync (payload_fd) < 0)
+    return pg_make_error (err, errno, "%s: fsync", payload);
+  return 0;
+}
+
 int
 bundle_build (const char *db, const char *out, int64_t serial, int64_t now, struct pg_bundle_manifest *mout,
               pg_error_t *err)
 {
   struct pg_bundle_manifest m = { 0 };
-  cleanup_unlink char *snap = NULL;
-  cleanup_close int fd = -1;
-  char sha[65];
+  cleanup_store pg_store *store = NULL;
+  cleanup_unlink char *index = NULL;
+  cleanup_unlink char *index_lock = NULL;
+  cleanup_unlink char *payload = NULL;
+  cleanup_close int ifd = -1;
+  cleanup_close int pfd = -1;
+  struct pg_index_stats stats;
+  char build[17];
   int ret = -1;
 
-  if (pg_mkstemp_beside (out, &snap, &fd, err) < 0)
-    return -1;
   m.serial = serial > 0 ? serial : now;
   m.created = now;
-  if (snapshot_db (db, snap, err) < 0 || prepare_snapshot (snap, &m, err) < 0)
+  m.index_format = index_format_version ();
+  index_build_id (build);
+  m.index_build = xstrdup (build);
+  m.compression = xstrdup ("zstd");
+  /* Read as every reader does, never written: the bundle is compiled into
+     temp files beside OUT, whatever index the database has of its own.  */
+  if (store_open (db, PG_STORE_READONLY, &store, err) < 0 || pg_mkstemp_beside (out, &index, &ifd, err) < 0
+      || pg_mkstemp_beside (out, &payload, &pfd, err) < 0)
     goto out;
-  /* The snapshot was rewritten through another descriptor: reopen.  */
-  close (fd);
-  fd = open (snap, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    {
-      pg_make_error (err, errno, "%s: open", snap);
-      goto out;
-    }
-  if (hash_file (fd, snap, &m.payload_size, sha, err) < 0)
+  xasprintf (&index_lock, "%s.lock", index);
+  if (index_compile_bundle (store, index, now, m.serial, m.created, &m.policy_version, &stats, err) < 0)
     goto out;
-  m.payload_sha256 = xstrdup (sha);
-  if (write_bundle (out, snap, &m, err) < 0)
+  m.images = (int64_t) stats.images;
+  if (compress_index (index, payload, pfd, &m, err) < 0 || write_bundle (out, payload, &m, err) < 0)
     goto out;
   ret = 0;
   if (mout)

@@ -1,9 +1,9 @@
 /* patchgate: what `patchgate status` shows of policy bundles: the active
-   bundle (meta table) and the last sync (the state file beside the
-   database).  Kept apart from freshness.c so that the hook, which needs
+   bundle (the active index's trailer) and the last sync (the state file
+   beside the database).  Kept apart from freshness.c so that the hook, which needs
    only the freshness check, links neither libcurl nor libcrypto.  */
 #include "bundle/bundle.h"
-#include "store/meta.h"
+#include "index/index.h"
 #include "bundle/sync.h"
 #include "base/clock.h"
 
@@ -12,34 +12,29 @@
 void
 bundle_info_free (struct pg_bundle_info *bi)
 {
-  free (bi->source);
-  free (bi->policy_version);
+  free (bi->sig_sha256);
   free (bi->sync_url);
   free (bi->sync_result);
   memset (bi, 0, sizeof (*bi));
 }
 
 int
-bundle_info_read (pg_store *store, const char *db_path, struct pg_bundle_info *bi, pg_error_t *err)
+bundle_info_read (const char *db_path, const char *index_path, struct pg_bundle_info *bi, pg_error_t *err)
 {
   cleanup_free char *state_path = sync_state_path (db_path);
+  struct pg_index_origin o;
   struct pg_sync_state s;
-  int r;
 
   memset (bi, 0, sizeof (*bi));
-  r = store_meta_get_int (store, "bundle_serial", &bi->serial, err);
-  if (r < 0)
+  if (index_read_origin (index_path, &o, err) < 0)
     return -1;
-  if (r > 0)
+  if (o.from_bundle)
     {
       bi->from_bundle = true;
-      if (store_meta_get_int (store, "bundle_created", &bi->created, err) < 0
-          || store_meta_get_int (store, "bundle_activated_at", &bi->activated_at, err) < 0)
-        return -1;
-      if (store_meta_get_text (store, "bundle_source", &bi->source, err) < 0)
-        return -1;
-      if (store_meta_get_text (store, "bundle_policy_version", &bi->policy_version, err) < 0)
-        return -1;
+      bi->serial = o.bundle_serial;
+      bi->created = o.bundle_created;
+      bi->activated_at = o.bundle_activated_at;
+      bi->sig_sha256 = o.bundle_sig_sha256[0] ? xstrdup (o.bundle_sig_sha256) : NULL;
     }
   if (sync_state_load (state_path, &s, err) < 0)
     return -1;
@@ -62,11 +57,13 @@ bundle_info_to_json (const struct pg_bundle_info *bi, int64_t now, json_t *obj)
   char buf[32];
   if (bi->from_bundle)
     {
+      char activated[32];
       format_rfc3339 (bi->created, buf, sizeof (buf));
+      format_rfc3339 (bi->activated_at, activated, sizeof (activated));
       json_object_set_new (obj, "bundle",
-                           json_pack ("{s:I, s:s, s:I, s:s?, s:s?}", "serial", (json_int_t) bi->serial,
+                           json_pack ("{s:I, s:s, s:I, s:s, s:s?}", "serial", (json_int_t) bi->serial,
                                       "created", buf, "age_seconds", (json_int_t) (now - bi->created),
-                                      "source", bi->source, "policy_version", bi->policy_version));
+                                      "activated", activated, "sig_sha256", bi->sig_sha256));
     }
   if (bi->has_sync)
     {

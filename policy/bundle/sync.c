@@ -455,7 +455,9 @@ sync_run (const struct pg_sync_opts *o, struct pg_sync_result *r, pg_error_t *er
         o->notice (serr->msg);
       memset (&s, 0, sizeof (s));
     }
-  if (policy_active_bundle (o->activate.policy_db, &r->active_serial, &active_sig, err) < 0)
+  if (policy_active_bundle (o->activate.policy_db, o->activate.policy_index, &r->active_serial, &active_sig,
+                            err)
+      < 0)
     goto fail;
   if (download (o, &s, active_sig, &f, sig_sha256, r, err) < 0)
     goto fail;

@@ -2,7 +2,7 @@
  *
  * `patchgate sync URL` fetches URL.sig first, always (64 bytes), and
  * compares it with the signature the active bundle was activated with
- * (meta.bundle_sig_sha256): the same signature is the same bundle (Ed25519
+ * (the active index's trailer): the same signature is the same bundle (Ed25519
  * is deterministic), so nothing more is fetched or written.  Otherwise it
  * fetches URL, unconditionally, and activates it with bundle_activate().
  * No conditional request is trusted: nginx's ETag and Last-Modified are the

@@ -277,6 +277,50 @@ index_compile (pg_store *store, const char *index_path, int64_t now, struct pg_i
 }
 
 int
+index_compile_bundle (pg_store *store, const char *index_path, int64_t now, int64_t serial, int64_t created,
+                      char **policy_version, struct pg_index_stats *stats, pg_error_t *err)
+{
+  cleanup_policy struct pg_policy *policy = NULL;
+  cleanup_free int64_t *rowids = NULL;
+  struct pg_eval_facts globals = { 0 };
+  pg_index_writer *w = NULL;
+  size_t n = 0;
+  int r = -1;
+
+  *policy_version = NULL;
+  /* One read transaction: the bundle is one state of the database.  */
+  if (store_begin (store, false, err) < 0)
+    return pg_error_wrap (err, "compiling the bundle's index");
+  if (load_globals (store, &policy, &globals, err) < 0)
+    goto out;
+  if (policy == NULL)
+    {
+      pg_make_error (err, 0, "%s has no policy (patchgate policy set POLICY.json)", store_path (store));
+      goto out;
+    }
+  /* The building host's own bundle, if it ever took one, is not this one. */
+  globals.bundle_serial = serial;
+  globals.bundle_created = created;
+  if (store_list_images (store, &rowids, &n, err) < 0
+      || index_writer_start (index_path, policy, &globals, &w, err) < 0)
+    goto out;
+  index_writer_set_bundle (w, serial, created);
+  if (compile_images (store, w, policy, rowids, n, err) < 0)
+    {
+      index_writer_abort (w);
+      goto out;
+    }
+  store_rollback (store);
+  r = index_writer_finish (w, NULL, now, stats, err);
+  if (r == 0)
+    *policy_version = xstrdup (policy->version);
+out:
+  store_rollback (store);
+  pg_eval_facts_free (&globals);
+  return r < 0 ? pg_error_wrap (err, "compiling the bundle's index") : 0;
+}
+
+int
 index_refresh (const char *db_path, const char *index_path, int64_t now, struct pg_index_stats *stats,
                pg_error_t *err)
 {

@@ -33,7 +33,7 @@
 
 #define PG_INDEX_MAGIC "PGINDEX\n"
 /* Bump on any change of the records, the keys or the trailer.  */
-#define PG_INDEX_FORMAT 2
+#define PG_INDEX_FORMAT 3
 
 #define PG_INDEX_KEY_POLICY "\0policy"
 #define PG_INDEX_KEY_FACTS "\0facts"
@@ -73,6 +73,17 @@ struct pg_index_trailer
      change of its log the index includes.  */
   char lineage[40];
   int64_t change_seq;
+  /* PG_INDEX_ORIGIN_BUNDLE: compiled on the host that built a signed
+     bundle (bundle/bundle.c), which the database fields above do not name
+     (they are zero), and activated here (bundle/activate.c), which stamps
+     the signature it was verified with and when.  A reader does not hold
+     it against the local database.  */
+  uint32_t origin;
+  uint32_t pad;
+  int64_t bundle_serial;
+  int64_t bundle_created;
+  int64_t bundle_activated_at;
+  unsigned char bundle_sig_sha256[32];
   uint64_t reserved[4];
   uint64_t checksum; /* FNV-1a of every byte before it */
 } __attribute__ ((packed));

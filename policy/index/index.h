@@ -14,7 +14,10 @@
  * directory, so a reader sees the old index or the new one.  The file
  * records the database file it was compiled from; a reader refuses an index
  * that is missing, cut short, of another format or build, or stale: older
- * than a change of the database made more than max_lag ago.
+ * than a change of the database made more than max_lag ago.  An index
+ * activated from a signed bundle came from no local database: the trailer
+ * says so, with the bundle's serial and signature, and writers refuse to
+ * compile a local database over it.
  */
 #ifndef PATCHGATE_INDEX_H
 #define PATCHGATE_INDEX_H
@@ -53,6 +56,54 @@ int index_compile (pg_store *store, const char *index_path, int64_t now, struct 
    to the database at DB_PATH.  */
 int index_refresh (const char *db_path, const char *index_path, int64_t now, struct pg_index_stats *stats,
                    pg_error_t *err);
+
+/* ---- indexes that travel in signed bundles (bundle/bundle.h) ---- */
+
+#define PG_INDEX_ORIGIN_DATABASE 0
+#define PG_INDEX_ORIGIN_BUNDLE 1
+
+/* Compile STORE into INDEX_PATH, every image, for a bundle: its globals
+   carry the bundle's SERIAL and CREATED (POLICY_STALE counts from there),
+   the trailer says it came from a bundle and names no database (the
+   building host's means nothing on the hosts).  *POLICY_VERSION (the
+   caller frees) gets the policy's version; a database without a policy is
+   refused.  */
+int index_compile_bundle (pg_store *store, const char *index_path, int64_t now, int64_t serial,
+                          int64_t created, char **policy_version, struct pg_index_stats *stats,
+                          pg_error_t *err);
+
+/* Stamp the bundle index at PATH (not yet renamed into place) with the
+   activation: when, and the SHA-256 of the signature it was verified with
+   (what sync compares); fsynced.  Refuses a file that is not a bundle index
+   of this format.  */
+int index_stamp_bundle (const char *path, int64_t activated_at, const unsigned char sig_sha256[32],
+                        pg_error_t *err);
+
+/* What the active index at PATH says of where it came from, read from its
+   trailer alone (any build of this format): for the serial a bundle must
+   beat and for `patchgate status`, also where the index could not be used
+   by this build.  */
+struct pg_index_origin
+{
+  bool exists;   /* a file is there */
+  bool readable; /* its trailer reads as this format's */
+  bool from_bundle;
+  int64_t bundle_serial;
+  int64_t bundle_created;
+  int64_t bundle_activated_at;
+  char bundle_sig_sha256[65]; /* hex; "" when not from a bundle */
+  uint64_t images;
+};
+int index_read_origin (const char *path, struct pg_index_origin *o, pg_error_t *err);
+
+/* One writer of the index file at a time (compile, activate): an flock on
+   "<index_path>.lock", waited for.  *FD is the caller's to close.  */
+int index_lock (const char *index_path, int *fd, pg_error_t *err);
+
+/* The format this build writes and reads (the manifest of a bundle names
+   it), and the build fingerprint as 16 hex digits.  */
+unsigned index_format_version (void);
+void index_build_id (char out[17]);
 
 /* The writer index_compile uses, for any source of records (the unit tests
    feed it the eval suite's): start with the policy (NULL: none is set) and
@@ -101,6 +152,11 @@ struct pg_index_info
   uint64_t size;
   bool db_matches; /* the database is the one it was compiled from */
   int64_t db_changed_at;
+  /* Activated from a signed bundle: no database to hold it against.  */
+  bool from_bundle;
+  int64_t bundle_serial;
+  int64_t bundle_created;
+  int64_t bundle_activated_at;
 };
 
 int index_open (const char *path, const struct pg_index_open_opts *opts, pg_index **out, pg_error_t *err);
@@ -109,6 +165,9 @@ void cleanup_indexp (pg_index **idx);
 #define cleanup_index __attribute__ ((cleanup (cleanup_indexp)))
 const char *index_path (const pg_index *idx);
 void index_get_info (const pg_index *idx, struct pg_index_info *info);
+/* The version of the policy the index holds (a pointer into the mapping):
+   NULL and an error when it holds none or a damaged one.  */
+const char *index_policy_version (pg_index *idx, pg_error_t *err);
 
 /* Every key and value of the file, in file order (writer.c copies the
    records of unchanged images from the previous index).  */

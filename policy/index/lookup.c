@@ -82,6 +82,10 @@ index_get_info (const pg_index *idx, struct pg_index_info *info)
   info->size = (uint64_t) idx->st.st_size;
   info->db_matches = idx->db_matches;
   info->db_changed_at = idx->db_changed_at;
+  info->from_bundle = idx->t.origin == PG_INDEX_ORIGIN_BUNDLE;
+  info->bundle_serial = idx->t.bundle_serial;
+  info->bundle_created = idx->t.bundle_created;
+  info->bundle_activated_at = idx->t.bundle_activated_at;
 }
 
 #define RECOMPILE "recompile it: patchgate index build"
@@ -97,6 +101,60 @@ index_build_fingerprint (void)
   uint64_t policy = policy_record_fingerprint ();
   uint64_t h = pg_index_fnv1a (id, sizeof (id)) ^ (policy * 0x9e3779b97f4a7c15ULL) ^ PG_INDEX_FORMAT;
   return policy == 0 ? 0 : h | 1;
+}
+
+unsigned
+index_format_version (void)
+{
+  return PG_INDEX_FORMAT;
+}
+
+void
+index_build_id (char out[17])
+{
+  snprintf (out, 17, "%016llx", (unsigned long long) index_build_fingerprint ());
+}
+
+static bool
+trailer_valid (const struct pg_index_trailer *t)
+{
+  return memcmp (t->magic, PG_INDEX_MAGIC, sizeof (t->magic)) == 0 && t->format == PG_INDEX_FORMAT
+         && t->trailer_size == sizeof (*t)
+         && t->checksum == pg_index_fnv1a (t, offsetof (struct pg_index_trailer, checksum))
+         && (t->origin == PG_INDEX_ORIGIN_DATABASE || t->origin == PG_INDEX_ORIGIN_BUNDLE);
+}
+
+int
+index_read_origin (const char *path, struct pg_index_origin *o, pg_error_t *err)
+{
+  static const unsigned char zero[32];
+  cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  struct pg_index_trailer t;
+  struct stat st;
+
+  memset (o, 0, sizeof (*o));
+  if (fd < 0)
+    return errno == ENOENT ? 0 : pg_make_error (err, errno, "policy index %s", path);
+  o->exists = true;
+  if (fstat (fd, &st) < 0)
+    return pg_make_error (err, errno, "policy index %s", path);
+  if (!S_ISREG (st.st_mode) || st.st_size < (off_t) sizeof (t))
+    return 0;
+  if (pread (fd, &t, sizeof (t), st.st_size - sizeof (t)) != (ssize_t) sizeof (t) || !trailer_valid (&t)
+      || t.file_size != (uint64_t) st.st_size)
+    return 0;
+  o->readable = true;
+  o->images = t.images;
+  if (t.origin != PG_INDEX_ORIGIN_BUNDLE)
+    return 0;
+  o->from_bundle = true;
+  o->bundle_serial = t.bundle_serial;
+  o->bundle_created = t.bundle_created;
+  o->bundle_activated_at = t.bundle_activated_at;
+  if (memcmp (t.bundle_sig_sha256, zero, sizeof (zero)) != 0)
+    for (size_t i = 0; i < 32; i++)
+      snprintf (o->bundle_sig_sha256 + 2 * i, 3, "%02x", t.bundle_sig_sha256[i]);
+  return 0;
 }
 
 static int
@@ -115,7 +173,7 @@ check_trailer (pg_index *idx, pg_error_t *err)
   if (t->format != PG_INDEX_FORMAT || t->trailer_size != sizeof (*t))
     return pg_make_error (err, 0, "policy index %s has format %u; this patchgate reads format %u: %s",
                           idx->path, t->format, PG_INDEX_FORMAT, RECOMPILE);
-  if (t->checksum != pg_index_fnv1a (t, offsetof (struct pg_index_trailer, checksum)))
+  if (!trailer_valid (t))
     return pg_make_error (err, 0, "policy index %s is damaged (its trailer's checksum): %s", idx->path,
                           RECOMPILE);
   if (t->file_size != (uint64_t) idx->st.st_size)
@@ -145,6 +203,11 @@ check_fresh (pg_index *idx, const struct pg_index_open_opts *o, pg_error_t *err)
       idx->db_matches = true;
       return 0;
     }
+  /* A bundle's index was compiled from the building host's database, and
+     a local one (if any) is not its source: its freshness is the bundle
+     time's (POLICY_STALE), its authenticity the activation's.  */
+  if (t->origin == PG_INDEX_ORIGIN_BUNDLE)
+    return 0;
   if (stat (o->db_path, &db) < 0)
     return pg_make_error (err, errno, "policy index %s: its policy database %s", idx->path, o->db_path);
   idx->db_changed_at = db.st_mtim.tv_sec;
@@ -475,6 +538,14 @@ load_policy (pg_index *idx, pg_error_t *err)
   if (policy_cache_view (cdb_getdata (&idx->cdb), cdb_datalen (&idx->cdb), &idx->policy) != 1)
     return pg_make_error (err, 0, "policy index %s is damaged (its policy): %s", idx->path, RECOMPILE);
   return 0;
+}
+
+const char *
+index_policy_version (pg_index *idx, pg_error_t *err)
+{
+  if (load_policy (idx, err) < 0)
+    return NULL;
+  return idx->policy->version;
 }
 
 int

@@ -28,6 +28,8 @@ struct pg_index_writer
   struct pg_index_stats stats;
   char lineage[40];
   int64_t change_seq;
+  bool for_bundle;
+  int64_t bundle_serial, bundle_created;
 };
 
 /* ---- the file ---- */
@@ -111,10 +113,10 @@ add_globals (struct pg_index_writer *c, pg_error_t *err)
   return r;
 }
 
-/* One compile at a time per index: a later one waits, so that the last
-   rename is the newest state's.  */
-static int
-lock_index (const char *index_path, int *fd, pg_error_t *err)
+/* One compile (or activation) at a time per index: a later one waits, so
+   that the last rename is the newest state's.  */
+int
+index_lock (const char *index_path, int *fd, pg_error_t *err)
 {
   cleanup_free char *path = NULL;
   xasprintf (&path, "%s.lock", index_path);
@@ -125,6 +127,27 @@ lock_index (const char *index_path, int *fd, pg_error_t *err)
     if (errno != EINTR)
       return pg_make_error (err, errno, "%s: lock", path);
   return 0;
+}
+
+/* A host that enforces signed bundles has its policy from the active
+   index alone: a local database compiled over it would silently replace
+   the bundle's policy (until the next sync put it back).  Going back to
+   local policy is the admin's explicit step.  Checked under the lock, so
+   that an activation cannot slip in between.  */
+static int
+refuse_over_bundle (const char *index_path, pg_error_t *err)
+{
+  struct pg_index_origin o;
+
+  if (index_read_origin (index_path, &o, err) < 0)
+    return -1;
+  if (!o.from_bundle)
+    return 0;
+  return pg_make_error (err, 0,
+                        "it was activated from the signed bundle serial %lld: compiling the local database "
+                        "over it would replace the bundle's policy.  A host that takes bundles does not "
+                        "import; to enforce a local database instead, remove %s first",
+                        (long long) o.bundle_serial, index_path);
 }
 
 void
@@ -157,7 +180,8 @@ index_writer_start (const char *index_path, const struct pg_policy *policy,
   c->path = xstrdup (index_path);
   c->policy = policy;
   index_record_ctx_init (&c->records, policy, globals);
-  if (lock_index (index_path, &c->lock, err) < 0 || pg_mkstemp_beside (index_path, &c->tmp, &c->fd, err) < 0)
+  if (index_lock (index_path, &c->lock, err) < 0 || refuse_over_bundle (index_path, err) < 0
+      || pg_mkstemp_beside (index_path, &c->tmp, &c->fd, err) < 0)
     {
       index_writer_abort (c);
       return pg_error_wrap (err, "policy index %s", index_path);
@@ -203,6 +227,12 @@ write_trailer (pg_index_writer *c, const struct stat *db, int64_t now, pg_error_
   t.build_fingerprint = index_build_fingerprint ();
   memcpy (t.lineage, c->lineage, sizeof (t.lineage));
   t.change_seq = c->change_seq;
+  if (c->for_bundle)
+    {
+      t.origin = PG_INDEX_ORIGIN_BUNDLE;
+      t.bundle_serial = c->bundle_serial;
+      t.bundle_created = c->bundle_created;
+    }
   t.images = c->stats.images;
   t.keys = c->stats.keys;
   t.checksum = pg_index_fnv1a (&t, offsetof (struct pg_index_trailer, checksum));
@@ -221,6 +251,43 @@ index_writer_set_origin (pg_index_writer *c, const char *lineage, int64_t change
   if (lineage)
     snprintf (c->lineage, sizeof (c->lineage), "%s", lineage);
   c->change_seq = change_seq;
+}
+
+void
+index_writer_set_bundle (pg_index_writer *c, int64_t serial, int64_t created)
+{
+  c->for_bundle = true;
+  c->bundle_serial = serial;
+  c->bundle_created = created;
+}
+
+int
+index_stamp_bundle (const char *path, int64_t activated_at, const unsigned char sig_sha256[32],
+                    pg_error_t *err)
+{
+  cleanup_close int fd = open (path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  struct pg_index_trailer t;
+  struct stat st;
+
+  if (fd < 0)
+    return pg_make_error (err, errno, "%s: open", path);
+  if (fstat (fd, &st) < 0)
+    return pg_make_error (err, errno, "%s: fstat", path);
+  if (st.st_size < (off_t) sizeof (t) || pread (fd, &t, sizeof (t), st.st_size - sizeof (t)) != sizeof (t)
+      || memcmp (t.magic, PG_INDEX_MAGIC, sizeof (t.magic)) != 0 || t.format != PG_INDEX_FORMAT
+      || t.trailer_size != sizeof (t)
+      || t.checksum != pg_index_fnv1a (&t, offsetof (struct pg_index_trailer, checksum)))
+    return pg_make_error (err, 0, "%s: not a policy index of format %u", path, PG_INDEX_FORMAT);
+  if (t.origin != PG_INDEX_ORIGIN_BUNDLE)
+    return pg_make_error (err, 0, "%s: not compiled for a bundle", path);
+  t.bundle_activated_at = activated_at;
+  memcpy (t.bundle_sig_sha256, sig_sha256, sizeof (t.bundle_sig_sha256));
+  t.checksum = pg_index_fnv1a (&t, offsetof (struct pg_index_trailer, checksum));
+  if (pwrite (fd, &t, sizeof (t), st.st_size - sizeof (t)) != (ssize_t) sizeof (t))
+    return pg_make_error (err, errno ? errno : EIO, "%s: writing the trailer", path);
+  if (fsync (fd) < 0)
+    return pg_make_error (err, errno, "%s: fsync", path);
+  return 0;
 }
 
 int

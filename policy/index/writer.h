@@ -14,5 +14,7 @@
 int index_writer_copy (pg_index_writer *w, pg_index *old, const int64_t *dirty, size_t n_dirty,
                        pg_error_t *err);
 const struct pg_index_stats *index_writer_stats (const pg_index_writer *w);
+/* The trailer says the index is a bundle's, of SERIAL made at CREATED.  */
+void index_writer_set_bundle (pg_index_writer *w, int64_t serial, int64_t created);
 
 #endif

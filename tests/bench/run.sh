@@ -270,6 +270,13 @@ if want import; then
     --cmd import 0 "$stream" /bin/sh -c "rm -f '$DATA/import.db'; exec '$CLI' import --db '$DATA/import.db' -" |
     tee "$RESULTS/import.txt"
   "$CLI" status --db "$DATA/import.db" >"$RESULTS/import-status.txt" 2>&1 || true
+  # Bundle bytes per image in transit (issue 12: <= 150): the database the
+  # last run imported, with the example policy, as `bundle build` writes it.
+  "$CLI" policy set --db "$DATA/import.db" "$ROOT/runtime-config/policy.example.json" >/dev/null &&
+    "$CLI" bundle build -o "$DATA/import.bundle" --db "$DATA/import.db" --serial 1 >/dev/null ||
+    die "bundle build of the import database failed"
+  echo "bundle images=$IMPORT_REPORTS bytes=$(stat -c %s "$DATA/import.bundle")" | tee "$RESULTS/bundle.txt"
+  rm -f "$DATA/import.bundle"
   rm -f "$DATA/import.db" "$DATA/import.idx" "$DATA/import.idx.lock"
   # The last run's database must hold every report, each a new image.
   [ "$(awk '$1 == "images:" { print $2 }' "$RESULTS/import-status.txt")" = "$IMPORT_REPORTS" ] ||
@@ -501,6 +508,13 @@ report() {
     echo "| parse only | $(ms "$(field "$pa" median_us)") ms | $(rate "$(field "$pa" median_us)") | 1.00 | $(ms "$(field "$pa" cpu_median_us)") ms | $(rate "$(field "$pa" cpu_median_us)") |"
     echo "| patchgate import | $(ms "$(field "$im" median_us)") ms | $(rate "$(field "$im" median_us)") | $(ratio "$(field "$im" median_us)" "$(field "$pa" median_us)") | $(ms "$(field "$im" cpu_median_us)") ms | $(rate "$(field "$im" cpu_median_us)") |"
     echo
+    if [ -s "$RESULTS/bundle.txt" ]; then
+      local bb
+      bb=$(field "$(cat "$RESULTS/bundle.txt")" bytes)
+      echo "A bundle of that database (\`bundle build\`, runtime-config/policy.example.json): $bb bytes,"
+      echo "$(awk -v b="$bb" -v n="$IMPORT_REPORTS" 'BEGIN { printf "%.1f", b / n }') bytes per image in transit (target: <= 150)."
+      echo
+    fi
   fi
   if [ -s "$RESULTS/storage.txt" ]; then
     local s0 sb sl st sz ci c0 cl

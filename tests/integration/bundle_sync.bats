@@ -1,10 +1,12 @@
 #!/usr/bin/env bats
-# Signed policy bundles end to end: `patchgate bundle build/sign`, a real
-# nginx serving them over TLS from a CA made here with openssl, and
-# `patchgate sync` / `patchgate activate` into a host's policy database,
-# which the real hook and `patchgate check` then decide by.  Every refusal
-# must leave the active database byte-identical, print and syslog the
-# reason (private rsyslogd from tests/lib.sh), and keep decisions unchanged.
+# Signed policy bundles (format 2: the compiled decision index, zstd) end
+# to end: `patchgate bundle build/sign`, a real nginx serving them over TLS
+# from a CA made here with openssl, and `patchgate sync` / `patchgate
+# activate` into a host that has no policy database, only the activated
+# index, which the real hook (alone and under real runc) and `patchgate
+# check` then decide by.  Every refusal must leave the active index
+# byte-identical, print and syslog the reason (private rsyslogd from
+# tests/lib.sh), and keep decisions unchanged.
 
 load helpers
 
@@ -50,6 +52,39 @@ pb_publish() {
   mkdir -p "$dir"
   cp "$PB_DIR/$name.bundle" "$dir/policy.bundle"
   "$PG_CLI" bundle sign --key "$key" "$dir/policy.bundle" >/dev/null
+}
+
+# pb_forge NAME DIR PAYLOAD-COMMAND : publish bundle NAME as DIR/policy.bundle
+# with its payload replaced by PAYLOAD-COMMAND's output ($PAYLOAD is the
+# original payload), the manifest's payload size and SHA-256 made to match,
+# signed with key A: only the checks after the signature can refuse it.
+pb_forge() {
+  local name=$1 dir=$WWW/$2 cmd=$3 t=$PB_DIR/forge-$2
+  mkdir -p "$dir" "$t"
+  head -n 2 "$PB_DIR/$name.bundle" | tail -n 1 >"$t/manifest.json"
+  tail -n +3 "$PB_DIR/$name.bundle" >"$t/payload"
+  PAYLOAD=$t/payload bash -c "$cmd" >"$t/new" || return 1
+  {
+    echo PATCHGATE-BUNDLE/2
+    jq -cS --arg sha "$(sha256sum <"$t/new" | cut -d' ' -f1)" --argjson n "$(stat -c %s "$t/new")" \
+      '.payload_sha256 = $sha | .payload_size = $n' "$t/manifest.json"
+    cat "$t/new"
+  } >"$dir/policy.bundle" || return 1
+  "$PG_CLI" bundle sign --key "$KEYS/a.pem" "$dir/policy.bundle" >/dev/null
+}
+
+# pb_forge_v1 : a format-1 bundle (the SQLite database), signed, in /v1/.
+pb_forge_v1() {
+  local dir=$WWW/v1
+  mkdir -p "$dir"
+  {
+    echo PATCHGATE-BUNDLE/1
+    jq -cn --arg sha "$(sha256sum <"$PB_DIR/v2.db" | cut -d' ' -f1)" --argjson n "$(stat -c %s "$PB_DIR/v2.db")" \
+      '{format: "patchgate-bundle", format_version: 1, serial: 900, created_unix: 1, schema_version: 1,
+        images: 2, policy_version: "old", payload_size: $n, payload_sha256: $sha}'
+    cat "$PB_DIR/v2.db"
+  } >"$dir/policy.bundle" || return 1
+  "$PG_CLI" bundle sign --key "$KEYS/a.pem" "$dir/policy.bundle" >/dev/null
 }
 
 start_nginx() {
@@ -145,7 +180,7 @@ while True:
 }
 
 setup_file() {
-  pg_require nginx openssl python3 sha256sum stat || return 1
+  pg_require nginx openssl python3 sha256sum stat zstd runc || return 1
   pg_setup_file syslog || return 1
   export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
   PB_DIR=$BATS_FILE_TMPDIR/pb
@@ -170,23 +205,41 @@ setup_file() {
   # bundle-w1 and bundle-w2, the same report, built at the same time.
   PB_CREATED=$(pg_days_ago 1) pb_build w1 400 bundle-w1 "$PB_DIR/report-1.json" &&
     PB_CREATED=$(pg_days_ago 1) pb_build w2 401 bundle-w2 "$PB_DIR/report-1.json" || return 1
+  # Compressed payloads of one shape may differ by a few bytes: pad the
+  # shorter manifest line with JSON whitespace to make them one size.
+  python3 - "$PB_DIR/w1.bundle" "$PB_DIR/w2.bundle" <<'PY' || return 1
+import sys
+a, b = (open(p, "rb").read() for p in sys.argv[1:3])
+short, n = (1, len(a) - len(b)) if len(a) > len(b) else (0, len(b) - len(a))
+p = sys.argv[1 + short]
+d = open(p, "rb").read()
+i = d.index(b"\n") + 2  # after the manifest's opening brace
+open(p, "wb").write(d[:i] + b" " * n + d[i:])
+PY
   # A bundle made 10 days before PG_NOW, for max_policy_age.
   PB_CREATED=$(pg_days_ago 10) pb_build aged 300 bundle-aged "$PB_DIR/report-1.json" || return 1
 
   pb_publish v1 good && pb_publish v2 v2 && pb_publish old old && pb_publish aged aged || return 1
   # Signed by a key the hosts do not trust.
   pb_publish v2 unknown-key "$KEYS/b.pem" || return 1
-  # Tampered after signing: one byte of the payload changed.
+  # Tampered after signing: one byte of the compressed payload changed.
   pb_publish v2 tampered &&
     python3 - "$WWW/tampered/policy.bundle" <<'EOF' || return 1
 import sys
 p = sys.argv[1]
 b = bytearray(open(p, "rb").read())
-b[-200] ^= 1
+b[-20] ^= 1
 open(p, "wb").write(bytes(b))
 EOF
   # Truncated after signing (a publisher whose upload died half way).
-  pb_publish v2 truncated && truncate -s 20000 "$WWW/truncated/policy.bundle" || return 1
+  pb_publish v2 truncated && truncate -s -10 "$WWW/truncated/policy.bundle" || return 1
+  # Correctly signed forgeries that only the later checks catch: a payload
+  # that inflates to 64 MiB (a decompression bomb) while the manifest says
+  # the index is a few KB; the compressed stream cut in half with the
+  # manifest made to match; a format-1 bundle (a SQLite snapshot).
+  pb_forge v2 bomb 'head -c 64M /dev/zero | zstd -q -3' &&
+    pb_forge v2 cutstream 'head -c $(($(wc -c <"$PAYLOAD") / 2)) "$PAYLOAD"' &&
+    pb_forge_v1 || return 1
   # A manifest whose payload_sha256 is wrong, correctly signed.
   mkdir -p "$WWW/badsha"
   python3 - "$PB_DIR/v2.bundle" "$WWW/badsha/policy.bundle" <<'EOF' || return 1
@@ -210,6 +263,10 @@ EOF
   export BASE
 }
 
+teardown() {
+  pg_teardown
+}
+
 teardown_file() {
   local p
   for p in "${NGINX_PID:-}" "${STALL_PID:-}" "${SHORT_PID:-}"; do
@@ -223,11 +280,14 @@ teardown_file() {
 
 setup() {
   pg_setup
+  # A host that takes bundles: policy_db names where the sync state and lock
+  # go, and is never created; the hook reads policy_index, beside it.
   HOST_DB=$BATS_TEST_TMPDIR/host/policy.db
+  HOST_IDX=$BATS_TEST_TMPDIR/host/policy.idx
   HOST_CFG=$BATS_TEST_TMPDIR/hook.json
   jq -n --arg db "$HOST_DB" --arg k "$KEYS/a.pub.pem" \
     '{policy_db: $db, on_error: "deny", syslog_facility: "daemon", trusted_keys: [$k], test_clock: true}' >"$HOST_CFG"
-  export HOST_DB HOST_CFG
+  export HOST_DB HOST_IDX HOST_CFG
 }
 
 # --- helpers ----------------------------------------------------------------
@@ -263,8 +323,12 @@ decides_by_v1() {
   [ "$status" -eq 1 ] || pg_fail "check: image 2 should be denied: $output" || return 1
 }
 
+# The active index, which every refusal must leave as it was, and no temp
+# file beside it; no database ever appears on the host.
 db_fingerprint() {
-  echo "$(sha256sum <"$HOST_DB") $(stat -c '%i %Y.%y' "$HOST_DB")"
+  [ ! -e "$HOST_DB" ] || echo "a database appeared: $HOST_DB"
+  echo "$(sha256sum <"$HOST_IDX") $(stat -c '%i %Y.%y' "$HOST_IDX")"
+  ls -A "$(dirname "$HOST_IDX")" | grep '^\.' || true
 }
 
 # with_v1 : the host runs the v1 bundle (serial 100); remembers its fingerprint.
@@ -319,18 +383,20 @@ refused() {
 }
 
 @test "sync: the first sync activates; the hook and check decide by it; syslog and status say so" {
-  [ ! -e "$HOST_DB" ]
+  [ ! -e "$HOST_DB" ] && [ ! -e "$HOST_IDX" ]
   sync_ok "$BASE/good/policy.bundle"
   assert_output_contains "activated bundle serial 100"
-  [ -f "$HOST_DB" ]
+  [ -f "$HOST_IDX" ] || pg_fail "no index at $HOST_IDX"
+  [ ! -e "$HOST_DB" ] || pg_fail "activation created a database"
   decides_by_v1
   wait_syslog "daemon\.notice patchgate\[[0-9]+\]: action=sync result=activated .*serial=100 previous_serial=0 policy=bundle-v1" >/dev/null ||
     pg_fail "no syslog line for the activation"
   run "$PG_CLI" status --db "$HOST_DB"
   assert_success
   assert_output_contains "bundle serial:   100"
-  assert_output_contains "bundle source:   $BASE/good/policy.bundle"
-  assert_output_matches "last sync: .* activated serial 100"
+  assert_output_contains "database:        none"
+  assert_output_contains "policy:          bundle-v1"
+  assert_output_matches "last sync: .* $BASE/good/policy.bundle: activated serial 100"
   run "$PG_CLI" status --db "$HOST_DB" --json
   [ "$(jq -r '.bundle.serial, .last_sync.ok' <<<"$output" | tr '\n' ' ')" = "100 true " ] ||
     pg_fail "status --json: $output"
@@ -348,7 +414,7 @@ requests_since() {
   sleep 1.1 # a rewrite would show in the mtime
   sync_ok "$BASE/good/policy.bundle"
   assert_output_contains "not modified (its signature is the active bundle's): serial 100 stays active"
-  [ "$(db_fingerprint)" = "$BEFORE" ] || pg_fail "the database was rewritten for an unchanged bundle"
+  [ "$(db_fingerprint)" = "$BEFORE" ] || pg_fail "the index was rewritten for an unchanged bundle"
   # One request: the 64-byte signature, unconditionally; not the bundle.
   requests_since "$before_lines" >"$BATS_TEST_TMPDIR/requests"
   [ "$(wc -l <"$BATS_TEST_TMPDIR/requests")" -eq 1 ] || pg_fail "expected one request: $(cat "$BATS_TEST_TMPDIR/requests")"
@@ -463,6 +529,21 @@ PY
   refused "verifies with none of the 1 trusted key" "$BASE/unknown-key/policy.bundle"
 }
 
+@test "sync: a decompression bomb is refused before it fills the disk" {
+  with_v1
+  refused "inflates beyond [0-9]+ bytes, the index size its manifest declares" "$BASE/bomb/policy.bundle"
+}
+
+@test "sync: a compressed stream cut short (manifest re-signed to match) is refused" {
+  with_v1
+  refused "compressed stream ends early \(truncated\)" "$BASE/cutstream/policy.bundle"
+}
+
+@test "sync: a format-1 bundle (a database snapshot) is refused by name" {
+  with_v1
+  refused "is of format 1 \(a policy database snapshot\); this patchgate reads only format 2" "$BASE/v1/policy.bundle"
+}
+
 @test "sync: a truncated bundle is refused, and so is a cut transfer" {
   with_v1
   refused "bad signature" "$BASE/truncated/policy.bundle"
@@ -529,11 +610,11 @@ PY
   assert_output_contains "activated bundle serial 100"
   BEFORE=$(db_fingerprint)
   decides_by_v1
-  for bad in tampered unknown-key truncated badsha old; do
+  for bad in tampered unknown-key truncated badsha old bomb cutstream v1; do
     run "$PG_CLI" activate --config "$HOST_CFG" "$WWW/$bad/policy.bundle"
     [ "$status" -eq 2 ] || pg_fail "activate $bad: expected exit 2, got $status: $output"
     assert_output_contains "the active policy stays (serial 100)"
-    [ "$(db_fingerprint)" = "$BEFORE" ] || pg_fail "activate $bad changed the database"
+    [ "$(db_fingerprint)" = "$BEFORE" ] || pg_fail "activate $bad changed the active index"
   done
   wait_syslog "daemon\.err patchgate\[[0-9]+\]: action=activate result=error file=\"?$WWW/old/policy\.bundle\"? .*lower than the active serial" >/dev/null
   decides_by_v1
@@ -542,6 +623,54 @@ PY
   run "$PG_CLI" activate --config "$BATS_TEST_TMPDIR/nokeys.json" "$WWW/v2/policy.bundle"
   [ "$status" -eq 2 ] || pg_fail "activate without trusted_keys: exit $status"
   assert_output_contains "no trusted_keys"
+}
+
+@test "activate: under real runc, the hook refuses and allows by the activated bundle alone" {
+  local b1 b2 id
+  export PG_RUNTIME=runc
+  run "$PG_CLI" activate --config "$HOST_CFG" "$WWW/good/policy.bundle"
+  assert_success
+  [ ! -e "$HOST_DB" ] || pg_fail "activation created a database"
+  b1=$(PG_HOOK_CONFIG=$HOST_CFG make_bundle rt1 1) && b2=$(PG_HOOK_CONFIG=$HOST_CFG make_bundle rt2 2) ||
+    pg_fail "make_bundle failed"
+  id=$(new_cid)
+  run rt_run "$id" "$b1"
+  [ "$status" -eq 0 ] || pg_fail "runc: image 1 is allowed by bundle v1: $output"
+  assert_output_contains hello-from-container
+  wait_syslog "patchgate-hook\[[0-9]+\]: decision=allow container=\"?$id\"?.* policy=bundle-v1" >/dev/null ||
+    pg_fail "no allow decision under policy bundle-v1"
+  id=$(new_cid)
+  run rt_run "$id" "$b2"
+  [ "$status" -ne 0 ] || pg_fail "runc: image 2 is unscanned in bundle v1 and must be refused: $output"
+  assert_output_contains "has never been scanned"
+  refute_output_contains hello-from-container
+  # The v2 bundle scanned image 2: now it runs.
+  run "$PG_CLI" activate --config "$HOST_CFG" "$WWW/v2/policy.bundle"
+  assert_success
+  id=$(new_cid)
+  run rt_run "$id" "$b2"
+  [ "$status" -eq 0 ] || pg_fail "runc: image 2 is allowed by bundle v2: $output"
+  assert_output_contains hello-from-container
+}
+
+@test "activate: a host with its own database: a local import does not replace the bundle's index" {
+  local before
+  pg_make_db "$HOST_DB" "$PB_DIR/v2.policy.json" "$PB_DIR/report-1.json" || pg_fail "local database"
+  # The local database compiled its own index first; the bundle replaces it.
+  run "$PG_CLI" activate --config "$HOST_CFG" "$WWW/good/policy.bundle"
+  assert_success
+  before=$(sha256sum <"$HOST_IDX")
+  run "$PG_CLI" import --db "$HOST_DB" "$PB_DIR/report-2.json"
+  [ "$status" -eq 2 ] || pg_fail "import over an activated index: exit $status: $output"
+  assert_output_contains "activated from the signed bundle serial 100"
+  [ "$(sha256sum <"$HOST_IDX")" = "$before" ] || pg_fail "the import replaced the bundle's index"
+  run "$PG_CLI" index build --db "$HOST_DB"
+  [ "$status" -eq 2 ] || pg_fail "index build over an activated index: exit $status: $output"
+  [ "$(sha256sum <"$HOST_IDX")" = "$before" ] || pg_fail "index build replaced the bundle's index"
+  # The hook and check still decide by the bundle, not by the newer database.
+  decides_by_v1
+  run "$PG_CLI" status --db "$HOST_DB"
+  assert_output_contains "activated from a bundle: the hook decides from it, not from this database"
 }
 
 @test "activate: readers during repeated activations see the old or the new database, never an error" {
@@ -568,6 +697,7 @@ PY
   touch "$stop"
   wait "$reader"
   [ ! -s "$errors" ] || pg_fail "a reader failed during activation: $(head -n 5 "$errors")"
+  [ ! -e "$HOST_DB" ] || pg_fail "activation created a database"
   [ "$(cat "$BATS_TEST_TMPDIR/reads")" -gt 5 ] || pg_fail "the reader ran only $(cat "$BATS_TEST_TMPDIR/reads") times"
   run "$PG_CLI" status --db "$HOST_DB"
   assert_output_contains "bundle serial:   112"
