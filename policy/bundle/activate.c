@@ -3,11 +3,13 @@
  * Order matters: signature (over the raw bytes, before anything is parsed),
  * then the manifest and the payload's SHA-256, then the serial against the
  * active one, then, under the writer lock that every change to the policy
- * database takes (base/replace.h), the payload is written to a temp file
- * beside the policy database, checked as a patchgate database, stamped in
- * its meta table, fsynced and renamed over the active one; the directory is
- * fsynced last.  A hook that opens the database meanwhile sees the old file
- * or the new one.
+ * database takes (base/writer_lock.h), the payload is written to a temp
+ * file beside the policy database, checked as a patchgate database and
+ * stamped in its meta table, and copied into the active database in place,
+ * in one transaction (store_edit_replace: SQLite's backup API), as every
+ * writer changes it; the policy index is compiled under the same lock.  A
+ * reader sees the old database or the new one, and an activation killed
+ * midway changes nothing.
  */
 #include "bundle/bundle.h"
 #include "store/meta.h"
@@ -147,31 +149,37 @@ prepare_new_db (const char *tmp, const struct pg_activate_opts *o, const struct 
 }
 
 static int
-install_payload (const struct pg_activate_opts *o, const struct pg_bundle *b, const char *key,
-                 const char *sig_sha256, pg_error_t *err)
-{
-  cleanup_replace struct pg_replace r = PG_REPLACE_INIT;
-
-  if (pg_replace_begin (o->policy_db, &r, err) < 0)
-    return -1;
-  if (pg_write_all (r.fd, b->data + b->payload_off, b->size - b->payload_off, r.tmp, err) < 0)
-    return -1;
-  if (prepare_new_db (r.tmp, o, &b->manifest, key, sig_sha256, err) < 0)
-    return -1;
-  /* A legacy journal beside the active file must not outlive it: it would
-     be applied to the new one.  */
-  if (store_recover_live (o->policy_db, err) < 0)
-    return -1;
-  return pg_replace_commit (&r, err);
-}
-
-static int
 refresh_index (const struct pg_activate_opts *o, pg_error_t *err)
 {
   cleanup_free char *derived = o->policy_index ? NULL : index_path_for_db (o->policy_db);
   if (index_refresh (o->policy_db, o->policy_index ? o->policy_index : derived, o->now, NULL, err) < 0)
     return pg_error_wrap (err, "activated, but");
   return 0;
+}
+
+/* The payload in, then the index, under the writer lock.  *ACTIVATED once
+   the database holds the payload.  */
+static int
+install_payload (const struct pg_activate_opts *o, const struct pg_bundle *b, const char *key,
+                 const char *sig_sha256, bool *activated, pg_error_t *err)
+{
+  cleanup_store_edit struct pg_store_edit e = PG_STORE_EDIT_INIT;
+  cleanup_writer_temp char *tmp = NULL;
+  cleanup_close int fd = -1;
+
+  /* The payload's temp file is made under the lock: a killed activation's
+     is swept by the next writer.  */
+  if (store_edit_lock (o->policy_db, &e, err) < 0 || pg_writer_temp (o->policy_db, &tmp, &fd, err) < 0)
+    return -1;
+  if (pg_write_all (fd, b->data + b->payload_off, b->size - b->payload_off, tmp, err) < 0)
+    return -1;
+  if (prepare_new_db (tmp, o, &b->manifest, key, sig_sha256, err) < 0)
+    return -1;
+  if (store_edit_replace (&e, tmp, err) < 0)
+    return -1;
+  *activated = true;
+  /* Committed: now the index the hook reads, under the same lock.  */
+  return refresh_index (o, err);
 }
 
 static int
@@ -226,11 +234,7 @@ bundle_activate (const struct pg_activate_opts *o, const char *bundle_path, cons
   memcpy (res->sig_sha256, sig_sha256, sizeof (res->sig_sha256));
   if (b.manifest.serial > res->previous_serial)
     {
-      if (install_payload (o, &b, key, sig_sha256, err) < 0)
-        goto out;
-      res->activated = true;
-      /* Committed: now the index the hook reads.  */
-      if (refresh_index (o, err) < 0)
+      if (install_payload (o, &b, key, sig_sha256, &res->activated, err) < 0)
         goto out;
     }
   res->manifest = b.manifest;

@@ -15,9 +15,10 @@
  *
  * Activation verifies the signature against the hook config's trusted keys,
  * then the manifest's SHA-256 of the payload, then that the serial is higher
- * than the active one, and replaces the policy database atomically under
- * the writer lock (base/replace.h: temp file beside it, fsync, rename, fsync
- * of the directory).  The activated
+ * than the active one, and replaces the content of the policy database in
+ * one transaction under the writer lock (store_edit_replace: the payload in
+ * a temp file beside it, copied in by SQLite's backup API, in place, as
+ * every writer changes the database).  The activated
  * database records the bundle in its meta table (bundle_serial,
  * bundle_created, bundle_sig_sha256, ...), which the hook's freshness
  * check and sync read.
