@@ -36,10 +36,10 @@ import_usage (FILE *out)
            "every one that fails is listed with its reason, and the exit status is 2 if any\n"
            "failed.  Importing a scan that is already recorded is harmless.  When stderr is\n"
            "a terminal, an import that takes more than a second shows its progress there.\n"
-           "The change is made in a copy beside the database, renamed into place: the hook\n"
-           "reads the old database or the new one, and an import killed midway changes\n"
-           "nothing.  Writers take turns (a lock file, <db>.lock).  Then the policy index,\n"
-           "which the hook decides from, is brought up to date.\n"
+           "The change is one SQLite transaction on the database: an import killed midway\n"
+           "changes nothing, and readers see the database before it or after it.  Writers\n"
+           "take turns (a lock file, <db>.lock).  Then the policy index, which the hook\n"
+           "decides from, is brought up to date.\n"
            "\n"
            "Options:\n"
            "      --db FILE     policy database (default %s; created if missing, mode\n"
@@ -265,12 +265,14 @@ cmd_import (int argc, char **argv)
   bar.start = monotonic_seconds ();
   r = import_run (edit.store, argv + optind, (size_t) (argc - optind), now, &opts, &res, &err);
   end_progress (&bar);
-  /* Pruned in the same copy; what was recorded (with --keep-going, every
-     good report) replaces the live database in one rename.  */
+  /* Pruned in the same transaction; what was recorded (with --keep-going,
+     every good report) is committed at once.  */
   if (r == 0 && history >= 0 && store_prune (edit.store, now - history, false, &pruned, &err) < 0)
     r = -1;
   if (r == 0 && store_edit_commit (&edit, &err) < 0)
     r = -1;
+  if (r == 0 && pruned.vacuumed)
+    pruned.bytes_after = edit.bytes_after;
   if (r < 0)
     {
       for (size_t i = 0; i < res.n_skipped; i++)

@@ -4,9 +4,11 @@
 #include "index/index.h"
 #include "base/clock.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void
 usage (FILE *out)
@@ -32,9 +34,23 @@ index_build (const char *db, const char *index)
   struct pg_index_stats st;
   pg_error_t err = NULL;
   int64_t now;
+  int lock = -1, r;
 
-  if (pg_now (&now, &err) < 0 || store_open (db, PG_STORE_READONLY, &store, &err) < 0
-      || index_compile (store, index, now, &st, &err) < 0)
+  /* Under the writer lock, as every compile: the file identity the index
+     records is then the one of the data it read (store/store.h).  */
+  if (pg_now (&now, &err) < 0)
+    return cli_fail (&err);
+  if (access (db, F_OK) < 0)
+    {
+      pg_make_error (&err, errno, "policy database %s", db);
+      return cli_fail (&err);
+    }
+  if (pg_writer_lock (db, &lock, &err) < 0)
+    return cli_fail (&err);
+  r = store_open (db, PG_STORE_READONLY, &store, &err) < 0
+      || index_compile (store, index, now, &st, &err) < 0;
+  pg_writer_unlock (&lock);
+  if (r)
     return cli_fail (&err);
   printf ("compiled %s: %llu images, %llu digests, %.1f MB\n", index, (unsigned long long) st.images,
           (unsigned long long) st.keys, (double) st.bytes / 1e6);

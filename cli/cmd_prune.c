@@ -21,9 +21,9 @@ prune_usage (FILE *out)
            "name with when it was first seen, when each fix was first known, the OpenVEX\n"
            "statements and the policy.  So a pruned database decides and explains every\n"
            "image exactly as before.  Every other scan older than DURATION goes, and the\n"
-           "file is rewritten without the free space (VACUUM), in the copy that is then\n"
-           "renamed into place, as every writer does; then the policy index is brought up\n"
-           "to date.\n"
+           "file is rewritten without the free space (SQLite's VACUUM, in place, after the\n"
+           "pruning's transaction is committed); then the policy index is brought up to\n"
+           "date.\n"
            "\n"
            "Options:\n"
            "      --db FILE        policy database (default %s)\n"
@@ -110,6 +110,8 @@ cmd_prune (int argc, char **argv)
   if (store_edit_begin (db, &edit, &err) < 0 || store_prune (edit.store, now - history, true, &st, &err) < 0
       || store_edit_commit (&edit, &err) < 0)
     return cli_fail (&err);
+  if (st.vacuumed)
+    st.bytes_after = edit.bytes_after;
   printf ("pruned %lld %s (%lld findings, %lld packages); %lld bytes -> %lld bytes\n", (long long) st.scans,
           st.scans == 1 ? "scan" : "scans", (long long) st.vulns, (long long) st.packages,
           (long long) st.bytes_before, (long long) st.bytes_after);

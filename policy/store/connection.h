@@ -15,6 +15,14 @@ struct pg_store
   sqlite3 *db;
   char *path;
   bool readonly;
+  /* A writer's store (store_edit_begin): a transaction is open from the
+     start to store_edit_commit; store_begin opens savepoints inside it,
+     DEPTH deep.  */
+  bool edit;
+  int depth;
+  /* store_prune asked for a VACUUM, which store_edit_commit runs after the
+     commit.  */
+  bool vacuum_due;
   /* The package names records load, sorted (store_set_package_filter);
      has_package_filter false: all.  */
   bool has_package_filter;
@@ -34,5 +42,10 @@ int store_exec_sql (pg_store *store, const char *sql, pg_error_t *err);
 /* Finalize the statements cached for STORE (store_close).  */
 void store_stmt_cache_drop (pg_store *store);
 int store_schema_version (pg_store *store, int *version, pg_error_t *err);
+/* store_edit_begin's connection to the live database at PATH (which
+   exists): WAL mode, kept beside the file for read-only readers
+   (store_edit.c), foreign keys on; when BEGIN, a transaction is opened
+   (BEGIN IMMEDIATE) and an older schema migrated inside it.  */
+int store_open_live (const char *path, bool begin, pg_store **out, pg_error_t *err);
 
 #endif

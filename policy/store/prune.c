@@ -84,11 +84,11 @@ store_vacuum (pg_store *store, pg_error_t *err)
   return store_exec_sql (store, "VACUUM", err);
 }
 
-static int
-file_bytes (pg_store *store, int64_t *bytes, int64_t *free_pages, pg_error_t *err)
+int
+store_file_bytes (pg_store *store, int64_t *bytes, pg_error_t *err)
 {
   int64_t pages, page_size;
-  if (store_page_counts (store, &pages, free_pages, err) < 0
+  if (pragma_int (store, "PRAGMA page_count", &pages, err) < 0
       || pragma_int (store, "PRAGMA page_size", &page_size, err) < 0)
     return -1;
   *bytes = pages * page_size;
@@ -99,7 +99,7 @@ int
 store_prune (pg_store *store, int64_t keep_since, bool always_vacuum, struct pg_prune_stats *st,
              pg_error_t *err)
 {
-  int64_t pages, free_pages, bytes, unused;
+  int64_t pages, free_pages, bytes;
 
   if (store_begin (store, true, err) < 0)
     return -1;
@@ -108,13 +108,17 @@ store_prune (pg_store *store, int64_t keep_since, bool always_vacuum, struct pg_
       store_rollback (store);
       return -1;
     }
-  if (file_bytes (store, &bytes, &free_pages, err) < 0 || store_page_counts (store, &pages, &unused, err) < 0)
+  if (store_file_bytes (store, &bytes, err) < 0 || store_page_counts (store, &pages, &free_pages, err) < 0)
     return -1;
   st->bytes_before = st->bytes_after = bytes;
   if (!always_vacuum && free_pages * 4 <= pages)
     return 0;
-  if (store_vacuum (store, err) < 0 || file_bytes (store, &st->bytes_after, &unused, err) < 0)
-    return -1;
   st->vacuumed = true;
-  return 0;
+  /* A writer's change: after its commit (store_edit_commit).  */
+  if (store->edit)
+    {
+      store->vacuum_due = true;
+      return 0;
+    }
+  return store_vacuum (store, err) < 0 ? -1 : store_file_bytes (store, &st->bytes_after, err);
 }

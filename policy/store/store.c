@@ -197,17 +197,18 @@ static int
 migrate (pg_store *store, int from, pg_error_t *err)
 {
   char pragma[64];
-  if (store_exec_sql (store, "BEGIN IMMEDIATE", err) < 0)
+  /* In a writer's change (store_edit_begin), a savepoint of it.  */
+  if (store_begin (store, true, err) < 0)
     return -1;
   for (int v = from; v < PG_SCHEMA_VERSION; v++)
     if (store_exec_sql (store, migrations[v], err) < 0)
       goto fail;
   snprintf (pragma, sizeof (pragma), "PRAGMA user_version = %d", PG_SCHEMA_VERSION);
-  if (store_exec_sql (store, pragma, err) < 0 || store_exec_sql (store, "COMMIT", err) < 0)
+  if (store_exec_sql (store, pragma, err) < 0 || store_commit (store, err) < 0)
     goto fail;
   return 0;
 fail:
-  sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
+  store_rollback (store);
   return pg_error_wrap (err, "migrating the schema from version %d", from);
 }
 
@@ -233,48 +234,82 @@ check_schema (pg_store *store, bool older_ok, pg_error_t *err)
   return migrate (store, version, err);
 }
 
-/* "file:PATH?immutable=1", PATH percent-encoded as RFC 3986 wants.  */
-static char *
-immutable_uri (const char *path)
-{
-  static const char hex[] = "0123456789ABCDEF";
-  char *uri = xmalloc0 (strlen (path) * 3 + sizeof ("file:?immutable=1"));
-  char *o = uri;
-
-  o = stpcpy (o, "file:");
-  for (const unsigned char *p = (const unsigned char *) path; *p; p++)
-    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
-        || strchr ("/-._~", *p))
-      *o++ = (char) *p;
-    else
-      {
-        *o++ = '%';
-        *o++ = hex[*p >> 4];
-        *o++ = hex[*p & 15];
-      }
-  strcpy (o, "?immutable=1");
-  return uri;
-}
-
 int
 store_sqlite_open_readonly (const char *path, sqlite3 **db, pg_error_t *err)
 {
-  /* immutable=1: no lock taken, no journal looked for, nothing written.
-     Sound because the live file is only ever replaced by rename, never
-     changed in place (store.h); a killed writer's leftovers and another
-     user's lock are then nothing to the reader.  */
-  cleanup_free char *uri = immutable_uri (path);
-
+  /* Read-only with SQLite's normal locking: writers change the database
+     in place (store.h).  In WAL mode a reader takes no lock a writer
+     waits for, and sees the last commit before its read began; it never
+     writes the file (it cannot checkpoint), though it may create the WAL
+     and its shared memory beside it when a writer left none.  */
   *db = NULL;
-  if (sqlite3_open_v2 (uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL)
-      != SQLITE_OK)
+  if (sqlite3_open_v2 (path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
     {
       pg_make_error (err, 0, "policy database %s: %s", path, *db ? sqlite3_errmsg (*db) : "out of memory");
       sqlite3_close_v2 (*db);
       *db = NULL;
       return -1;
     }
+  sqlite3_busy_timeout (*db, PG_STORE_BUSY_MS);
   return 0;
+}
+
+int
+store_open_live (const char *path, bool begin, pg_store **out, pg_error_t *err)
+{
+  pg_store *store = xmalloc0 (sizeof (*store));
+  int persist = 1;
+
+  *out = NULL;
+  store->path = xstrdup (path);
+  if (sqlite3_open_v2 (path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    {
+      pg_make_error (err, 0, "policy database %s: %s", path,
+                     store->db ? sqlite3_errmsg (store->db) : "out of memory");
+      store_close (store);
+      return -1;
+    }
+  /* Writers take turns under the writer lock: what this waits for is a
+     reader of an older patchgate's rollback-journal database while it is
+     turned to WAL, or a writer that is not patchgate.  */
+  sqlite3_busy_timeout (store->db, PG_WRITER_LOCK_WAIT_MS);
+  sqlite3_extended_result_codes (store->db, 1);
+  /* The WAL and its shared memory stay beside the file when the last
+     connection closes (emptied: journal_size_limit 0), so that a reader
+     without write access to the directory can open it.  */
+  sqlite3_file_control (store->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+  if (store_exec_sql (store, "PRAGMA journal_mode = WAL", err) < 0
+      || store_exec_sql (
+             store, "PRAGMA journal_size_limit = 0; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", err)
+             < 0)
+    goto fail;
+  {
+    /* journal_mode says what it got: a file system without shared memory
+       keeps the old mode.  */
+    cleanup_stmt sqlite3_stmt *st = NULL;
+    if (store_prepare (store, "PRAGMA journal_mode", &st, err) < 0)
+      goto fail;
+    if (sqlite3_step (st) != SQLITE_ROW || sqlite3_column_text (st, 0) == NULL
+        || strcmp ((const char *) sqlite3_column_text (st, 0), "wal") != 0)
+      {
+        pg_make_error (err, 0, "policy database %s: cannot use WAL mode (journal mode %s)", path,
+                       sqlite3_column_text (st, 0) ? (const char *) sqlite3_column_text (st, 0) : "unknown");
+        goto fail;
+      }
+  }
+  if (begin)
+    {
+      if (store_exec_sql (store, "BEGIN IMMEDIATE", err) < 0)
+        goto fail;
+      store->edit = true;
+      if (check_schema (store, false, err) < 0)
+        goto fail;
+    }
+  *out = store;
+  return 0;
+fail:
+  store_close (store);
+  return -1;
 }
 
 int
@@ -312,8 +347,8 @@ store_open_named (const char *path, const char *name, int flags, pg_store **out,
           store_close (store);
           return -1;
         }
-      /* Only the writer itself uses its copy; the busy timeout is for a
-         legacy database recovered in place (store_recover_live).  */
+      /* A database of the caller's own: the busy timeout is for a
+         connection another process still holds.  */
       sqlite3_busy_timeout (store->db, 5000);
     }
   sqlite3_extended_result_codes (store->db, 1);
@@ -366,6 +401,13 @@ store_path (pg_store *store)
 int
 store_begin (pg_store *store, bool write, pg_error_t *err)
 {
+  if (store->edit)
+    {
+      if (store_exec_sql (store, "SAVEPOINT pg", err) < 0)
+        return -1;
+      store->depth++;
+      return 0;
+    }
   /* A read transaction keeps every query of one decision on one snapshot.  */
   return store_exec_sql (store, write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", err);
 }
@@ -373,12 +415,29 @@ store_begin (pg_store *store, bool write, pg_error_t *err)
 int
 store_commit (pg_store *store, pg_error_t *err)
 {
+  if (store->edit)
+    {
+      if (store->depth == 0)
+        return pg_make_error (err, 0, "%s: no savepoint to release", store->path);
+      store->depth--;
+      return store_exec_sql (store, "RELEASE pg", err);
+    }
   return store_exec_sql (store, "COMMIT", err);
 }
 
 void
 store_rollback (pg_store *store)
 {
+  if (store->edit)
+    {
+      /* The writer's own transaction ends in store_edit_commit or _end.  */
+      if (store->depth == 0)
+        return;
+      store->depth--;
+      if (!sqlite3_get_autocommit (store->db))
+        sqlite3_exec (store->db, "ROLLBACK TO pg; RELEASE pg", NULL, NULL, NULL);
+      return;
+    }
   if (!sqlite3_get_autocommit (store->db))
     sqlite3_exec (store->db, "ROLLBACK", NULL, NULL, NULL);
 }

@@ -4,25 +4,44 @@
  * digest), the manifest digest, and every repo digest.  Scans hang off the
  * image; vulnerabilities and packages hang off the scan.
  *
- * The live database is never changed in place.  Every writer (import,
- * policy set, activate) changes a copy beside it and renames the copy into
- * place (store_edit_begin/commit, base/replace.h), one writer at a time.
- * Readers open it with SQLite's immutable=1 (PG_STORE_READONLY): no lock,
- * no journal, no write access needed, so a reader sees the old file or the
- * new one, never half, and neither a killed writer nor a reader's lock can
- * stop anyone.  Nothing but patchgate may write the live file.
+ * The live database is changed in place, by SQLite's own transactions, in
+ * WAL mode.  Every writer (import, policy set, prune, activate) takes the
+ * writer lock (base/writer_lock.h), so that writers take turns, and makes
+ * its whole change in one transaction (store_edit_begin/commit: BEGIN
+ * IMMEDIATE ... COMMIT); the decision index beside the database is
+ * compiled after the commit under the same lock.  A writer killed at any
+ * moment leaves at most an uncommitted tail in the WAL, which SQLite
+ * ignores: the database is what was committed, and nothing is left to
+ * recover by hand.  Readers (the CLI's; the hook never opens the database,
+ * it decides from the index) open it read-only with SQLite's normal
+ * locking and a busy timeout (PG_STORE_READONLY): in WAL mode a reader
+ * never blocks a writer, nor a writer a reader.
+ *
+ * The index records the database file's identity (stat: device, inode,
+ * size, mtime) and the hook refuses an index older than a change of it
+ * (index/index.h).  In WAL mode a commit need not write the main file, so
+ * every writer sets the file's mtime itself just before its COMMIT and
+ * again after its last write to the file (store_edit_commit): the identity
+ * changes with every change, only under the writer lock, and a writer
+ * killed after its COMMIT leaves an index that reads as stale, never one
+ * that reads as current without the change.  Nothing but patchgate may
+ * write the live file.
  */
 #ifndef PATCHGATE_STORE_H
 #define PATCHGATE_STORE_H
 
 #include "base/digest.h"
-#include "base/replace.h"
+#include "base/writer_lock.h"
 #include <sqlite3.h>
 
 #define PG_DEFAULT_DB "/var/lib/patchgate/policy.db"
 /* Bumped whenever the schema changes; store_open migrates older databases
    and refuses newer ones.  */
 #define PG_SCHEMA_VERSION 5
+/* How long a reader waits for a lock of the database (in WAL mode only
+   while a connection recovers the WAL, or a writer turns a database of an
+   older patchgate to WAL).  */
+#define PG_STORE_BUSY_MS (60 * 1000)
 
 enum pg_severity
 {
@@ -199,53 +218,86 @@ typedef struct pg_store pg_store;
 
 enum
 {
-  /* The live database, as every reader opens it: immutable=1.  */
+  /* Read-only, with SQLite's normal locking and a busy timeout of
+     PG_STORE_BUSY_MS: how every reader opens the live database.  Never
+     writes it (nor migrates it: an older schema is an error).  */
   PG_STORE_READONLY = 1 << 0,
-  /* Read-write, created when missing: a private copy (store_edit_begin),
-     never the live file.  */
+  /* Read-write, created when missing: a database of the caller's own that
+     no one else uses (a bundle's payload before it is copied in, tests);
+     the live database is changed through store_edit_begin.  */
   PG_STORE_CREATE = 1 << 1,
   /* With PG_STORE_READONLY: an older schema is no error (a reader that
-     copies the database, which the copy's writer then migrates).  */
+     snapshots the database, whose snapshot is then migrated).  */
   PG_STORE_OLDER_OK = 1 << 2,
 };
 
 /* Flags 0: read-write, as PG_STORE_CREATE but never creating.  */
 int store_open (const char *path, int flags, pg_store **out, pg_error_t *err);
-/* The same, naming the database NAME in messages (a copy of NAME).  */
+/* The same, naming the database NAME in messages.  */
 int store_open_named (const char *path, const char *name, int flags, pg_store **out, pg_error_t *err);
 /* A raw read-only connection to PATH as PG_STORE_READONLY opens it.  */
 int store_sqlite_open_readonly (const char *path, sqlite3 **db, pg_error_t *err);
 
-/* A rollback journal or a WAL beside the live database is left by a writer
-   older than the rename scheme (or by something else writing it in place):
-   roll it back or check it in, in place, so that it is never applied to a
-   file renamed over it.  Call under the writer lock.  */
-int store_recover_live (const char *path, pg_error_t *err);
-
-/* One change to the live database at PATH: the writer lock, a copy beside
-   it (migrated to the current schema) in *E->store, which the caller
-   changes in its own transactions (store_begin/commit); store_edit_commit
-   then puts the copy in place.  On any error, or without commit, the live
-   database stays as it was.  */
+/* One change to the live database at PATH, in place (see above).
+   store_edit_begin takes the writer lock (waiting for another writer),
+   creates the database when missing (0600; its directory 0700) or gives
+   an existing one back to root when root writes it (never group or world
+   write: base/writer_lock.h), opens it in WAL mode and begins the
+   change's transaction (BEGIN IMMEDIATE), migrating an older schema in it.
+   The caller changes E->store as any store: its store_begin, store_commit
+   and store_rollback are savepoints inside that transaction, so that
+   with --keep-going a failed report rolls back alone.  store_edit_commit
+   commits (marking the file changed around the commit, above), runs the
+   VACUUM store_prune asked for, checkpoints the WAL into the file and
+   closes the connection; the lock is held until store_edit_end, so that
+   the caller compiles the index under it.  Without store_edit_commit, or
+   on any error, nothing of the change is in the database.  */
 struct pg_store_edit
 {
-  struct pg_replace file;
-  pg_store *store;
+  char *path;
+  int lock_fd;     /* holds the writer lock */
+  pg_store *store; /* the live database, inside the change's transaction */
+  /* After store_edit_commit: the file's size when it ran a VACUUM
+     (store_prune's reclaim), else 0.  */
+  int64_t bytes_after;
+  bool created; /* the file did not exist: removed again unless committed */
+  bool committed;
 };
 #define PG_STORE_EDIT_INIT                                                                                   \
   {                                                                                                          \
-    .file = PG_REPLACE_INIT, .store = NULL                                                                   \
+    .path = NULL, .lock_fd = -1, .store = NULL, .bytes_after = 0, .created = false, .committed = false       \
   }
 int store_edit_begin (const char *path, struct pg_store_edit *e, pg_error_t *err);
 int store_edit_commit (struct pg_store_edit *e, pg_error_t *err);
+/* Roll back whatever was not committed, close, release the lock.  Safe on
+   PG_STORE_EDIT_INIT and after a failed store_edit_begin.  */
 void store_edit_end (struct pg_store_edit *e);
 #define cleanup_store_edit __attribute__ ((cleanup (store_edit_end)))
+
+/* Only the first half of store_edit_begin: the writer lock, killed
+   writers' temp files swept, the file created or its owner and mode
+   settled; no connection.  For store_edit_replace, and for whatever must
+   run under the lock (the index's compile by hand).  */
+int store_edit_lock (const char *path, struct pg_store_edit *e, pg_error_t *err);
+/* After store_edit_lock: replace the whole live database by the database
+   in the file SRC (a complete patchgate database of the caller's own,
+   beside it: a bundle's payload), in place, in one transaction (SQLite's
+   backup API), marking the file changed as store_edit_commit does.  The
+   lock stays held, for the index's compile, until store_edit_end.  A live
+   file that is not an SQLite database at all is replaced by rename
+   instead (nothing can have read it as one).  */
+int store_edit_replace (struct pg_store_edit *e, const char *src, pg_error_t *err);
+
 void store_close (pg_store *store);
 void cleanup_storep (pg_store **s);
 #define cleanup_store __attribute__ ((cleanup (cleanup_storep)))
 sqlite3 *store_db (pg_store *store);
 const char *store_path (pg_store *store);
 
+/* A transaction (WRITE: BEGIN IMMEDIATE, else a read transaction, one
+   snapshot), committed or rolled back; on a writer's store
+   (store_edit_begin) a savepoint inside its transaction, released or
+   rolled back to.  store_rollback does nothing when none is open.  */
 int store_begin (pg_store *store, bool write, pg_error_t *err);
 int store_commit (pg_store *store, pg_error_t *err);
 void store_rollback (pg_store *store);
@@ -334,8 +386,8 @@ int store_record_from_scan (pg_store *store, const struct pg_scan *scan, int64_t
    findings and packages), and the images, digests, names (with when each
    was first seen), fixes (when each fix was first known), VEX statements,
    the policy and meta.  Every other scan scanned before KEEP_SINCE goes,
-   with its findings and packages.  Call inside a write transaction, on a
-   writer's copy (store_edit_begin).  */
+   with its findings and packages.  Call inside a write transaction (of a
+   writer: store_edit_begin).  */
 struct pg_prune_stats
 {
   int64_t scans;    /* scans removed */
@@ -348,18 +400,23 @@ struct pg_prune_stats
   bool vacuumed;
 };
 int store_prune_scans (pg_store *store, int64_t keep_since, struct pg_prune_stats *st, pg_error_t *err);
-/* store_prune_scans in a write transaction of its own, then the space given
-   back (store_vacuum) when ALWAYS_VACUUM, or when over a quarter of the file
-   is free pages (SQLite reuses free pages, so after a daily import and
-   prune the file stays near its size without rewriting it every time).
-   On a writer's copy, outside any transaction.  */
+/* store_prune_scans in a write transaction of its own (a savepoint of a
+   writer's change), then the space given back (VACUUM) when ALWAYS_VACUUM,
+   or when over a quarter of the file is free pages (SQLite reuses free
+   pages, so after a daily import and prune the file stays near its size
+   without rewriting it every time).  On a writer's store (store_edit_begin)
+   the VACUUM runs in store_edit_commit, after the commit (VACUUM cannot
+   run inside a transaction): ST->vacuumed says it will, and the caller
+   takes ST->bytes_after from the edit's bytes_after once committed.  On
+   any other read-write store it runs here, outside any transaction.  */
 int store_prune (pg_store *store, int64_t keep_since, bool always_vacuum, struct pg_prune_stats *st,
                  pg_error_t *err);
 /* Pages of the database file, and how many of them are free.  */
 int store_page_counts (pg_store *store, int64_t *pages, int64_t *free_pages, pg_error_t *err);
+/* The database's size in bytes (pages times the page size).  */
+int store_file_bytes (pg_store *store, int64_t *bytes, pg_error_t *err);
 /* Rewrite the database without its free pages (SQLite's VACUUM), outside
-   any transaction; on a writer's copy only, before it is renamed into
-   place.  */
+   any transaction.  */
 int store_vacuum (pg_store *store, pg_error_t *err);
 
 /* Policy body (JSON text as the admin wrote it, validated).  Returns 0 and

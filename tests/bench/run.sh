@@ -12,8 +12,9 @@
 #   4. import throughput vs parsing the same reports (tests/bench/parse_floor.c)
 #   5. the hook's peak RSS at every size
 #   6. compiling the policy index: `policy set` (every image) at every size,
-#      and `import` of one report into the BENCH_IMPORT_SIZE database (only
-#      the images it changed)
+#      and `import` of one report into the BENCH_IMPORT_SIZE database, the
+#      whole command timed (its transaction in place, then the index's
+#      refresh: only the images it changed), against the 1 s target
 #   7. the hook on a podman host: its store (containers/storage) of a few
 #      containers vs one of thousands (tests/bench/gen_storage.py)
 # plus instruction counts (valgrind --tool=callgrind), which the noise does
@@ -105,7 +106,8 @@ ensure_db() {
     log "reusing $db ($(du -h "$db" | cut -f1))"
   else
     log "generating $db: $params"
-    rm -f "$db" "$db.params" "$db.info" "$db.tmp" "$db.tmp-journal"
+    # A WAL left beside a database must never meet another one.
+    rm -f "$db" "$db.params" "$db.info" "$db.tmp" "$db.tmp-journal" "$db-wal" "$db-shm"
     "$GEN" --db "$db.tmp" --images "$n" --packages "$PACKAGES" --vulns "$VULNS" --seed "$SEED" \
       --now "$PATCHGATE_NOW" >"$db.info.tmp"
     echo "bytes=$(stat -c %s "$db.tmp")" >>"$db.info.tmp"
@@ -277,7 +279,8 @@ if want import; then
     die "bundle build of the import database failed"
   echo "bundle images=$IMPORT_REPORTS bytes=$(stat -c %s "$DATA/import.bundle")" | tee "$RESULTS/bundle.txt"
   rm -f "$DATA/import.bundle"
-  rm -f "$DATA/import.db" "$DATA/import.idx" "$DATA/import.idx.lock"
+  rm -f "$DATA/import.db" "$DATA/import.db-wal" "$DATA/import.db-shm" "$DATA/import.db.lock" "$DATA/import.idx" \
+    "$DATA/import.idx.lock"
   # The last run's database must hold every report, each a new image.
   [ "$(awk '$1 == "images:" { print $2 }' "$RESULTS/import-status.txt")" = "$IMPORT_REPORTS" ] ||
     die "the import did not record $IMPORT_REPORTS images: $(cat "$RESULTS/import-status.txt")"
@@ -295,7 +298,12 @@ if want compile; then
   scratch=$DATA/scratch
   rm -rf "$scratch"
   mkdir -p "$scratch"
+  # No writer is at work: the file and whatever its WAL holds are the
+  # database (a writer empties the WAL when it closes alone).
   cp --reflink=auto "$DATA/db-$IMPORT_SIZE.db" "$scratch/policy.db"
+  if [ -s "$DATA/db-$IMPORT_SIZE.db-wal" ]; then
+    cp --reflink=auto "$DATA/db-$IMPORT_SIZE.db-wal" "$scratch/policy.db-wal"
+  fi
   cp --reflink=auto "$DATA/db-$IMPORT_SIZE.idx" "$scratch/policy.idx"
   # The copy's index is current: the first import can be incremental.
   : >"$RESULTS/import-one.txt"
@@ -477,8 +485,9 @@ report() {
     echo
     echo "\`patchgate policy set\` on each kept database: the policy stored, then every image compiled into"
     echo "the index (what a new policy costs); then \`patchgate import\` of one Trivy report (a new image)"
-    echo "into a copy of the ${IMPORT_SIZE:-?}-image database, 7 times: the images it changed compiled again,"
-    echo "the other records copied from the previous index."
+    echo "into a copy of the ${IMPORT_SIZE:-?}-image database, 7 times, the whole command timed: its transaction"
+    echo "on the database in place, then the index's refresh (the images it changed compiled again, the"
+    echo "other records copied from the previous index)."
     echo
     echo "| command | images | wall | index size |"
     echo "| --- | ---: | ---: | ---: |"
@@ -488,7 +497,7 @@ report() {
       echo "| policy set (every image) | $n | $(field "$h" seconds) s | $(awk -v b="$(field "$h" bytes)" 'BEGIN { printf "%.1f MB", b / 1e6 }') |"
     done
     if [ -s "$RESULTS/import-one.txt" ]; then
-      echo "| import of one report (median of 7; max) | ${IMPORT_SIZE:-} | $(sort -n "$RESULTS/import-one.txt" | awk '{ v[NR] = $1 } END { printf "%.2f s (max %.2f s)", v[int((NR + 1) / 2)] / 1e6, v[NR] / 1e6 }') | |"
+      echo "| import of one report, whole command (median of 7; max) | ${IMPORT_SIZE:-} | $(sort -n "$RESULTS/import-one.txt" | awk '{ v[NR] = $1 } END { printf "%.2f s (max %.2f s)", v[int((NR + 1) / 2)] / 1e6, v[NR] / 1e6 }') | |"
     fi
     echo
   fi

@@ -5,7 +5,8 @@
 # - a database, its directories or a hook config that anyone but root could
 #   change is refused, whatever on_error says;
 # - a writer killed mid-write never stops the hook nor `patchgate status`,
-#   and a reader's lock never stops a writer.
+#   leaves the committed data and lets the next writer in, and a reader's
+#   lock never stops a writer.
 # Everything runs under real runc or as the runtime would run the hook, with
 # a private rsyslogd; mounts stay in this file's private mount namespace.
 
@@ -340,17 +341,30 @@ refused_untrusted() {
   [ "$(stat -c %a "$d2")" = 700 ] || pg_fail "policy set made $d2 mode $(stat -c %a "$d2")"
   [ "$(stat -c %a "$d2/policy.db")" = 600 ] || pg_fail "policy set made the database mode $(stat -c %a "$d2/policy.db")"
 
-  # An admin lets a group read it: the next writes keep that.
+  # The WAL and its shared memory, which readers need, are the database's
+  # mode.
+  [ "$(stat -c %a "$d1/policy.db-wal"):$(stat -c %a "$d1/policy.db-shm")" = 600:600 ] ||
+    pg_fail "import made the WAL files $(stat -c %a "$d1/policy.db-wal"):$(stat -c %a "$d1/policy.db-shm")"
+
+  # An admin lets a group read it: the next writes keep that, and give it
+  # to the WAL files too.
   chmod 0750 "$d1"
   chmod 0640 "$d1/policy.db"
   chgrp 4 "$d1/policy.db"
   "$PG_CLI" policy set --db "$d1/policy.db" "$PG_POLICY_FILE" >/dev/null
   [ "$(stat -c %a:%g "$d1/policy.db")" = 640:4 ] || pg_fail "policy set: $(stat -c %a:%g "$d1/policy.db")"
+  local f
+  for f in "$d1/policy.db-wal" "$d1/policy.db-shm"; do
+    [ "$(stat -c %a:%u:%g "$f")" = 640:0:4 ] || pg_fail "policy set: $f is $(stat -c %a:%u:%g "$f")"
+  done
   # Group or world write is never kept, and the owner is root again.
-  chmod 0666 "$d1/policy.db"
-  chown 65534 "$d1/policy.db"
+  chmod 0666 "$d1/policy.db" "$d1/policy.db-wal"
+  chown 65534 "$d1/policy.db" "$d1/policy.db-shm"
   "$PG_CLI" import --db "$d1/policy.db" "$BATS_TEST_TMPDIR/r.json" >/dev/null
   [ "$(stat -c %a:%u "$d1/policy.db")" = 644:0 ] || pg_fail "import: $(stat -c %a:%u "$d1/policy.db")"
+  for f in "$d1/policy.db-wal" "$d1/policy.db-shm"; do
+    [ "$(stat -c %a:%u "$f")" = 644:0 ] || pg_fail "import: $f is $(stat -c %a:%u "$f")"
+  done
 }
 
 # --- a writer killed mid-write; a reader's lock --------------------------
@@ -405,29 +419,50 @@ decides_from_old() {
 
 @test "killed writer: an import SIGKILLed inside its transaction changes nothing; the hook, runc and status still work" {
   pg_db_scanned 1
-  local state before fifo=$BATS_TEST_TMPDIR/block.json pid b cid
+  local state before before_id before_idx fifo=$BATS_TEST_TMPDIR/block.json pid b cid
+  local idx=${PG_DB%.db}.idx
   state=$(state_of killed)
   big_report "$BATS_TEST_TMPDIR/big.json" 40000
   mkfifo "$fifo"
   before=$(sha256sum <"$PG_DB")
-  # The importer records big.json in its transaction, then waits to open
-  # the FIFO: killed exactly there, mid-transaction.
+  before_id=$(stat -c %d:%i:%s:%y "$PG_DB")
+  before_idx=$(sha256sum <"$idx")
+  # The importer records big.json in its transaction (in place: its pages
+  # spill into the WAL), then waits to open the FIFO: killed exactly there,
+  # mid-transaction.
   "$PG_CLI" import --db "$PG_DB" "$BATS_TEST_TMPDIR/big.json" "$fifo" >"$BATS_TEST_TMPDIR/import.out" 2>&1 3>&- &
   pid=$!
   wait_blocked "$pid" || return 1
   ls -la "$(dirname "$PG_DB")" >&2
+  [ "$(stat -c %s "$PG_DB-wal")" -gt 1000000 ] || pg_fail "the import wrote nothing into the WAL before the kill"
   kill -KILL "$pid"
   wait "$pid" || true
 
+  # The database file is as it was, and so is its identity: the index is
+  # still the current one (not merely within index_max_lag), and the hook
+  # decides from it however long nobody writes.
   [ "$(sha256sum <"$PG_DB")" = "$before" ] || pg_fail "the live database changed"
+  [ "$(stat -c %d:%i:%s:%y "$PG_DB")" = "$before_id" ] || pg_fail "the database's identity changed"
+  [ "$(sha256sum <"$idx")" = "$before_idx" ] || pg_fail "the index changed"
+  run "$PG_CLI" index status --db "$PG_DB"
+  assert_success
+  assert_output_contains "unchanged since"
+  pg_hook_config "$PG_DB" 'del(.test_clock) | .index_max_lag = "1s"' >"$BATS_TEST_TMPDIR/lag.json"
+  sleep 1.1
+  hook "$state" "$BATS_TEST_TMPDIR/lag.json"
+  [ "$status" -eq 0 ] || pg_fail "the hook with index_max_lag 1s after the killed writer: exit $status: $output"
   decides_from_old "$state" || return 1
+  # Readers see the committed data: no trace of the killed transaction.
+  [ "$(sqlite3 "file:$PG_DB?mode=ro" 'SELECT count(*) FROM vulns WHERE vuln_id LIKE "CVE-2099-%"')" = 0 ] ||
+    pg_fail "a reader sees the killed import's findings"
   b=$(make_bundle killed-runc 1)
   cid=$(new_cid)
   run rt_run "$cid" "$b"
   assert_success
   assert_output_contains hello-from-container
 
-  # The next writer succeeds and sweeps what the killed one left.
+  # The next writer succeeds, its change is the committed data, and the
+  # index is brought up to it.
   run "$PG_CLI" import --db "$PG_DB" "$BATS_TEST_TMPDIR/big.json"
   assert_success
   local left
@@ -435,6 +470,16 @@ decides_from_old() {
   [ -z "$left" ] || pg_fail "left behind: $left"
   run "$PG_CLI" status --db "$PG_DB"
   assert_output_matches "images: +2"$'\n'
+  [ "$(sqlite3 "file:$PG_DB?mode=ro" 'SELECT count(*) FROM vulns WHERE vuln_id LIKE "CVE-2099-%"')" = 40000 ] ||
+    pg_fail "the next import's findings are not all there"
+  [ "$(sqlite3 "file:$PG_DB?mode=ro" 'PRAGMA integrity_check')" = ok ] || pg_fail "integrity check failed"
+  run "$PG_CLI" index status --db "$PG_DB"
+  assert_success
+  assert_output_contains "unchanged since"
+  assert_output_matches "images: +2 "
+  sleep 1.1
+  hook "$state" "$BATS_TEST_TMPDIR/lag.json"
+  [ "$status" -eq 0 ] || pg_fail "the hook after the next import: exit $status: $output"
 }
 
 @test "killed writer: imports and policy sets SIGKILLed at random moments never stop the hook" {
@@ -456,7 +501,7 @@ decides_from_old() {
     sleep "$delay"
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" || true
-    [ "$(sqlite3 "file:$PG_DB?immutable=1" 'PRAGMA integrity_check')" = ok ] ||
+    [ "$(sqlite3 "file:$PG_DB?mode=ro" 'PRAGMA integrity_check')" = ok ] ||
       { echo "run $i (after ${delay}s): integrity check failed" >&2; bad=$((bad + 1)); }
     hook "$state"
     [ "$status" -eq 0 ] || { echo "run $i (after ${delay}s): hook exit $status: $output" >&2; bad=$((bad + 1)); }
@@ -476,7 +521,8 @@ decides_from_old() {
   PG_DB=$d/policy.db
   pg_hook_config "$PG_DB" 'del(.test_clock)' >"$PG_HOOK_CONFIG"
   pg_db_scanned 1
-  chmod 0644 "$PG_DB"
+  # The WAL files too: a reader needs them (README, "Permissions").
+  chmod 0644 "$PG_DB" "$PG_DB-wal" "$PG_DB-shm"
   state=$(state_of reader)
   setpriv --reuid 65534 --regid 65534 --clear-groups /usr/bin/python3 -c '
 import sqlite3, sys, time

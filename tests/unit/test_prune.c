@@ -33,7 +33,8 @@ file_size (const char *path)
   return sb.st_size;
 }
 
-/* As `patchgate prune` does it: in a writer's copy, renamed into place.  */
+/* As `patchgate prune` does it: a writer's transaction, then the VACUUM
+   after its commit.  */
 static void
 prune (const char *path, int64_t keep_since, struct pg_prune_stats *st)
 {
@@ -43,6 +44,8 @@ prune (const char *path, int64_t keep_since, struct pg_prune_stats *st)
   if (store_edit_begin (path, &edit, &err) < 0 || store_prune (edit.store, keep_since, true, st, &err) < 0
       || store_edit_commit (&edit, &err) < 0)
     fail_msg ("prune: %s", err->msg);
+  if (st->vacuumed)
+    st->bytes_after = edit.bytes_after;
 }
 
 static void
@@ -90,6 +93,8 @@ test_pruned_decides_as_before (void **state)
   /* VACUUM gave the space back.  */
   assert_true (st.vacuumed);
   assert_true (file_size (db) < size);
+  /* In place, and checkpointed into the file.  */
+  assert_int_equal (st.bytes_after, file_size (db));
   print_message ("pruned: %lld scans -> %lld, %lld bytes -> %lld\n", (long long) scans, (long long) pairs,
                  (long long) size, (long long) file_size (db));
 }
