@@ -29,6 +29,7 @@ static const struct
   { "prune", cmd_prune, false, "remove the old scans no decision reads, and reclaim the space" },
   { "report", cmd_report, true, "reports over the database: rebuilds (images on an older base)" },
   { "index", cmd_index, false, "compile the decision index by hand, or show how it stands" },
+  { "metrics", cmd_metrics, false, "the hook's decision counts, in Prometheus's text format (--json)" },
 };
 
 int
@@ -72,9 +73,10 @@ usage (FILE *out)
   for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
     fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].help);
   fprintf (out, "\nEvery command that reads or writes the database takes --db FILE\n"
-                "(default " PG_DEFAULT_DB "); check, import, prune, sync, activate, doctor and\n"
-                "bundle verify take --config FILE (the hook config).  Both may also come before\n"
-                "the command, with the same meaning.  `patchgate COMMAND --help` for details.\n"
+                "(default " PG_DEFAULT_DB "); check, import, prune, sync,\n"
+                "activate, doctor, metrics and bundle verify take --config FILE (the hook\n"
+                "config).  Both may also come before the command, with the same meaning.\n"
+                "`patchgate COMMAND --help` for details.\n"
                 "Exit status: 0 success (check: allow or audit), 1 denied (check) or not\n"
                 "enforced (doctor), 2 error.\n");
 }
