@@ -41,7 +41,8 @@ int pg_sandbox_drop_caps (pg_error_t *err);
  * system only below DIRFD, the textfile's directory (creating, writing,
  * renaming and removing regular files there; nothing else anywhere), and
  * pg_sandbox_seccomp then loads the allowlist with openat
- * (O_WRONLY|O_CREAT|O_EXCL), renameat and unlinkat added.  Fails when the
+ * (O_WRONLY|O_CREAT|O_EXCL), renameat, renameat2 (RENAME_EXCHANGE) and
+ * unlinkat added.  Fails when the
  * kernel has no Landlock: the hook then keeps the plain allowlist and does
  * not publish.  (SANITIZE=1 builds skip Landlock: their sanitizers write
  * reports anywhere log_path says.)  */

@@ -25,7 +25,8 @@
 
 /* The allowlist for the process PID.  TEXTFILE: also what publishing the
    metrics textfile needs (metrics/metrics.h: creating a file with
-   O_WRONLY|O_CREAT|O_EXCL, renameat, unlinkat), for a hook whose writes
+   O_WRONLY|O_CREAT|O_EXCL, renameat, renameat2 with RENAME_EXCHANGE,
+   unlinkat), for a hook whose writes
    Landlock has confined to the textfile's directory (sandbox.h).  */
 int pg_seccomp_rules (uint32_t pid, bool textfile, scmp_filter_ctx *out, pg_error_t *err);
 

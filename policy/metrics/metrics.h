@@ -12,7 +12,8 @@
  * another magic is refused (remove it to start again).
  *
  * Publishing the textfile (metrics_publish) is a render into a temporary
- * file beside it and a rename over it, by one process at a time: whoever
+ * file beside it swapped in for it (an atomic rename), by one process at
+ * a time: whoever
  * takes the lease, a word in the counters file set with compare-and-swap,
  * publishes; whoever finds it taken leaves at once and counts on the
  * holder, who looks at the generation again after giving the lease back.
@@ -130,7 +131,8 @@ void metrics_textfile_close (struct pg_metrics_textfile *t);
    published already), -1 on an error (the lease given back).  STALE_MS: a
    lease older than this is taken over (its holder died: every hook is
    gone by its deadline).  Uses openat (O_WRONLY|O_CREAT|O_EXCL), write,
-   renameat and unlinkat relative to T->dirfd only.  Without
+   renameat2 (RENAME_EXCHANGE), renameat and unlinkat relative to T->dirfd
+   only.  Without
    PG_METRICS_PUBLISH_FORCE, nothing is rendered when a file with every
    decision counted so far was published already.  */
 enum
