@@ -13,7 +13,7 @@ DEPS = build-essential pkg-config clang clang-format \
        libjansson-dev libsqlite3-dev libcurl4-openssl-dev libssl-dev \
        libseccomp-dev libcap-dev libcmocka-dev libcdb-dev libzstd-dev \
        bats runc crun umoci busybox-static rsyslog util-linux procps \
-       jq sqlite3 openssl dpkg rpm python3 python3-rpm python3-yaml man-db groff-base \
+       jq sqlite3 openssl dpkg rpm python3 python3-rpm python3-yaml python3-prometheus-client man-db groff-base \
        podman skopeo docker.io containerd nginx \
        strace valgrind libclang-rt-14-dev graphviz zstd
 

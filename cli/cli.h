@@ -20,6 +20,7 @@ int cmd_prune (int argc, char **argv);
 int cmd_report (int argc, char **argv);
 int cmd_index (int argc, char **argv);
 int cmd_audit (int argc, char **argv);
+int cmd_metrics (int argc, char **argv);
 
 /* After a committed change of DB: recompile the policy index (INDEX, NULL:
    beside DB); on failure say what the hook does meanwhile.  Returns the

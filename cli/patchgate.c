@@ -32,6 +32,7 @@ static const struct
   { "report", cmd_report, true, "reports: rebuilds (images on an older base), expiring (refused soon)" },
   { "index", cmd_index, false, "compile the decision index by hand, or show how it stands" },
   { "audit", cmd_audit, false, "decide every running container again under today's policy" },
+  { "metrics", cmd_metrics, false, "the hook's decision counts, in Prometheus's text format (--json)" },
 };
 
 int
@@ -101,9 +102,10 @@ usage (FILE *out)
   for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
     fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].help);
   fprintf (out, "\nEvery command that reads or writes the database takes --db FILE\n"
-                "(default " PG_DEFAULT_DB "); check, audit, import, prune, sync, activate, doctor\n"
-                "and bundle verify take --config FILE (the hook config).  Both may also come before\n"
-                "the command, with the same meaning.  `patchgate COMMAND --help` for details.\n"
+                "(default " PG_DEFAULT_DB "); check, audit, import, prune, sync, activate, doctor,\n"
+                "metrics and bundle verify take --config FILE (the hook config).  Both may also\n"
+                "come before the command, with the same meaning.  `patchgate COMMAND --help` for\n"
+                "details.\n"
                 "Exit status: 0 success (check: allow or audit), 1 denied (check), refused\n"
                 "now (audit) or not enforced (doctor), 2 error.\n");
 }

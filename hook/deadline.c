@@ -15,6 +15,7 @@ static bool started;
 static int64_t deadline_ms;
 static volatile sig_atomic_t expiry_status = 2;
 static volatile sig_atomic_t settled;
+static void (*volatile on_expiry) (int settled, int status);
 
 static int64_t
 elapsed_ms (void)
@@ -30,6 +31,8 @@ on_alarm (int sig)
   (void) sig;
   if (!settled)
     pg_log_emergency ();
+  if (on_expiry)
+    on_expiry (settled, expiry_status);
   _exit (expiry_status);
 }
 
@@ -44,6 +47,12 @@ pg_deadline_settle (int status)
 {
   expiry_status = status;
   settled = 1;
+}
+
+void
+pg_deadline_on_expiry (void (*fn) (int settled, int status))
+{
+  on_expiry = fn;
 }
 
 int64_t

@@ -19,6 +19,10 @@ void pg_deadline_set_status (int status);
 /* The decision is made and logged: from now on expiry exits with STATUS,
    silently (freeing memory is all that is left to do).  */
 void pg_deadline_settle (int status);
+/* FN (async-signal-safe) runs at expiry, before the exit, told whether
+   the decision was settled and the exit status: the metrics count the
+   deadline's refusal and give their lease back there (hook_metrics.c).  */
+void pg_deadline_on_expiry (void (*fn) (int settled, int status));
 /* Milliseconds left, 0 when passed.  */
 int64_t pg_deadline_left_ms (void);
 

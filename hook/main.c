@@ -5,6 +5,7 @@
 #include "gate/gate.h"
 #include "report/report.h"
 #include "deadline.h"
+#include "hook_metrics.h"
 #include "logsink.h"
 #include "sandbox.h"
 #include "base/clock.h"
@@ -44,6 +45,10 @@ usage (FILE *out)
            "The hook's environment is whoever ran the runtime's: nothing in it is read,\n"
            "except PATCHGATE_NOW (RFC 3339), which fixes the clock only when the hook\n"
            "config sets the test-only \"test_clock\": true.\n"
+           "\n"
+           "With metrics_textfile or metrics_counters in the hook config, each decision is\n"
+           "counted once logged, and the node_exporter textfile rendered (patchgate metrics\n"
+           "prints the counts); a metrics failure never changes the decision.\n"
            "\n"
            "The hook config, the policy index and every directory above them must be\n"
            "root's and not writable by group or others (sticky directories such as /tmp\n"
@@ -103,6 +108,8 @@ fail (const struct pg_hook_config *cfg, const struct pg_gate_result *res, enum f
   pg_log_line (LOG_ERR, line);
   fputs (out, stderr);
   pg_deadline_settle (allow ? EXIT_ALLOW : EXIT_ERROR);
+  /* Counted once logged and settled; nothing it does changes the exit.  */
+  hook_metrics_record_error (fault_code (f), allow, ctx);
   pg_error_release (err);
   return allow ? EXIT_ALLOW : EXIT_ERROR;
 }
@@ -223,6 +230,9 @@ main (int argc, char **argv)
   prepare_deadline (&cfg, NULL, cfg.timeout_ms);
   if (pg_deadline_arm (cfg.timeout_ms) < 0)
     pg_make_error (&err, errno, "arming the deadline");
+  /* The metrics' files, opened while the hook still may (off unless the
+     config names them; never a reason to refuse).  */
+  hook_metrics_prepare (&cfg);
 
   if (err)
     {
@@ -267,6 +277,7 @@ main (int argc, char **argv)
   if (gate_open_index (&cfg, &res, &err) < 0)
     goto error;
 #ifndef PG_HOOK_NO_SECCOMP
+  hook_metrics_confine ();
   if (pg_sandbox_enter (&err) < 0 || gate_decide_prepared (&res, now, &err) < 0)
     goto error;
 #else
@@ -287,6 +298,9 @@ main (int argc, char **argv)
       ret = EXIT_DENIED;
     }
   pg_deadline_settle (ret);
+  /* After the decision is logged and its exit settled: count it, publish
+     the textfile.  A failure is logged once and changes nothing.  */
+  hook_metrics_record_decision (&res.decision, &res.ctx);
   gate_result_free (&res);
   hook_config_free (&cfg);
   return ret;

@@ -2,6 +2,7 @@
  * why.
  */
 #include "sandbox.h"
+#include "seccomp_rules.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/filter.h>
+#include <linux/landlock.h>
 #include <linux/seccomp.h>
 
 static void
@@ -73,16 +75,85 @@ pg_sandbox_drop_caps (pg_error_t *err)
    libseccomp at every start cost the hook about a third of its time.  */
 #include <seccomp_bpf.h> /* generated: $(BUILD)/gen/, by the Makefile */
 
+/* Set by pg_sandbox_confine_writes: load the allowlist that lets the hook
+   publish the metrics textfile.  */
+static bool textfile_allowed;
+
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+
+int
+pg_sandbox_confine_writes (int dirfd, pg_error_t *err)
+{
+#ifdef PG_SANITIZER_BUILD
+  /* The sanitizers write their reports with O_CREAT where log_path says:
+     no Landlock in SANITIZE=1 builds, whose allowlist is wider anyway.  */
+  (void) dirfd;
+  textfile_allowed = true;
+  return 0;
+#else
+  struct landlock_ruleset_attr attr;
+  struct landlock_path_beneath_attr beneath;
+  cleanup_close int ruleset = -1;
+  long abi;
+
+  abi = syscall (SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  if (abi < 1)
+    return pg_make_error (err, errno,
+                          "sandbox: Landlock is not available (a kernel before 5.13, or without landlock in "
+                          "its lsm= list), so the hook may not write the metrics textfile");
+  memset (&attr, 0, sizeof (attr));
+  /* Every right to change the file system that this kernel knows.  Reads
+     are left to seccomp, as before.  */
+  attr.handled_access_fs = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR
+                           | LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR
+                           | LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG
+                           | LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO
+                           | LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+  if (abi >= 2)
+    attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+  if (abi >= 3)
+    attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+  if (abi >= 5)
+    attr.handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+  ruleset = (int) syscall (SYS_landlock_create_ruleset, &attr, sizeof (attr), 0);
+  if (ruleset < 0)
+    return pg_make_error (err, errno, "sandbox: landlock_create_ruleset");
+  /* Below the textfile's directory: write a new file, make one, remove or
+     replace one (a rename within the directory needs both).  */
+  memset (&beneath, 0, sizeof (beneath));
+  beneath.allowed_access
+      = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REMOVE_FILE;
+  beneath.parent_fd = dirfd;
+  if (syscall (SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) < 0)
+    return pg_make_error (err, errno, "sandbox: landlock_add_rule");
+  if (syscall (SYS_landlock_restrict_self, ruleset, 0) < 0)
+    return pg_make_error (err, errno, "sandbox: landlock_restrict_self");
+  textfile_allowed = true;
+  return 0;
+#endif
+}
+
 int
 pg_sandbox_seccomp (pg_error_t *err)
 {
-  struct sock_filter prog[sizeof (pg_seccomp_bpf) / sizeof (pg_seccomp_bpf[0])];
-  struct sock_fprog fprog = { .len = (unsigned short) (sizeof (prog) / sizeof (prog[0])), .filter = prog };
+  const struct sock_filter *bpf = textfile_allowed ? pg_seccomp_bpf_textfile : pg_seccomp_bpf;
+  size_t n = textfile_allowed ? sizeof (pg_seccomp_bpf_textfile) / sizeof (pg_seccomp_bpf_textfile[0])
+                              : sizeof (pg_seccomp_bpf) / sizeof (pg_seccomp_bpf[0]);
+  size_t pid_insn = textfile_allowed ? PG_SECCOMP_TEXTFILE_PID_INSN : PG_SECCOMP_PID_INSN;
+  struct sock_filter prog[sizeof (pg_seccomp_bpf_textfile) > sizeof (pg_seccomp_bpf)
+                              ? sizeof (pg_seccomp_bpf_textfile) / sizeof (pg_seccomp_bpf_textfile[0])
+                              : sizeof (pg_seccomp_bpf) / sizeof (pg_seccomp_bpf[0])];
+  struct sock_fprog fprog = { .len = (unsigned short) n, .filter = prog };
 
-  memcpy (prog, pg_seccomp_bpf, sizeof (prog));
-  if (prog[PG_SECCOMP_PID_INSN].k != PG_SECCOMP_PID_PLACEHOLDER_VALUE)
+  memcpy (prog, bpf, n * sizeof (prog[0]));
+  if (prog[pid_insn].k != PG_SECCOMP_PID_PLACEHOLDER_VALUE)
     return pg_make_error (err, 0, "sandbox: the built-in seccomp program has no pid to fill in");
-  prog[PG_SECCOMP_PID_INSN].k = (uint32_t) getpid ();
+  prog[pid_insn].k = (uint32_t) getpid ();
   if (syscall (SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0)
     return pg_make_error (err, errno, "sandbox: loading the seccomp filter");
   return 0;

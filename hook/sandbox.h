@@ -21,7 +21,9 @@
  *    (sendto on the AF_UNIX socket already connected to /dev/log, a new
  *    AF_UNIX socket to reconnect, write on stderr), the deadline's SIGALRM,
  *    and exit.  Anything else kills the process (SIGSYS), and the runtime
- *    refuses the start.
+ *    refuses the start.  A hook that publishes the metrics textfile may
+ *    also create, rename and remove files, in that one directory
+ *    (pg_sandbox_confine_writes).
  *
  * Sanitizer builds (make SANITIZE=1) need more at exit (LeakSanitizer stops
  * the world with clone and ptrace, reads /proc, writes its report to
@@ -35,6 +37,17 @@
 int pg_sandbox_init_caps (pg_error_t *err);
 /* Empty every capability set.  */
 int pg_sandbox_drop_caps (pg_error_t *err);
+/* Only for a hook that publishes the metrics textfile (metrics/metrics.h),
+ * before pg_sandbox_enter: a Landlock ruleset allows changes to the file
+ * system only below DIRFD, the textfile's directory (creating, writing,
+ * renaming and removing regular files there; nothing else anywhere), and
+ * pg_sandbox_seccomp then loads the allowlist with openat
+ * (O_WRONLY|O_CREAT|O_EXCL), renameat, renameat2 (RENAME_EXCHANGE) and
+ * unlinkat added.  Fails when the
+ * kernel has no Landlock: the hook then keeps the plain allowlist and does
+ * not publish.  (SANITIZE=1 builds skip Landlock: their sanitizers write
+ * reports anywhere log_path says.)  */
+int pg_sandbox_confine_writes (int dirfd, pg_error_t *err);
 /* Load the seccomp allowlist (no_new_privs must be set).  */
 int pg_sandbox_seccomp (pg_error_t *err);
 /* pg_sandbox_drop_caps, then pg_sandbox_seccomp.  */

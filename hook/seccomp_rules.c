@@ -12,16 +12,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/ioctl.h>
-
-/* The sanitizer runtimes are detected at compile time: GCC defines
-   __SANITIZE_ADDRESS__, clang answers __has_feature.  */
-#if defined(__SANITIZE_ADDRESS__)
-#define PG_SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define PG_SANITIZER_BUILD 1
-#endif
-#endif
+#include <stdio.h> /* RENAME_EXCHANGE */
 
 static void
 cleanup_scmpp (scmp_filter_ctx *ctx)
@@ -82,7 +73,7 @@ add_rule (scmp_filter_ctx ctx, const char *name, unsigned n, const struct scmp_a
 }
 
 int
-pg_seccomp_rules (uint32_t pid, scmp_filter_ctx *out, pg_error_t *err)
+pg_seccomp_rules (uint32_t pid, bool textfile, scmp_filter_ctx *out, pg_error_t *err)
 {
   __attribute__ ((cleanup (cleanup_scmpp))) scmp_filter_ctx ctx = NULL;
   const scmp_datum_t writes = O_ACCMODE | O_CREAT | O_TRUNC;
@@ -109,7 +100,31 @@ pg_seccomp_rules (uint32_t pid, scmp_filter_ctx *out, pg_error_t *err)
     if (add_rule (ctx, "socket", 1, &unix_only, err) < 0 || add_rule (ctx, "tgkill", 1, &self, err) < 0)
       return -1;
   }
+  if (textfile)
+    {
+      /* The metrics textfile (metrics.c's write_and_rename): the new file
+         swapped with the textfile (RENAME_EXCHANGE) or renamed over it,
+         and the old one removed, no other flags.  Landlock confines them,
+         and the create below, to that directory (sandbox.c).  */
+      struct scmp_arg_cmp no_flags_2 = arg_cmp (2, SCMP_CMP_EQ, 0, 0);
+      struct scmp_arg_cmp no_flags_4 = arg_cmp (4, SCMP_CMP_EQ, 0, 0);
+      struct scmp_arg_cmp exchange_4 = arg_cmp (4, SCMP_CMP_EQ, RENAME_EXCHANGE, 0);
+
+      if (add_rule (ctx, "renameat", 0, NULL, err) < 0 || add_rule (ctx, "renameat2", 1, &no_flags_4, err) < 0
+          || add_rule (ctx, "renameat2", 1, &exchange_4, err) < 0
+          || add_rule (ctx, "unlinkat", 1, &no_flags_2, err) < 0)
+        return -1;
+    }
 #ifndef PG_SANITIZER_BUILD
+  if (textfile)
+    {
+      /* A new file, write-only, never an existing one.  */
+      const scmp_datum_t mask = O_ACCMODE | O_CREAT | O_TRUNC | O_EXCL;
+      struct scmp_arg_cmp create_at = arg_cmp (2, SCMP_CMP_MASKED_EQ, mask, O_WRONLY | O_CREAT | O_EXCL);
+
+      if (add_rule (ctx, "openat", 1, &create_at, err) < 0)
+        return -1;
+    }
   {
     /* Files are opened for reading only.  */
     struct scmp_arg_cmp ro_at = arg_cmp (2, SCMP_CMP_MASKED_EQ, writes, 0);

@@ -39,13 +39,16 @@ resolve_flags (enum pg_resolve how)
 {
   if (how == PG_RESOLVE_IN_ROOT)
     return RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+  if (how == PG_RESOLVE_NO_SYMLINKS)
+    return RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   return RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 }
 
 /* One component at a time from DIRFD: no symlink (O_NOFOLLOW everywhere),
-   no "..", no change of st_dev.  Stricter than openat2 under both modes. */
+   no "..", no change of st_dev unless XDEV.  Stricter than openat2 under
+   every mode.  */
 static int
-walk_openat (int dirfd, const char *path, int flags)
+walk_openat (int dirfd, const char *path, int flags, bool xdev)
 {
   cleanup_free char *copy = xstrdup (path);
   char *save = NULL, *comp, *next;
@@ -84,7 +87,7 @@ walk_openat (int dirfd, const char *path, int flags)
           fd = -1;
           errno = e;
         }
-      if (fd >= 0 && st.st_dev != root_st.st_dev)
+      if (fd >= 0 && !xdev && st.st_dev != root_st.st_dev)
         {
           close (fd);
           fd = -1;
@@ -127,7 +130,7 @@ pg_safe_openat (int dirfd, const char *path, int flags, enum pg_resolve how)
         return (int) fd;
       no_openat2 = true;
     }
-  return walk_openat (dirfd, path, flags);
+  return walk_openat (dirfd, path, flags, how == PG_RESOLVE_NO_SYMLINKS);
 }
 
 /* Open PATH below DIRFD for reading and check it is a regular file of at

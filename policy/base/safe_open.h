@@ -26,13 +26,21 @@ enum pg_resolve
      crossing.  openat2: RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
      RESOLVE_NO_XDEV.  */
   PG_RESOLVE_IN_ROOT,
+  /* No symlink and no magic link on the way, nothing above the directory,
+     mounts crossed: for a path an admin named from "/" (the metrics
+     textfile's directory, metrics/metrics.h), where whoever owns a
+     directory on the way may rename entries but must not make the path
+     lead anywhere by a link.  openat2: RESOLVE_BENEATH |
+     RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS.  */
+  PG_RESOLVE_NO_SYMLINKS,
 };
 
 /* openat(2) of the relative PATH below DIRFD under HOW's rules.  Returns the
    fd, or -1 with errno: ELOOP or ENOTDIR for a refused symlink, EXDEV for
    an escape or a mount crossing, ENOENT, ...  The fallback walk refuses
    every symlink and every ".." (also under PG_RESOLVE_IN_ROOT), and
-   compares st_dev for mount crossings.  FLAGS must not create.  */
+   compares st_dev for mount crossings (except under
+   PG_RESOLVE_NO_SYMLINKS).  FLAGS must not create.  */
 int pg_safe_openat (int dirfd, const char *path, int flags, enum pg_resolve how);
 
 /* Read the regular file PATH below DIRFD, at most MAX bytes (NUL-terminated,

@@ -170,6 +170,35 @@ config_parse_engine_field (const char *key, json_t *v, struct pg_hook_config *cf
   return 0;
 }
 
+/* metrics_textfile, metrics_counters.  Returns 1 when KEY is one of them,
+   0 when not, -1 on a bad value.  */
+static int
+config_parse_metrics_field (const char *key, json_t *v, struct pg_hook_config *cfg, pg_error_t *err)
+{
+  const char *s = json_string_value (v);
+  const char *base;
+  char **field;
+
+  if (strcmp (key, "metrics_textfile") == 0)
+    field = &cfg->metrics_textfile;
+  else if (strcmp (key, "metrics_counters") == 0)
+    field = &cfg->metrics_counters;
+  else
+    return 0;
+  if (s == NULL || s[0] != '/' || strstr (s, "/../") || strstr (s, "/./"))
+    return pg_make_error (err, 0, "%s: must be an absolute path", key);
+  base = strrchr (s, '/') + 1;
+  if (base[0] == '\0' || base[0] == '.' || strlen (base) > 200)
+    return pg_make_error (err, 0, "%s: must name a file (not starting with \".\", at most 200 bytes)", key);
+  if (field == &cfg->metrics_textfile
+      && (strlen (base) <= 5 || strcmp (base + strlen (base) - 5, ".prom") != 0))
+    return pg_make_error (err, 0,
+                          "metrics_textfile: must end in \".prom\" (node_exporter reads only *.prom)");
+  free (*field);
+  *field = xstrdup (s);
+  return 1;
+}
+
 static int
 config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
 {
@@ -250,6 +279,11 @@ config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
           if (r < 0)
             return -1;
         }
+      else if ((r = config_parse_metrics_field (key, v, cfg, err)) != 0)
+        {
+          if (r < 0)
+            return -1;
+        }
       else
         return pg_make_error (err, 0, "%s: unknown field", key);
     }
@@ -285,6 +319,13 @@ hook_config_load (const char *path, struct pg_hook_config *cfg, pg_error_t *err)
   if (config_parse (doc, cfg, err) < 0)
     return pg_error_wrap (err, "hook config %s", path);
   hook_config_set_db (cfg, NULL);
+  /* The counters beside the database, which only root writes already.  */
+  if (cfg->metrics_textfile && cfg->metrics_counters == NULL)
+    {
+      const char *slash = strrchr (cfg->policy_db, '/');
+      xasprintf (&cfg->metrics_counters, "%.*s/metrics.counters", (int) (slash ? slash - cfg->policy_db : 0),
+                 cfg->policy_db);
+    }
   return 0;
 }
 
@@ -318,5 +359,7 @@ hook_config_free (struct pg_hook_config *cfg)
   free (cfg->docker_root);
   free (cfg->runtime_path);
   free (cfg->runtime_engine);
+  free (cfg->metrics_textfile);
+  free (cfg->metrics_counters);
   memset (cfg, 0, sizeof (*cfg));
 }

@@ -51,6 +51,13 @@ struct pg_hook_config
      from PATCHGATE_NOW in its environment.  Never on a production host:
      the environment is whoever ran the runtime's.  */
   bool test_clock;
+  /* Decision metrics (metrics/metrics.h): the node_exporter textfile the
+     hook renders after each decision (key metrics_textfile, a path ending
+     in ".prom"; NULL: none) and the counters file it counts in (key
+     metrics_counters; when only metrics_textfile is set, "metrics.counters"
+     beside policy_db).  Both NULL: metrics off.  */
+  char *metrics_textfile;
+  char *metrics_counters;
   /* The hook's total deadline in milliseconds (hook/deadline.h); key
      `timeout`.  */
   int64_t timeout_ms;

@@ -7,8 +7,10 @@
  * Never install this.
  */
 #include "sandbox.h"
+#include "hook_metrics.h"
 
 #define pg_sandbox_init_caps(err) 0
 #define pg_sandbox_enter(err) 0
+#define hook_metrics_confine() ((void) 0)
 
 #include "../../hook/main.c"

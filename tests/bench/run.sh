@@ -10,7 +10,8 @@
 #   2. the same at every database size: lookups must stay flat
 #   3. `runc run` of a busybox container with and without the hook
 #   4. import throughput vs parsing the same reports (tests/bench/parse_floor.c)
-#   5. the hook's peak RSS at every size
+#   5. the hook's peak RSS at every size, and the hook with metrics on
+#      (README, "Metrics") against the same hook with them off
 #   6. compiling the policy index: `policy set` (every image) at every size,
 #      and `import` of one report into the BENCH_IMPORT_SIZE database, the
 #      whole command timed (its transaction in place, then the index's
@@ -195,8 +196,23 @@ for n in $SIZES; do
     die "the hook does not allow the benchmark image at $n images"
   }
 done
+# Metrics on (README, "Metrics"): counted and the textfile published, or
+# counted only; new files each run.
+mkdir -p "$DATA/textfile"
+chmod 0755 "$DATA/textfile"
+rm -f "$DATA/metrics.counters" "$DATA/metrics-count.counters" "$DATA/textfile/patchgate.prom"
+jq --arg t "$DATA/textfile/patchgate.prom" --arg c "$DATA/metrics.counters" \
+  '.metrics_textfile = $t | .metrics_counters = $c' "$DATA/hook-$LARGEST.json" >"$DATA/hook-metrics-$LARGEST.json"
+jq --arg c "$DATA/metrics-count.counters" '.metrics_counters = $c' "$DATA/hook-$LARGEST.json" \
+  >"$DATA/hook-count-$LARGEST.json"
+"$HOOK" --config "$DATA/hook-metrics-$LARGEST.json" <"$DATA/state-$LARGEST.json" 2>"$RESULTS/check-metrics.err" &&
+  grep -q 'patchgate_decisions_total{decision="allow"} 1$' "$DATA/textfile/patchgate.prom" || {
+  cat "$RESULTS/check-metrics.err" >&2
+  die "the hook with metrics on does not allow the benchmark image, or wrote no textfile"
+}
 make_bundle "$DATA/bundle-deny" "$(kv "$DATA/db-$LARGEST.db.info" deny_digest)" "$DATA/hook-$LARGEST.json"
 make_state "$DATA/state-deny.json" "$DATA/bundle-deny" "bench-deny"
+make_bundle "$DATA/bundle-metrics" "$(kv "$DATA/db-$LARGEST.db.info" target_digest)" "$DATA/hook-metrics-$LARGEST.json"
 make_bundle "$DATA/bundle-plain" "$(kv "$DATA/db-$LARGEST.db.info" target_digest)" ""
 make_bundle "$DATA/bundle-floorhook" "$(kv "$DATA/db-$LARGEST.db.info" target_digest)" floor
 
@@ -216,6 +232,8 @@ if want hook; then
   done
   args+=(--cmd "deny-$LARGEST" 1 "$DATA/state-deny.json" "$HOOK" --config "$DATA/hook-$LARGEST.json")
   args+=(--cmd "nosandbox-$LARGEST" 0 "$DATA/state-$LARGEST.json" "$NOSANDBOX" --config "$DATA/hook-$LARGEST.json")
+  args+=(--cmd "metrics-$LARGEST" 0 "$DATA/state-$LARGEST.json" "$HOOK" --config "$DATA/hook-metrics-$LARGEST.json")
+  args+=(--cmd "count-$LARGEST" 0 "$DATA/state-$LARGEST.json" "$HOOK" --config "$DATA/hook-count-$LARGEST.json")
   "$TIMER" -n "$RUNS" -w 20 "${args[@]}" | tee "$RESULTS/hook.txt"
 fi
 
@@ -238,6 +256,8 @@ if want callgrind; then
   for n in $SIZES; do
     echo "hook-$n $(ir "$NOSANDBOX" --config "$DATA/hook-$n.json" <"$DATA/state-$n.json")" | tee -a "$RESULTS/callgrind.txt"
   done
+  echo "metrics-$LARGEST $(ir "$NOSANDBOX" --config "$DATA/hook-metrics-$LARGEST.json" <"$DATA/state-$LARGEST.json")" |
+    tee -a "$RESULTS/callgrind.txt"
 fi
 
 # ---- 3: runc ---------------------------------------------------------------
@@ -249,7 +269,8 @@ if want runc; then
   unshare -m --propagation private "$TIMER" -n "$RUNC_RUNS" -w 5 \
     --cmd runc-plain 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-plain" bench-plain \
     --cmd runc-floorhook 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-floorhook" bench-floor \
-    --cmd runc-hook 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-$LARGEST" bench-hook |
+    --cmd runc-hook 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-$LARGEST" bench-hook \
+    --cmd runc-metrics 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-metrics" bench-metrics |
     tee "$RESULTS/runc.txt"
 fi
 
@@ -392,8 +413,11 @@ report() {
     echo "| command | images | median | p99 | median / floor | p99 / floor | CPU median / floor | max RSS |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     echo "| floor (reads stdin, exits) | | $(ms "$(field "$f" median_us)") ms | $(ms "$(field "$f" p99_us)") ms | 1.00 | 1.00 | 1.00 | $(mib "$(field "$f" maxrss_kb)") MiB |"
-    for n in floor-static sqlite-$LARGEST cdb-$LARGEST $SIZES deny-$LARGEST nosandbox-$LARGEST; do
+    for n in floor-static sqlite-$LARGEST cdb-$LARGEST $SIZES deny-$LARGEST nosandbox-$LARGEST metrics-$LARGEST \
+      count-$LARGEST; do
       case $n in
+      metrics-*) h=$(line "$n" "$RESULTS/hook.txt") r="hook, metrics on (counted, textfile published)" n=$LARGEST ;;
+      count-*) h=$(line "$n" "$RESULTS/hook.txt") r="hook, metrics counted only (no textfile)" n=$LARGEST ;;
       floor-static) h=$(line floor-static "$RESULTS/hook.txt") r="floor linked as the hook (static-pie)" n= ;;
       nosandbox-*) h=$(line "$n" "$RESULTS/hook.txt") r="hook without its sandbox (bench build)" n=$LARGEST ;;
       sqlite-*) h=$(line "sqlite-floor-$LARGEST" "$RESULTS/hook.txt") r="SQLite floor (open, one lookup)" n=$LARGEST ;;
@@ -411,6 +435,15 @@ report() {
     hl=$(line "hook-$LARGEST" "$RESULTS/hook.txt")
     echo "Against the floor linked as the hook is (static-pie): hook at $LARGEST images = **$(ratio "$(field "$hl" median_us)" "$(field "$hs" median_us)")**x median, $(ratio "$(field "$hl" p99_us)" "$(field "$hs" p99_us)")x p99."
     echo
+    local hm hc
+    hm=$(line "metrics-$LARGEST" "$RESULTS/hook.txt")
+    hc=$(line "count-$LARGEST" "$RESULTS/hook.txt")
+    if [ -n "$hm" ]; then
+      echo "Metrics (same run, $LARGEST images): hook with metrics on / off = **$(ratio "$(field "$hm" median_us)" "$(field "$hl" median_us)")**x median,"
+      echo "$(ratio "$(field "$hm" p99_us)" "$(field "$hl" p99_us)")x p99, $(ratio "$(field "$hm" cpu_median_us)" "$(field "$hl" cpu_median_us)")x CPU; counted only (no textfile) / off ="
+      echo "$(ratio "$(field "$hc" median_us)" "$(field "$hl" median_us)")x median."
+      echo
+    fi
     echo "Size ratios (median, same run):"
     for n in $SIZES; do
       [ "$n" = "$first" ] && continue
@@ -474,10 +507,14 @@ report() {
     echo "| runc run, no hook | $(ms "$(field "$p" median_us)") ms | $(ms "$(field "$p" p99_us)") ms | | $(ms "$(field "$p" cpu_median_us)") ms | |"
     echo "| runc run, floor as hook | $(ms "$(field "$fh" median_us)") ms | $(ms "$(field "$fh" p99_us)") ms | $(pct "$(field "$fh" median_us)" "$(field "$p" median_us)") | $(ms "$(field "$fh" cpu_median_us)") ms | $(pct "$(field "$fh" cpu_median_us)" "$(field "$p" cpu_median_us)") |"
     echo "| runc run, patchgate-hook | $(ms "$(field "$k" median_us)") ms | $(ms "$(field "$k" p99_us)") ms | $(pct "$(field "$k" median_us)" "$(field "$p" median_us)") | $(ms "$(field "$k" cpu_median_us)") ms | $(pct "$(field "$k" cpu_median_us)" "$(field "$p" cpu_median_us)") |"
+    local km
+    km=$(line runc-metrics "$RESULTS/runc.txt")
+    [ -n "$km" ] && echo "| runc run, patchgate-hook with metrics on | $(ms "$(field "$km" median_us)") ms | $(ms "$(field "$km" p99_us)") ms | $(pct "$(field "$km" median_us)" "$(field "$p" median_us)") | $(ms "$(field "$km" cpu_median_us)") ms | $(pct "$(field "$km" cpu_median_us)" "$(field "$p" cpu_median_us)") |"
     echo
     echo "Overhead of patchgate-hook: **$(pct "$(field "$k" median_us)" "$(field "$p" median_us)")** wall (median; p99 $(pct "$(field "$k" p99_us)" "$(field "$p" p99_us)")),"
     echo "$(pct "$(field "$k" cpu_median_us)" "$(field "$p" cpu_median_us)") CPU; of which the decision itself (vs the floor as hook):"
     echo "$(pct "$(field "$k" median_us)" "$(field "$fh" median_us)") wall, $(pct "$(field "$k" cpu_median_us)" "$(field "$fh" cpu_median_us)") CPU."
+    [ -n "$km" ] && echo "Metrics on, against the same hook off: $(pct "$(field "$km" median_us)" "$(field "$k" median_us)") wall, $(pct "$(field "$km" cpu_median_us)" "$(field "$k" cpu_median_us)") CPU."
     echo
   fi
   if [ -s "$RESULTS/compile.txt" ]; then
@@ -572,6 +609,16 @@ targets() {
     r=$(ratio "$(field "$hl" median_us)" "$(field "$hf" median_us)")
     c=$(ratio "$(field "$hl" cpu_median_us)" "$(field "$hf" cpu_median_us)")
     echo "| hook at $LARGEST images <= 1.2x at ${SIZES%% *} | $r x wall ($c x CPU) | $(pass "$r" 1.2) |"
+    local hm
+    hm=$(line "metrics-$LARGEST" "$RESULTS/hook.txt")
+    if [ -n "$hm" ]; then
+      r=$(ratio "$(field "$hm" median_us)" "$(field "$f" median_us)")
+      c=$(ratio "$(field "$hm" cpu_median_us)" "$(field "$f" cpu_median_us)")
+      echo "| hook with metrics on, median <= 1.5x floor at $LARGEST images | $r x wall ($c x CPU) | $(pass "$r" 1.5) |"
+      r=$(ratio "$(field "$hm" median_us)" "$(field "$hl" median_us)")
+      c=$(ratio "$(field "$hm" cpu_median_us)" "$(field "$hl" cpu_median_us)")
+      echo "| hook with metrics on / off (median, same run; no target of its own) | $r x wall ($c x CPU) | |"
+    fi
     local maxkb=0
     for n in $SIZES; do
       k=$(field "$(line "hook-$n" "$RESULTS/hook.txt")" maxrss_kb)

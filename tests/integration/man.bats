@@ -52,7 +52,8 @@ has() {
 @test "man: patchgate(8) names every option of every command's --help" {
   local page c o missing=()
   page=$(render patchgate.8)
-  for c in import policy check audit status vercmp bundle "bundle build" "bundle sign" "bundle verify" sync activate doctor; do
+  for c in import policy check audit status vercmp bundle "bundle build" "bundle sign" "bundle verify" sync activate doctor \
+    metrics; do
     # shellcheck disable=SC2086
     for o in $(long_options "$("$PG_CLI" $c --help)"); do
       has "$page" "$o" || missing+=("$c $o")
@@ -63,7 +64,7 @@ has() {
   done
   [ ${#missing[@]} -eq 0 ] || pg_fail "not in patchgate(8): ${missing[*]}"
   # And each command is described.
-  for c in import policy check audit status vercmp bundle sync activate doctor; do
+  for c in import policy check audit status vercmp bundle sync activate doctor metrics; do
     grep -qE "^   $c( |$)" <<<"$page" || pg_fail "no section for $c in patchgate(8)"
   done
 }
@@ -80,7 +81,7 @@ has() {
   # Every key the hook config accepts (README's table is the list).
   for key in policy_db on_error syslog_facility annotation_keys trusted_keys max_policy_age policy_stale \
     timeout storage_conf storage_graphroot storage_runroot storage_driver docker_root runtime_path \
-    runtime_engine policy_index index_max_lag scan_history test_clock; do
+    runtime_engine policy_index index_max_lag scan_history test_clock metrics_textfile metrics_counters; do
     has "$page" "$key" || missing+=("$key")
   done
   [ ${#missing[@]} -eq 0 ] || pg_fail "not in patchgate-hook(8): ${missing[*]}"

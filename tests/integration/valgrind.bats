@@ -82,3 +82,28 @@ vg() {
   vg "$PG_VG_HOOK" "$s/ok.json" "$s/nodb.json"
   [ "$status" -eq 2 ] || pg_fail "missing database: exit $status: $output"
 }
+
+@test "valgrind: with metrics on (counting, publishing the textfile, a refused counters file) the hook runs clean" {
+  pg_db_scanned 1
+  local b s=$BATS_TEST_TMPDIR
+  b=$(make_bundle vg-m-ok 1)
+  pg_state_json vg-m-ok "$b" >"$s/ok.json"
+  b=$(make_bundle vg-m-bad 2)
+  pg_state_json vg-m-bad "$b" >"$s/bad.json"
+  echo '{"id": "x", "bundle": "relative"}' >"$s/garbage.json"
+  mkdir -m 0755 "$s/textfile"
+  pg_hook_config "$PG_DB" | jq --arg t "$s/textfile/patchgate.prom" --arg c "$s/metrics.counters" \
+    '.metrics_textfile = $t | .metrics_counters = $c' >"$s/metrics.json"
+  local -a cases=("ok.json 0" "bad.json 1" "garbage.json 2")
+  local c
+  for c in "${cases[@]}"; do
+    vg "$PG_VG_HOOK" "$s/${c% *}" "$s/metrics.json"
+    [ "$status" -eq "${c#* }" ] || pg_fail "${c% *}: exit $status, expected ${c#* } (99: valgrind errors): $output" || return 1
+  done
+  grep -q 'patchgate_decisions_total{decision="deny"} 2' "$s/textfile/patchgate.prom" ||
+    pg_fail "not counted: $(cat "$s/textfile/patchgate.prom")"
+  # A counters file the hook refuses: logged, nothing leaks.
+  chmod 0666 "$s/metrics.counters"
+  vg "$PG_VG_HOOK" "$s/ok.json" "$s/metrics.json"
+  [ "$status" -eq 0 ] || pg_fail "refused counters file: exit $status: $output"
+}

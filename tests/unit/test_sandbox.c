@@ -295,22 +295,25 @@ test_decision_work_allowed (void **state)
   free (idx_path);
 }
 
-/* The program the hook loads (built at compile time, seccomp_gen) is the
-   one libseccomp builds from the rules for this process, byte for byte.  */
+/* The programs the hook loads (built at compile time, seccomp_gen) are the
+   ones libseccomp builds from the rules for this process, byte for byte:
+   the allowlist, and the one for a hook that publishes the metrics
+   textfile.  */
 static void
-test_prebuilt_filter (void **state)
+check_prebuilt (const struct sock_filter *built, size_t n, size_t pid_insn, bool textfile)
 {
-  struct sock_filter prog[sizeof (pg_seccomp_bpf) / sizeof (pg_seccomp_bpf[0])];
+  struct sock_filter prog[256];
   scmp_filter_ctx ctx = NULL;
   pg_error_t err = NULL;
   cleanup_free char *bpf = NULL;
   size_t len = 0;
   int fd;
 
-  memcpy (prog, pg_seccomp_bpf, sizeof (prog));
-  assert_int_equal (prog[PG_SECCOMP_PID_INSN].k, PG_SECCOMP_PID_PLACEHOLDER);
-  prog[PG_SECCOMP_PID_INSN].k = (uint32_t) getpid ();
-  if (pg_seccomp_rules ((uint32_t) getpid (), &ctx, &err) < 0)
+  assert_true (n <= sizeof (prog) / sizeof (prog[0]));
+  memcpy (prog, built, n * sizeof (prog[0]));
+  assert_int_equal (prog[pid_insn].k, PG_SECCOMP_PID_PLACEHOLDER);
+  prog[pid_insn].k = (uint32_t) getpid ();
+  if (pg_seccomp_rules ((uint32_t) getpid (), textfile, &ctx, &err) < 0)
     fail_msg ("%s", err->msg);
   fd = memfd_create ("bpf", 0);
   assert_true (fd >= 0);
@@ -319,8 +322,153 @@ test_prebuilt_filter (void **state)
   assert_int_equal (lseek (fd, 0, SEEK_SET), 0);
   assert_int_equal (read_all_fd (fd, "bpf", 1 << 20, &bpf, &len, &err), 0);
   close (fd);
-  assert_int_equal (len, sizeof (prog));
-  assert_memory_equal (bpf, prog, sizeof (prog));
+  assert_int_equal (len, n * sizeof (prog[0]));
+  assert_memory_equal (bpf, prog, len);
+}
+
+static void
+test_prebuilt_filter (void **state)
+{
+  check_prebuilt (pg_seccomp_bpf, sizeof (pg_seccomp_bpf) / sizeof (pg_seccomp_bpf[0]), PG_SECCOMP_PID_INSN,
+                  false);
+  check_prebuilt (pg_seccomp_bpf_textfile,
+                  sizeof (pg_seccomp_bpf_textfile) / sizeof (pg_seccomp_bpf_textfile[0]),
+                  PG_SECCOMP_TEXTFILE_PID_INSN, true);
+}
+
+/* ---- the metrics textfile: writes confined to its directory ---- */
+
+static char textfile_dir[] = "/tmp/patchgate-textfile-XXXXXX";
+static char outside_dir[] = "/tmp/patchgate-outside-XXXXXX";
+
+/* Enter the sandbox as a hook that publishes into textfile_dir does.  */
+static int
+enter_textfile (void)
+{
+  pg_error_t err = NULL;
+  int dirfd = open (textfile_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (dirfd < 0 || pg_sandbox_init_caps (&err) < 0 || pg_sandbox_confine_writes (dirfd, &err) < 0
+      || pg_sandbox_enter (&err) < 0)
+    {
+      fprintf (stderr, "sandbox: %s\n", err ? err->msg : strerror (errno));
+      _exit (90);
+    }
+  return dirfd;
+}
+
+/* What publishing does, in the directory: allowed.  Outside it: refused by
+   Landlock (EACCES, or EXDEV for a rename across), not killed.  */
+static int
+do_textfile_work (void *data)
+{
+  int dirfd = enter_textfile ();
+  char out_new[64], out_old[64];
+  int fd;
+
+  fd = openat (dirfd, ".t.prom.1", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 || write (fd, "x 1\n", 4) != 4 || close (fd) < 0)
+    return 30;
+  if (renameat (dirfd, ".t.prom.1", dirfd, "t.prom") < 0)
+    return 31;
+  fd = openat (dirfd, ".t.prom.2", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 || close (fd) < 0 || renameat (dirfd, ".t.prom.2", dirfd, "t.prom") < 0)
+    return 32;
+  fd = openat (dirfd, ".t.prom.3", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0 || close (fd) < 0 || renameat2 (dirfd, ".t.prom.3", dirfd, "t.prom", RENAME_EXCHANGE) < 0
+      || unlinkat (dirfd, ".t.prom.3", 0) < 0)
+    return 33;
+  if (SANITIZED)
+    return 0; /* no Landlock in sanitizer builds */
+  snprintf (out_new, sizeof (out_new), "%s/new", outside_dir);
+  snprintf (out_old, sizeof (out_old), "%s/old", outside_dir);
+  fd = open (out_new, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd >= 0 || errno != EACCES)
+    return 34;
+  if (renameat (AT_FDCWD, out_old, AT_FDCWD, out_new) == 0 || errno != EACCES)
+    return 35;
+  if (renameat (AT_FDCWD, out_old, dirfd, "stolen") == 0 || (errno != EACCES && errno != EXDEV))
+    return 36;
+  if (unlinkat (AT_FDCWD, out_old, 0) == 0 || errno != EACCES)
+    return 37;
+  if (renameat2 (AT_FDCWD, out_old, AT_FDCWD, out_new, RENAME_EXCHANGE) == 0
+      || (errno != EACCES && errno != ENOENT))
+    return 38;
+  return 0;
+}
+
+static int
+do_textfile_trunc (void *data)
+{
+  int dirfd = enter_textfile ();
+  openat (dirfd, "t.prom", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  return 1;
+}
+
+static int
+do_textfile_rdwr (void *data)
+{
+  int dirfd = enter_textfile ();
+  openat (dirfd, "u.prom", O_RDWR | O_CREAT | O_EXCL, 0644);
+  return 1;
+}
+
+static int
+do_plain_rename (void *data)
+{
+  enter ();
+  renameat (AT_FDCWD, "/tmp/patchgate-sandbox-a", AT_FDCWD, "/tmp/patchgate-sandbox-b");
+  return 1;
+}
+
+static int
+do_textfile_noreplace (void *data)
+{
+  int dirfd = enter_textfile ();
+  renameat2 (dirfd, "t.prom", dirfd, "v.prom", RENAME_NOREPLACE | RENAME_WHITEOUT);
+  return 1;
+}
+
+static int
+do_plain_unlink (void *data)
+{
+  enter ();
+  unlinkat (AT_FDCWD, "/tmp/patchgate-sandbox-a", 0);
+  return 1;
+}
+
+static void
+test_textfile_confined (void **state)
+{
+  char path[96];
+  int fd;
+
+  assert_non_null (mkdtemp (textfile_dir));
+  assert_non_null (mkdtemp (outside_dir));
+  snprintf (path, sizeof (path), "%s/old", outside_dir);
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  assert_true (fd >= 0);
+  close (fd);
+  expect_exit0 ("publishing in the textfile's directory, nothing outside", in_child (do_textfile_work, NULL));
+  /* The sanitizer allowlist opens anything.  */
+  if (!SANITIZED)
+    {
+      expect_sigsys ("openat(O_TRUNC) in the textfile's directory", in_child (do_textfile_trunc, NULL));
+      expect_sigsys ("openat(O_RDWR|O_CREAT) in the textfile's directory", in_child (do_textfile_rdwr, NULL));
+      expect_sigsys ("renameat2(RENAME_WHITEOUT) in the textfile's directory",
+                     in_child (do_textfile_noreplace, NULL));
+    }
+  /* Without the textfile: no rename, no unlink.  */
+  expect_sigsys ("renameat without the textfile", in_child (do_plain_rename, NULL));
+  expect_sigsys ("unlinkat without the textfile", in_child (do_plain_unlink, NULL));
+  assert_int_equal (access (path, F_OK), 0);
+  snprintf (path, sizeof (path), "%s/t.prom", textfile_dir);
+  assert_int_equal (access (path, F_OK), 0);
+  unlink (path);
+  snprintf (path, sizeof (path), "%s/old", outside_dir);
+  unlink (path);
+  rmdir (textfile_dir);
+  rmdir (outside_dir);
 }
 
 /* ---- capabilities ---- */
@@ -422,6 +570,7 @@ main (void)
     cmocka_unit_test (test_decision_work_allowed),
     cmocka_unit_test (test_capabilities),
     cmocka_unit_test (test_prebuilt_filter),
+    cmocka_unit_test (test_textfile_confined),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }
