@@ -12,9 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* What SQLite may put beside a file it writes.  */
-static const char *const sidecars[] = { "-journal", "-wal", "-shm" };
-
 int
 pg_writer_lock (const char *path, int *fd, pg_error_t *err)
 {
@@ -87,40 +84,4 @@ pg_writer_sweep (const char *path)
         unlinkat (dirfd (dh), de->d_name, 0);
     }
   closedir (dh);
-}
-
-int
-pg_writer_temp (const char *path, char **tmp, int *fd, pg_error_t *err)
-{
-  cleanup_free char *d = xstrdup (path);
-  cleanup_free char *prefix = tmp_prefix (path);
-  char *name = NULL;
-
-  *tmp = NULL;
-  xasprintf (&name, "%s/%sXXXXXX", dirname (d), prefix);
-  *fd = mkostemp (name, O_CLOEXEC);
-  if (*fd < 0)
-    {
-      pg_make_error (err, errno, "creating a temporary file beside %s", path);
-      free (name);
-      return -1;
-    }
-  *tmp = name;
-  return 0;
-}
-
-void
-pg_writer_drop_temp (char **tmp)
-{
-  if (*tmp == NULL)
-    return;
-  unlink (*tmp);
-  for (size_t i = 0; i < sizeof (sidecars) / sizeof (sidecars[0]); i++)
-    {
-      cleanup_free char *p = NULL;
-      xasprintf (&p, "%s%s", *tmp, sidecars[i]);
-      unlink (p);
-    }
-  free (*tmp);
-  *tmp = NULL;
 }

@@ -33,12 +33,5 @@ void pg_writer_unlock (int *fd);
 /* Under the lock: remove the temporary files of PATH's killed writers,
    and what SQLite left beside them.  */
 void pg_writer_sweep (const char *path);
-/* Under the lock: a new temporary file beside PATH (".<base>.new.XXXXXX",
-   0600); *TMP is malloc'd.  */
-int pg_writer_temp (const char *path, char **tmp, int *fd, pg_error_t *err);
-/* Remove *TMP (and any SQLite journal, WAL or shared memory beside it),
-   free it and set it NULL; nothing when NULL.  */
-void pg_writer_drop_temp (char **tmp);
-#define cleanup_writer_temp __attribute__ ((cleanup (pg_writer_drop_temp)))
 
 #endif

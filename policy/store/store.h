@@ -276,17 +276,9 @@ void store_edit_end (struct pg_store_edit *e);
 
 /* Only the first half of store_edit_begin: the writer lock, killed
    writers' temp files swept, the file created or its owner and mode
-   settled; no connection.  For store_edit_replace, and for whatever must
-   run under the lock (the index's compile by hand).  */
+   settled; no connection.  For whatever must run under the lock (the
+   index's compile by hand).  */
 int store_edit_lock (const char *path, struct pg_store_edit *e, pg_error_t *err);
-/* After store_edit_lock: replace the whole live database by the database
-   in the file SRC (a complete patchgate database of the caller's own,
-   beside it: a bundle's payload), in place, in one transaction (SQLite's
-   backup API), marking the file changed as store_edit_commit does.  The
-   lock stays held, for the index's compile, until store_edit_end.  A live
-   file that is not an SQLite database at all is replaced by rename
-   instead (nothing can have read it as one).  */
-int store_edit_replace (struct pg_store_edit *e, const char *src, pg_error_t *err);
 
 void store_close (pg_store *store);
 void cleanup_storep (pg_store **s);

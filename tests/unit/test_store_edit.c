@@ -561,76 +561,6 @@ test_killed_writer (void **state)
   }
 }
 
-/* A whole database copied in (activation): in place, the inode kept, the
-   identity changed; a reader inside a read transaction keeps its
-   snapshot.  A live file that is no database is replaced.  */
-static void
-test_replace (void **state)
-{
-  cleanup_free char *dir = temp_dir ();
-  cleanup_free char *db = NULL;
-  cleanup_free char *src = NULL;
-  cleanup_free char *v1 = NULL;
-  cleanup_free char *v2 = NULL;
-  cleanup_free char *v3 = NULL;
-  cleanup_store pg_store *reader = NULL;
-  pg_error_t err = NULL;
-  struct stat st1, st2;
-  char *json = NULL, *version = NULL;
-  int64_t at = 0;
-
-  xasprintf (&db, "%s/policy.db", dir);
-  xasprintf (&src, "%s/payload.db", dir);
-  set_policy (db, POLICY_A, "A");
-  {
-    cleanup_store pg_store *s = NULL;
-    assert_int_equal (store_open (src, PG_STORE_CREATE, &s, &err), 0);
-    assert_int_equal (store_begin (s, true, &err), 0);
-    assert_int_equal (store_set_policy (s, POLICY_B, "B", 5000, &err), 0);
-    assert_int_equal (store_commit (s, &err), 0);
-  }
-  assert_int_equal (stat (db, &st1), 0);
-  assert_int_equal (store_open (db, PG_STORE_READONLY, &reader, &err), 0);
-  assert_int_equal (store_begin (reader, false, &err), 0);
-  assert_true (store_get_policy (reader, &json, &version, &at, &err) > 0);
-  free (json);
-  free (version);
-  {
-    cleanup_store_edit struct pg_store_edit e = PG_STORE_EDIT_INIT;
-    assert_int_equal (store_edit_lock (db, &e, &err), 0);
-    if (store_edit_replace (&e, src, &err) < 0)
-      fail_msg ("store_edit_replace: %s", err->msg);
-  }
-  assert_int_equal (stat (db, &st2), 0);
-  assert_true (st1.st_ino == st2.st_ino);
-  assert_false (same_identity (&st1, &st2));
-  assert_true (store_get_policy (reader, &json, &version, &at, &err) > 0);
-  assert_string_equal (version, "A");
-  free (json);
-  free (version);
-  store_rollback (reader);
-  v1 = policy_version (reader);
-  assert_string_equal (v1, "B");
-  v2 = read_version (db);
-  assert_string_equal (v2, "B");
-
-  /* Not a database: replaced whole.  */
-  {
-    cleanup_store_edit struct pg_store_edit e = PG_STORE_EDIT_INIT;
-    int fd = open (db, O_WRONLY | O_TRUNC | O_CLOEXEC);
-    assert_true (fd >= 0);
-    assert_int_equal (write (fd, "garbage, not a database", 23), 23);
-    close (fd);
-    store_close (reader);
-    reader = NULL;
-    assert_int_equal (store_edit_lock (db, &e, &err), 0);
-    if (store_edit_replace (&e, src, &err) < 0)
-      fail_msg ("store_edit_replace: %s", err->msg);
-  }
-  v3 = read_version (db);
-  assert_string_equal (v3, "B");
-}
-
 /* A writer that creates the database and fails leaves none.  */
 static void
 test_failed_create_leaves_nothing (void **state)
@@ -663,7 +593,6 @@ main (void)
     cmocka_unit_test (test_legacy_hot_journal_recovered),
     cmocka_unit_test (test_reader_not_stopped_by_a_writer),
     cmocka_unit_test (test_killed_writer),
-    cmocka_unit_test (test_replace),
     cmocka_unit_test (test_failed_create_leaves_nothing),
   };
   return cmocka_run_group_tests_name ("store_edit", tests, NULL, remove_made);
