@@ -26,86 +26,73 @@ pg_json_check_depth (json_t *j, int depth)
   return 0;
 }
 
-/* Jansson nests recursively up to its own compile-time limit (2048); ours is
-   lower, so count brackets before parsing and never hand jansson more.  */
-static bool
-pg_json_text_too_deep (const char *buf, size_t len)
+/* BUF[I] opens a string: the index of its closing quote, or LEN.  Every
+   scan of raw JSON text below skips strings this one way.  */
+static size_t
+string_end (const char *buf, size_t len, size_t i)
 {
+  for (i++; i < len; i++)
+    {
+      if (buf[i] == '\\')
+        i++;
+      else if (buf[i] == '"')
+        return i;
+    }
+  return len;
+}
+
+/* One pass over the text before jansson sees it.  Jansson nests
+   recursively up to its own compile-time limit (2048); ours is lower, so
+   brackets are counted and jansson is never handed more.  Every value but
+   the first is preceded by a ',' or opens a container ('[' or '{' counted
+   here, its first member after it): commas plus opening brackets plus one
+   bounds the number of values from above, before jansson allocates
+   anything.  */
+static size_t
+measure (const char *buf, size_t len, bool *too_deep)
+{
+  size_t n = 1;
   int depth = 0;
-  bool in_string = false;
+
+  *too_deep = false;
   for (size_t i = 0; i < len; i++)
     {
       char c = buf[i];
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = false;
-          continue;
-        }
       if (c == '"')
-        in_string = true;
+        i = string_end (buf, len, i);
       else if (c == '{' || c == '[')
         {
+          n++;
           if (++depth > PG_MAX_JSON_DEPTH)
-            return true;
+            *too_deep = true;
         }
       else if (c == '}' || c == ']')
         depth--;
-    }
-  return false;
-}
-
-size_t
-pg_json_count_values (const char *buf, size_t len)
-{
-  /* Every value but the first is preceded by a ',' or opens a container
-     ('[' or '{' counted here, its first member after it): commas plus
-     opening brackets plus one bounds the number of values from above,
-     before jansson allocates anything.  */
-  size_t n = 1;
-  bool in_string = false;
-  for (size_t i = 0; i < len; i++)
-    {
-      char c = buf[i];
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = false;
-          continue;
-        }
-      if (c == '"')
-        in_string = true;
-      else if (c == ',' || c == '[' || c == '{')
+      else if (c == ',')
         n++;
     }
   return n;
 }
 
 size_t
+pg_json_count_values (const char *buf, size_t len)
+{
+  bool too_deep;
+  return measure (buf, len, &too_deep);
+}
+
+size_t
 pg_json_container_end (const char *buf, size_t len)
 {
   size_t depth = 0;
-  bool in_string = false;
 
   if (len == 0 || (buf[0] != '{' && buf[0] != '['))
     return 0;
   for (size_t i = 0; i < len; i++)
     {
       char c = buf[i];
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = false;
-          continue;
-        }
       if (c == '"')
-        in_string = true;
+        i = string_end (buf, len, i);
       else if (c == '{' || c == '[')
         depth++;
       else if ((c == '}' || c == ']') && --depth == 0)
@@ -142,10 +129,15 @@ pg_json_parse_limited (const char *buf, size_t len, const char *name, const stru
     return pg_make_error (err, 0, "%s: larger than %d bytes", name, INT32_MAX);
   /* A stream is bounded once, whole, by its reader: scanning the rest of
      it before each value would be quadratic.  */
-  if (!stream && pg_json_text_too_deep (buf, len))
-    return pg_make_error (err, 0, "%s: JSON nested deeper than %d levels", name, PG_MAX_JSON_DEPTH);
-  if (!stream && pg_json_count_values (buf, len) > lim->max_values)
-    return pg_make_error (err, 0, "%s: JSON with more than %zu values", name, lim->max_values);
+  if (!stream)
+    {
+      bool too_deep;
+      size_t values = measure (buf, len, &too_deep);
+      if (too_deep)
+        return pg_make_error (err, 0, "%s: JSON nested deeper than %d levels", name, PG_MAX_JSON_DEPTH);
+      if (values > lim->max_values)
+        return pg_make_error (err, 0, "%s: JSON with more than %zu values", name, lim->max_values);
+    }
   j = json_loadb (buf, len, JSON_REJECT_DUPLICATES | lim->flags, &jerr);
   if (j == NULL)
     return pg_make_error (err, 0, "%s: invalid JSON at line %d column %d: %s", name, jerr.line, jerr.column,
