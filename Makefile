@@ -263,6 +263,8 @@ install: all
 	install -D -m 0644 runtime-config/rsyslog-patchgate.conf $(DESTDIR)$(PREFIX)/share/patchgate/rsyslog-patchgate.conf
 	install -D -m 0644 runtime-config/patchgate-sync.service $(DESTDIR)$(PREFIX)/share/patchgate/systemd/patchgate-sync.service
 	install -D -m 0644 runtime-config/patchgate-sync.timer $(DESTDIR)$(PREFIX)/share/patchgate/systemd/patchgate-sync.timer
+	install -D -m 0644 runtime-config/patchgate-metrics.service $(DESTDIR)$(PREFIX)/share/patchgate/systemd/patchgate-metrics.service
+	install -D -m 0644 runtime-config/patchgate-metrics.timer $(DESTDIR)$(PREFIX)/share/patchgate/systemd/patchgate-metrics.timer
 	install -D -m 0644 runtime-config/nginx-patchgate-bundles.conf $(DESTDIR)$(PREFIX)/share/patchgate/nginx-patchgate-bundles.conf
 	install -D -m 0644 docs/bundles.md $(DESTDIR)$(PREFIX)/share/doc/patchgate/bundles.md
 	install -D -m 0644 docs/security.md $(DESTDIR)$(PREFIX)/share/doc/patchgate/security.md

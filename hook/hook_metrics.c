@@ -83,6 +83,7 @@ hook_metrics_prepare (const struct pg_hook_config *cfg)
       note (&err);
       return;
     }
+  hm.t.min_interval_ms = cfg->metrics_interval * 1000;
   /* node_exporter reads the textfile as its own user, whatever umask the
      runtime gave the hook; the hook creates no other file.  */
   umask (022);

@@ -40,6 +40,7 @@ config_defaults (struct pg_hook_config *cfg)
   cfg->timeout_ms = PG_DEFAULT_TIMEOUT_MS;
   cfg->scan_history = -1;
   cfg->index_max_lag = PG_INDEX_DEFAULT_MAX_LAG;
+  cfg->metrics_interval = PG_DEFAULT_METRICS_INTERVAL;
 }
 
 int
@@ -217,6 +218,14 @@ config_parse (json_t *doc, struct pg_hook_config *cfg, pg_error_t *err)
             return pg_make_error (err, 0, "%s: must be an absolute path", key);
           free (*field);
           *field = xstrdup (json_string_value (v));
+        }
+      else if (strcmp (key, "metrics_interval") == 0)
+        {
+          const char *s = json_string_value (v);
+          if (s == NULL || parse_duration (s, &cfg->metrics_interval) < 0 || cfg->metrics_interval > 86400)
+            return pg_make_error (err, 0,
+                                  "metrics_interval: must be a duration of at most a day such as \"10s\" "
+                                  "(\"0s\": after every decision)");
         }
       else if (strcmp (key, "index_max_lag") == 0)
         {

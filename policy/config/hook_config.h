@@ -12,6 +12,7 @@
 #define PG_DEFAULT_TIMEOUT_MS 8000
 
 #define PG_DEFAULT_HOOK_CONFIG "/etc/patchgate/hook.json"
+#define PG_DEFAULT_METRICS_INTERVAL 10
 
 struct pg_hook_config
 {
@@ -58,6 +59,12 @@ struct pg_hook_config
      beside policy_db).  Both NULL: metrics off.  */
   char *metrics_textfile;
   char *metrics_counters;
+  /* How often at most the hook renders metrics_textfile (key
+     metrics_interval, a duration; "0s": after every decision), so that
+     publishing stays off the start path's budget; a timer running
+     `patchgate metrics --write-textfile` publishes what the last interval
+     counted when no start follows.  */
+  int64_t metrics_interval;
   /* The hook's total deadline in milliseconds (hook/deadline.h); key
      `timeout`.  */
   int64_t timeout_ms;

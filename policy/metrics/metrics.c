@@ -552,6 +552,17 @@ metrics_publish (struct pg_metrics *m, const struct pg_metrics_textfile *t, int6
             return published;
           continue;
         }
+      /* Published less than the interval ago: the next publisher after it
+         publishes this decision too (a clock set back counts as elapsed).  */
+      if (!(flags & PG_METRICS_PUBLISH_FORCE) && t->min_interval_ms > 0)
+        {
+          uint64_t at = __atomic_load_n (&c->published_at, __ATOMIC_SEQ_CST), now = now_ms ();
+          if (at != 0 && now < at + (uint64_t) t->min_interval_ms && at < now + 60000)
+            {
+              lease_give_back (c, mine);
+              return published;
+            }
+        }
       flags &= ~PG_METRICS_PUBLISH_FORCE;
       metrics_snapshot (c, &snap);
       text = metrics_render_text (&snap);
@@ -565,6 +576,7 @@ metrics_publish (struct pg_metrics *m, const struct pg_metrics_textfile *t, int6
         return published;
       published = 1;
       __atomic_store_n (&c->published, g, __ATOMIC_SEQ_CST);
+      __atomic_store_n (&c->published_at, now_ms (), __ATOMIC_SEQ_CST);
       lease_give_back (c, mine);
       if (__atomic_load_n (&c->generation, __ATOMIC_SEQ_CST) == g)
         return 1;

@@ -47,7 +47,8 @@ struct pg_metrics_counters
   int64_t last_decision; /* Unix time of the newest decision counted */
   uint64_t lease;        /* 0, or the CLOCK_REALTIME ms at which a publisher took it */
   uint64_t published;    /* the generation of the last textfile published */
-  uint64_t reserved1[3];
+  uint64_t published_at; /* the CLOCK_REALTIME ms at which it was (0: never) */
+  uint64_t reserved1[2];
   uint64_t decisions[PG_METRICS_DECISIONS];
   uint64_t reserved2[5];
   uint64_t reasons[PG_METRICS_DECISIONS][PG_METRICS_REASONS];
@@ -120,6 +121,10 @@ struct pg_metrics_textfile
   int dirfd;
   char *path; /* for messages */
   char *name; /* the file's name in the directory ("patchgate.prom") */
+  /* Publish at most this often (0: after every decision counted): a
+     decision counted sooner is left to the first publisher after the
+     interval, or to `patchgate metrics --write-textfile` (PUBLISH_FORCE).  */
+  int64_t min_interval_ms;
 };
 int metrics_textfile_open (const char *path, struct pg_metrics_textfile *t, pg_error_t *err);
 void metrics_textfile_close (struct pg_metrics_textfile *t);

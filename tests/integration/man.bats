@@ -81,7 +81,8 @@ has() {
   # Every key the hook config accepts (README's table is the list).
   for key in policy_db on_error syslog_facility annotation_keys trusted_keys max_policy_age policy_stale \
     timeout storage_conf storage_graphroot storage_runroot storage_driver docker_root runtime_path \
-    runtime_engine policy_index index_max_lag scan_history test_clock metrics_textfile metrics_counters; do
+    runtime_engine policy_index index_max_lag scan_history test_clock metrics_textfile metrics_counters \
+    metrics_interval; do
     has "$page" "$key" || missing+=("$key")
   done
   [ ${#missing[@]} -eq 0 ] || pg_fail "not in patchgate-hook(8): ${missing[*]}"

@@ -51,10 +51,11 @@ teardown() {
 }
 
 # metrics_config [JQ] : a hook config like PG_HOOK_CONFIG's, with the textfile
-# and the counters set (JQ changes it further).
+# and the counters set, published after every decision (JQ changes it
+# further).
 metrics_config() {
   pg_hook_config "$PG_DB" | jq --arg t "$TEXTFILE" --arg c "$COUNTERS" \
-    '.metrics_textfile = $t | .metrics_counters = $c' | jq "${1:-.}"
+    '.metrics_textfile = $t | .metrics_counters = $c | .metrics_interval = "0s"' | jq "${1:-.}"
 }
 
 # state NAME IMAGE : a bundle of IMAGE and its OCI state; prints the state's path.
@@ -191,7 +192,7 @@ PY
   local s kind on off
   pg_hook_config "$BATS_TEST_TMPDIR/missing.db" '.on_error = "allow"' >"$BATS_TEST_TMPDIR/off-err.json"
   pg_hook_config "$BATS_TEST_TMPDIR/missing.db" '.on_error = "allow"' |
-    jq --arg t "$TEXTFILE" --arg c "$COUNTERS" '.metrics_textfile = $t | .metrics_counters = $c' \
+    jq --arg t "$TEXTFILE" --arg c "$COUNTERS" '.metrics_textfile = $t | .metrics_counters = $c | .metrics_interval = "0s"' \
       >"$BATS_TEST_TMPDIR/on-err.json"
   echo '{"id": "bad"' >"$BATS_TEST_TMPDIR/state-broken.json"
   for kind in ok:1 unscanned:2 stale:3; do
@@ -411,6 +412,32 @@ refused_case() {
   [ "$(series patchgate_decisions_total 'decision="allow"')" = 1 ] || pg_fail "$(cat "$TEXTFILE")"
   [ "$(series patchgate_decision_reasons_total 'decision="deny",reason="UNSCANNED"')" = 1 ] ||
     pg_fail "$(cat "$TEXTFILE")"
+}
+
+@test "metrics: metrics_interval: a burst publishes once; the next hook after the interval, or --write-textfile, publishes the rest" {
+  local s i
+  metrics_config '.metrics_interval = "2s"' >"$BATS_TEST_TMPDIR/interval.json"
+  s=$(state burst 1)
+  for i in 1 2 3 4 5; do
+    hook "$BATS_TEST_TMPDIR/interval.json" "$s"
+    [ "$status" -eq 0 ] || pg_fail "hook $i: exit $status: $output"
+  done
+  # Published by the first; the four after it within the interval are
+  # counted, not published.
+  [ "$(series patchgate_decisions_total 'decision="allow"')" = 1 ] || pg_fail "$(cat "$TEXTFILE")"
+  run "$PG_CLI" metrics --config "$BATS_TEST_TMPDIR/interval.json"
+  assert_success
+  [[ $output == *'patchgate_decisions_total{decision="allow"} 5'* ]] || pg_fail "$output"
+  # The first hook after the interval publishes them all.
+  sleep 2.2
+  hook "$BATS_TEST_TMPDIR/interval.json" "$s"
+  [ "$(series patchgate_decisions_total 'decision="allow"')" = 6 ] || pg_fail "$(cat "$TEXTFILE")"
+  # With no start after a burst, the timer's --write-textfile publishes it.
+  hook "$BATS_TEST_TMPDIR/interval.json" "$s"
+  [ "$(series patchgate_decisions_total 'decision="allow"')" = 6 ] || pg_fail "$(cat "$TEXTFILE")"
+  run "$PG_CLI" metrics --config "$BATS_TEST_TMPDIR/interval.json" --write-textfile
+  assert_success
+  [ "$(series patchgate_decisions_total 'decision="allow"')" = 7 ] || pg_fail "$(cat "$TEXTFILE")"
 }
 
 @test "metrics: patchgate metrics: off, nothing counted yet, --write-textfile, a refused file" {

@@ -93,7 +93,7 @@ vg() {
   echo '{"id": "x", "bundle": "relative"}' >"$s/garbage.json"
   mkdir -m 0755 "$s/textfile"
   pg_hook_config "$PG_DB" | jq --arg t "$s/textfile/patchgate.prom" --arg c "$s/metrics.counters" \
-    '.metrics_textfile = $t | .metrics_counters = $c' >"$s/metrics.json"
+    '.metrics_textfile = $t | .metrics_counters = $c | .metrics_interval = "0s"' >"$s/metrics.json"
   local -a cases=("ok.json 0" "bad.json 1" "garbage.json 2")
   local c
   for c in "${cases[@]}"; do

@@ -59,6 +59,7 @@ test_layout (void **state)
   assert_int_equal (offsetof (struct pg_metrics_counters, last_decision), 16);
   assert_int_equal (offsetof (struct pg_metrics_counters, lease), 24);
   assert_int_equal (offsetof (struct pg_metrics_counters, published), 32);
+  assert_int_equal (offsetof (struct pg_metrics_counters, published_at), 40);
   assert_int_equal (offsetof (struct pg_metrics_counters, decisions), 64);
   assert_int_equal (offsetof (struct pg_metrics_counters, reasons), 128);
   assert_int_equal (sizeof (struct pg_metrics_counters), 896);
@@ -581,6 +582,25 @@ test_lease (void **state)
     assert_int_equal (metrics_publish (&m, &t, 10000, 0, &err), 1);
     assert_int_equal (access (tmp, F_OK), -1);
   }
+  /* At most once per interval: a decision counted sooner waits for the
+     first publisher after it, or a forced publish (the CLI's).  */
+  t.min_interval_ms = 60000;
+  metrics_count (m.c, PG_VERDICT_DENY, NULL, 0, 5);
+  assert_int_equal (metrics_publish (&m, &t, 10000, 0, &err), 0);
+  assert_true (m.c->published < m.c->generation);
+  assert_int_equal (m.c->lease, 0);
+  m.c->published_at = ms_now () - 61000;
+  assert_int_equal (metrics_publish (&m, &t, 10000, 0, &err), 1);
+  assert_int_equal (m.c->published, m.c->generation);
+  metrics_count (m.c, PG_VERDICT_DENY, NULL, 0, 6);
+  assert_int_equal (metrics_publish (&m, &t, 10000, 0, &err), 0);
+  assert_int_equal (metrics_publish (&m, &t, 10000, PG_METRICS_PUBLISH_FORCE, &err), 1);
+  assert_int_equal (m.c->published, m.c->generation);
+  /* A mark from more than a minute ahead (the clock set back) is no wait.  */
+  metrics_count (m.c, PG_VERDICT_DENY, NULL, 0, 7);
+  m.c->published_at = ms_now () + 3600 * 1000;
+  assert_int_equal (metrics_publish (&m, &t, 10000, 0, &err), 1);
+  t.min_interval_ms = 0;
   /* An error (the textfile a directory) gives the lease back.  */
   unlink (textfile);
   assert_int_equal (mkdir (textfile, 0755), 0);
@@ -613,6 +633,13 @@ test_config_keys (void **state)
   assert_int_equal (load ("{}", &cfg, &err), 0);
   assert_null (cfg.metrics_textfile);
   assert_null (cfg.metrics_counters);
+  assert_int_equal (cfg.metrics_interval, 10);
+  hook_config_free (&cfg);
+  assert_int_equal (load ("{\"metrics_interval\": \"0s\"}", &cfg, &err), 0);
+  assert_int_equal (cfg.metrics_interval, 0);
+  hook_config_free (&cfg);
+  assert_int_equal (load ("{\"metrics_interval\": \"1m\"}", &cfg, &err), 0);
+  assert_int_equal (cfg.metrics_interval, 60);
   hook_config_free (&cfg);
   /* The counters beside the database by default.  */
   assert_int_equal (load ("{\"policy_db\": \"/srv/pg/host.db\", \"metrics_textfile\": "
@@ -642,6 +669,8 @@ test_config_keys (void **state)
     { "{\"metrics_textfile\": 7}", "metrics_textfile" },
     { "{\"metrics_counters\": \"rel\"}", "metrics_counters: must be an absolute path" },
     { "{\"metrics_counters\": \"/x/.hidden\"}", "metrics_counters: must name a file" },
+    { "{\"metrics_interval\": 10}", "metrics_interval: must be a duration" },
+    { "{\"metrics_interval\": \"2d\"}", "metrics_interval: must be a duration" },
   };
   for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
     {
