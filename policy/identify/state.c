@@ -148,8 +148,9 @@ oci_state_for_bundle (const char *id, const char *bundle, const char *status, in
   ann = json_object_get (config, "annotations");
   if (annotations_valid (ann, "config.json", err) < 0)
     return -1;
-  state = json_pack ("{s:s, s:s, s:s, s:s, s:O}", "ociVersion", "1.0.2", "id", id, "status", status, "bundle",
-                     bundle, "annotations", ann ? ann : json_object ());
+  /* "o" takes the reference: a new empty object, or one more of config's.  */
+  state = json_pack ("{s:s, s:s, s:s, s:s, s:o}", "ociVersion", "1.0.2", "id", id, "status", status, "bundle",
+                     bundle, "annotations", ann ? json_incref (ann) : json_object ());
   if (state == NULL)
     return pg_make_error (err, 0, "%s: cannot build its OCI state", bundle);
   if (pid > 0)
