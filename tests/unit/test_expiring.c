@@ -18,6 +18,7 @@
    ../shared/testdata/reports under the example policy and random ones.  */
 #include "eval_case.h"
 #include "random_case.h"
+#include "real_reports.h"
 #include "expiring/expiring.h"
 #include "index/index.h"
 #include "import/import.h"
@@ -471,34 +472,6 @@ test_random (void **state)
 /* ---- real reports ---- */
 
 static void
-import_reports (pg_store *store)
-{
-  const char *dirs[] = { "grype", "trivy" };
-  size_t imported = 0;
-  for (size_t d = 0; d < 2; d++)
-    {
-      cleanup_free char *root = suite_path ("../shared/testdata/reports/%s", dirs[d]);
-      size_t n;
-      char **files = suite_cases (root, &n);
-      for (size_t i = 0; i < n; i++)
-        {
-          cleanup_free char *path = NULL;
-          pg_error_t err = NULL;
-          char *paths[1];
-          xasprintf (&path, "%s/%s", root, files[i]);
-          paths[0] = path;
-          /* Some reports are refused by design (legacy Trivy output).  */
-          if (import_paths (store, paths, 1, 1700000000, NULL, &err) < 0)
-            pg_error_release (&err);
-          else
-            imported++;
-        }
-      strv_free (files, n);
-    }
-  assert_true (imported >= 8);
-}
-
-static void
 set_policy (pg_store *store, const char *text)
 {
   cleanup_policy struct pg_policy *p = NULL;
@@ -569,7 +542,7 @@ test_reports (void **state)
   uint64_t before = reported_reasons;
 
   assert_int_equal (store_open (db, PG_STORE_CREATE, &store, &err), 0);
-  import_reports (store);
+  import_real_reports (store);
   assert_int_equal (read_all_file (example_path, PG_MAX_POLICY_SIZE, &example, &len, &err), 0);
   set_policy (store, example);
   check_db ("example policy", store, db, index);

@@ -16,6 +16,7 @@
    damaged or stale index is refused with a message that says so.  */
 #include "eval_case.h"
 #include "random_case.h"
+#include "real_reports.h"
 #include "index/index.h"
 #include "index/format.h" /* the trailer: to damage it on purpose */
 #include "import/import.h"
@@ -427,34 +428,6 @@ static const int64_t report_instants[]
         1760000000, 1767225600, 1780000000, 1795000000, 1830000000, 1893456000 };
 
 static void
-import_reports (pg_store *store)
-{
-  const char *dirs[] = { "grype", "trivy" };
-  size_t imported = 0;
-  for (size_t d = 0; d < 2; d++)
-    {
-      cleanup_free char *root = suite_path ("../shared/testdata/reports/%s", dirs[d]);
-      size_t n;
-      char **files = suite_cases (root, &n);
-      for (size_t i = 0; i < n; i++)
-        {
-          cleanup_free char *path = NULL;
-          pg_error_t err = NULL;
-          char *paths[1];
-          xasprintf (&path, "%s/%s", root, files[i]);
-          paths[0] = path;
-          /* Some reports are refused by design (legacy Trivy output).  */
-          if (import_paths (store, paths, 1, 1700000000, NULL, &err) < 0)
-            pg_error_release (&err);
-          else
-            imported++;
-        }
-      strv_free (files, n);
-    }
-  assert_true (imported >= 8);
-}
-
-static void
 test_reports (void **state)
 {
   cleanup_temp_db char *db = suite_temp_db ();
@@ -469,7 +442,7 @@ test_reports (void **state)
   uint64_t before = decisions;
 
   assert_int_equal (store_open (db, PG_STORE_CREATE, &store, &err), 0);
-  import_reports (store);
+  import_real_reports (store);
   assert_int_equal (read_all_file (example_path, PG_MAX_POLICY_SIZE, &example, &len, &err), 0);
   set_policy (store, example);
   compare_db (store, db, index, &full);
@@ -793,7 +766,7 @@ test_faults (void **state)
   *strrchr (dir, '/') = '\0';
   xasprintf (&bad, "%s/bad.idx", dir);
   assert_int_equal (store_open (db, PG_STORE_CREATE, &store, &err), 0);
-  import_reports (store);
+  import_real_reports (store);
   assert_int_equal (read_all_file (example_path, PG_MAX_POLICY_SIZE, &example, &len, &err), 0);
   set_policy (store, example);
   assert_int_equal (index_compile (store, index, 1000, NULL, &err), 0);
