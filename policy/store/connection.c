@@ -95,6 +95,19 @@ store_prepare (pg_store *store, const char *sql, sqlite3_stmt **out, pg_error_t 
 }
 
 int
+store_query_int64 (pg_store *store, const char *sql, int64_t *out, pg_error_t *err)
+{
+  cleanup_stmt sqlite3_stmt *st = NULL;
+
+  if (store_prepare (store, sql, &st, err) < 0)
+    return -1;
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return store_sqlite_error (err, store, sql);
+  *out = sqlite3_column_int64 (st, 0);
+  return 0;
+}
+
+int
 store_exec_sql (pg_store *store, const char *sql, pg_error_t *err)
 {
   char *msg = NULL;

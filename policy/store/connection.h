@@ -39,6 +39,8 @@ int store_bind_text_or_null (sqlite3_stmt *st, int i, const char *s);
 /* Step to the end (or the first row), then reset for the next use.  */
 int store_step_done (pg_store *store, sqlite3_stmt *st, const char *what, pg_error_t *err);
 int store_exec_sql (pg_store *store, const char *sql, pg_error_t *err);
+/* The first column of the one row SQL returns (a count, a PRAGMA).  */
+int store_query_int64 (pg_store *store, const char *sql, int64_t *out, pg_error_t *err);
 /* Finalize the statements cached for STORE (store_close).  */
 void store_stmt_cache_drop (pg_store *store);
 int store_schema_version (pg_store *store, int *version, pg_error_t *err);

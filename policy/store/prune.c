@@ -53,24 +53,11 @@ store_prune_scans (pg_store *store, int64_t keep_since, struct pg_prune_stats *s
   return 0;
 }
 
-static int
-pragma_int (pg_store *store, const char *sql, int64_t *out, pg_error_t *err)
-{
-  cleanup_stmt sqlite3_stmt *st = NULL;
-
-  if (store_prepare (store, sql, &st, err) < 0)
-    return -1;
-  if (sqlite3_step (st) != SQLITE_ROW)
-    return store_sqlite_error (err, store, sql);
-  *out = sqlite3_column_int64 (st, 0);
-  return 0;
-}
-
 int
 store_page_counts (pg_store *store, int64_t *pages, int64_t *free_pages, pg_error_t *err)
 {
-  if (pragma_int (store, "PRAGMA page_count", pages, err) < 0
-      || pragma_int (store, "PRAGMA freelist_count", free_pages, err) < 0)
+  if (store_query_int64 (store, "PRAGMA page_count", pages, err) < 0
+      || store_query_int64 (store, "PRAGMA freelist_count", free_pages, err) < 0)
     return -1;
   return 0;
 }
@@ -88,8 +75,8 @@ int
 store_file_bytes (pg_store *store, int64_t *bytes, pg_error_t *err)
 {
   int64_t pages, page_size;
-  if (pragma_int (store, "PRAGMA page_count", &pages, err) < 0
-      || pragma_int (store, "PRAGMA page_size", &page_size, err) < 0)
+  if (store_query_int64 (store, "PRAGMA page_count", &pages, err) < 0
+      || store_query_int64 (store, "PRAGMA page_size", &page_size, err) < 0)
     return -1;
   *bytes = pages * page_size;
   return 0;

@@ -705,29 +705,18 @@ store_get_policy (pg_store *store, char **json, char **version, int64_t *set_at,
   return 1;
 }
 
-static int
-count (pg_store *store, const char *sql, int64_t *out, pg_error_t *err)
-{
-  cleanup_stmt sqlite3_stmt *st = NULL;
-  if (store_prepare (store, sql, &st, err) < 0)
-    return -1;
-  if (sqlite3_step (st) != SQLITE_ROW)
-    return store_sqlite_error (err, store, sql);
-  *out = sqlite3_column_int64 (st, 0);
-  return 0;
-}
-
 int
 store_status (pg_store *store, struct pg_store_status *s, pg_error_t *err)
 {
   memset (s, 0, sizeof (*s));
   if (store_schema_version (store, &s->schema_version, err) < 0)
     return -1;
-  if (count (store, "SELECT count(*) FROM images", &s->images, err) < 0
-      || count (store, "SELECT count(*) FROM scans", &s->scans, err) < 0
-      || count (store, "SELECT count(*) FROM vulns", &s->vulns, err) < 0
-      || count (store, "SELECT coalesce(max(scanned_at), 0) FROM scans", &s->newest_scan, err) < 0
-      || count (store, "SELECT coalesce(max(imported_at), 0) FROM scans", &s->last_import, err) < 0)
+  if (store_query_int64 (store, "SELECT count(*) FROM images", &s->images, err) < 0
+      || store_query_int64 (store, "SELECT count(*) FROM scans", &s->scans, err) < 0
+      || store_query_int64 (store, "SELECT count(*) FROM vulns", &s->vulns, err) < 0
+      || store_query_int64 (store, "SELECT coalesce(max(scanned_at), 0) FROM scans", &s->newest_scan, err) < 0
+      || store_query_int64 (store, "SELECT coalesce(max(imported_at), 0) FROM scans", &s->last_import, err)
+             < 0)
     return -1;
   return 0;
 }
