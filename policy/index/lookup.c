@@ -225,11 +225,38 @@ check_fresh (pg_index *idx, const struct pg_index_open_opts *o, pg_error_t *err)
                         idx->path, o->db_path, changed, compiled, max, RECOMPILE);
 }
 
+/* Find one of the head's keys (the policy, the facts): the writer puts
+   them first (writer.c, add_globals), so they are read where they lie,
+   without the hash slot that cdb_find would read first, a page elsewhere
+   in the file.  cdb_find still answers for an index written otherwise.
+   Like cdb_find: 1 and the value current (cdb_getdata), 0, or -1.  */
+static int
+find_head_key (pg_index *idx, const char *key, unsigned klen)
+{
+  unsigned pos;
+
+  cdb_seqinit (&pos, &idx->cdb);
+  for (int i = 0; i < 2 && pos < PG_INDEX_HEAD; i++)
+    {
+      const void *k;
+      if (cdb_seqnext (&pos, &idx->cdb) <= 0)
+        break;
+      /* cdb_seqnext leaves a length past the end unchecked (cdb_find
+         does not): cdb_get checks both against the file.  */
+      k = cdb_get (&idx->cdb, cdb_keylen (&idx->cdb), cdb_keypos (&idx->cdb));
+      if (k == NULL || cdb_get (&idx->cdb, cdb_datalen (&idx->cdb), cdb_datapos (&idx->cdb)) == NULL)
+        return errno = EPROTO, -1;
+      if (cdb_keylen (&idx->cdb) == klen && memcmp (k, key, klen) == 0)
+        return 1;
+    }
+  return cdb_find (&idx->cdb, key, klen);
+}
+
 static int
 read_facts (pg_index *idx, pg_error_t *err)
 {
   struct pg_index_cursor c;
-  int r = cdb_find (&idx->cdb, PG_INDEX_KEY_FACTS, PG_INDEX_KEY_LEN (PG_INDEX_KEY_FACTS));
+  int r = find_head_key (idx, PG_INDEX_KEY_FACTS, PG_INDEX_KEY_LEN (PG_INDEX_KEY_FACTS));
 
   if (r <= 0)
     return pg_make_error (err, 0, "policy index %s is damaged (no facts): %s", idx->path, RECOMPILE);
@@ -272,20 +299,25 @@ index_open (const char *path, const struct pg_index_open_opts *opts, pg_index **
       pg_make_error (err, 0, "policy index %s is truncated or not a patchgate index: %s", path, RECOMPILE);
       goto fail;
     }
+  /* Out of the page cache, a decision reads the head (the table of
+     contents, then the policy and the facts, written first: writer.c),
+     the trailer, a hash slot and a record: ask for the first two at once,
+     before cdb_init touches the first page.  A fault on the mapping before
+     it is marked random would read around that page as far as the
+     device's read-ahead (8 MiB on this machine's disk: most of a cold
+     decision, BENCHMARKS.md).  */
+  (void) posix_fadvise (idx->fd, 0, 0, POSIX_FADV_RANDOM);
+  (void) posix_fadvise (idx->fd, 0, PG_INDEX_HEAD, POSIX_FADV_WILLNEED);
+  (void) posix_fadvise (idx->fd, idx->st.st_size - (off_t) sizeof (idx->t), sizeof (idx->t),
+                        POSIX_FADV_WILLNEED);
   if (cdb_init (&idx->cdb, idx->fd) < 0)
     {
       pg_make_error (err, errno, "policy index %s: mapping it", path);
       goto fail;
     }
   idx->mapped = true;
-  /* A decision reads a handful of pages spread over the file: no
-     read-ahead around them when they are not in the page cache.  */
+  /* The rest is a handful of pages spread over the file: none read ahead.  */
   (void) madvise ((void *) idx->cdb.cdb_mem, (size_t) idx->st.st_size, MADV_RANDOM);
-  /* Except the head: the table of contents, then the policy and the facts
-     that every decision reads, written first (compile.c): one read.  */
-  (void) madvise ((void *) idx->cdb.cdb_mem,
-                  (size_t) (idx->st.st_size < PG_INDEX_HEAD ? idx->st.st_size : PG_INDEX_HEAD),
-                  MADV_WILLNEED);
   if (check_trailer (idx, err) < 0 || check_fresh (idx, opts ? opts : &none, err) < 0
       || read_facts (idx, err) < 0)
     goto fail;
@@ -529,7 +561,7 @@ load_policy (pg_index *idx, pg_error_t *err)
   int r;
   if (idx->policy)
     return 0;
-  r = cdb_find (&idx->cdb, PG_INDEX_KEY_POLICY, PG_INDEX_KEY_LEN (PG_INDEX_KEY_POLICY));
+  r = find_head_key (idx, PG_INDEX_KEY_POLICY, PG_INDEX_KEY_LEN (PG_INDEX_KEY_POLICY));
   if (r < 0)
     return pg_make_error (err, errno, "policy index %s is damaged: %s", idx->path, RECOMPILE);
   if (r == 0)
