@@ -21,6 +21,7 @@ static int log_facility = LOG_AUTHPRIV;
 
 static char emergency_msg[8192];
 static size_t emergency_len;
+static int emergency_priority;
 static char emergency_line[4096];
 static size_t emergency_line_len;
 static char emergency_stderr[4096];
@@ -58,6 +59,8 @@ log_connect (void)
   return -1;
 }
 
+static void reframe_emergency (void);
+
 void
 pg_log_open (const char *ident, int facility)
 {
@@ -67,12 +70,14 @@ pg_log_open (const char *ident, int facility)
   tzset ();
   if (log_fd < 0)
     log_connect ();
+  reframe_emergency ();
 }
 
 void
 pg_log_set_facility (int facility)
 {
   log_facility = facility & LOG_FACMASK;
+  reframe_emergency ();
 }
 
 static char *
@@ -159,18 +164,30 @@ copy_bounded (char *dst, size_t size, const char *src, size_t n)
   return n;
 }
 
-void
-pg_log_prepare_emergency (int priority, const char *line, const char *stderr_line)
+/* The emergency message's frame (facility, socket type) follows the log's
+   own, without the line being rendered again.  */
+static void
+reframe_emergency (void)
 {
   size_t len;
-  cleanup_free char *msg = format_message (priority, line, &len);
+  cleanup_free char *msg = NULL;
 
+  if (emergency_line_len == 0)
+    return;
+  msg = format_message (emergency_priority, emergency_line, &len);
   emergency_len = copy_bounded (emergency_msg, sizeof (emergency_msg), msg, len);
   if (log_type == SOCK_STREAM && emergency_len == len - 1)
     emergency_len = len; /* keep the NUL */
+}
+
+void
+pg_log_prepare_emergency (int priority, const char *line, const char *stderr_line)
+{
+  emergency_priority = priority;
   emergency_line_len = copy_bounded (emergency_line, sizeof (emergency_line), line, strlen (line));
   emergency_stderr_len
       = copy_bounded (emergency_stderr, sizeof (emergency_stderr), stderr_line, strlen (stderr_line));
+  reframe_emergency ();
 }
 
 /* Async-signal-safe: send and write only.  */
