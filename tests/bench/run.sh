@@ -27,7 +27,8 @@
 #                         quick: "1000 10000")
 #   BENCH_RUNS            runs of each hook command (default 1000)
 #   BENCH_COLD_RUNS       cold-cache runs per size (default 30)
-#   BENCH_RUNC_RUNS       runs of each runc command (default 200)
+#   BENCH_RUNC_RUNS       runs of each runc command (default 1000: a start
+#                         varies by milliseconds, the effect measured is 1%)
 #   BENCH_IMPORT_REPORTS  nginx reports per import run (default 1000)
 #   BENCH_PACKAGES        packages per image (default 200)
 #   BENCH_STEPS           any of "hook cold callgrind runc import compile storage"
@@ -47,7 +48,7 @@ DATA=${BENCH_DATA:-$ROOT/build/bench-data}
 SIZES=${BENCH_SIZES:-1000 100000 1000000}
 RUNS=${BENCH_RUNS:-1000}
 COLD_RUNS=${BENCH_COLD_RUNS:-30}
-RUNC_RUNS=${BENCH_RUNC_RUNS:-200}
+RUNC_RUNS=${BENCH_RUNC_RUNS:-1000}
 IMPORT_REPORTS=${BENCH_IMPORT_REPORTS:-1000}
 PACKAGES=${BENCH_PACKAGES:-200}
 VULNS=50
