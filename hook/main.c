@@ -10,6 +10,7 @@
 #include "sandbox.h"
 #include "base/clock.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/trusted_path.h"
 
 #include <errno.h>
@@ -208,6 +209,7 @@ main (int argc, char **argv)
         return EXIT_ERROR;
       }
 
+  pg_json_seed ();
   prepare_deadline (NULL, NULL, PG_DEFAULT_TIMEOUT_MS);
   if (pg_deadline_arm (PG_DEFAULT_TIMEOUT_MS) < 0)
     {

@@ -5,6 +5,7 @@
 #include "base/file.h"
 
 #include <string.h>
+#include <sys/random.h>
 
 static int
 pg_json_check_depth (json_t *j, int depth)
@@ -204,4 +205,15 @@ pg_json_strv (char *const *v, size_t n)
   for (size_t i = 0; i < n; i++)
     json_array_append_new (a, json_string (v[i]));
   return a;
+}
+
+void
+pg_json_seed (void)
+{
+  uint32_t seed = 0;
+
+  if (getrandom (&seed, sizeof (seed), GRND_NONBLOCK) != (ssize_t) sizeof (seed))
+    seed = 0;
+  /* 0 asks jansson to find a seed itself.  */
+  json_object_seed (seed);
 }

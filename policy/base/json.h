@@ -23,6 +23,10 @@ struct pg_json_limits
 int pg_json_parse_limited (const char *buf, size_t len, const char *name, const struct pg_json_limits *lim,
                            size_t *used, json_t **out, pg_error_t *err);
 int pg_json_load_file (const char *path, size_t max, json_t **out, pg_error_t *err);
+/* Seed jansson's hash function with getrandom (2) before any JSON value
+   exists, instead of jansson's own open and read of /dev/urandom (what
+   it falls back to when getrandom has nothing yet).  */
+void pg_json_seed (void);
 /* An upper bound of the number of JSON values in BUF[0..LEN), from its text
    (commas and opening brackets outside strings, plus one).  */
 size_t pg_json_count_values (const char *buf, size_t len);
