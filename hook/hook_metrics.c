@@ -75,7 +75,9 @@ hook_metrics_prepare (const struct pg_hook_config *cfg)
     }
   hm.counting = true;
   pg_deadline_on_expiry (on_deadline);
-  if (cfg->metrics_textfile == NULL)
+  /* Within the interval this hook would publish nothing: it prepares
+     nothing for it (the first hook after the interval publishes).  */
+  if (cfg->metrics_textfile == NULL || metrics_published_within (&hm.m, cfg->metrics_interval * 1000))
     return;
   if (metrics_textfile_open (cfg->metrics_textfile, &hm.t, &err) < 0)
     {

@@ -524,6 +524,18 @@ write_and_rename (const struct pg_metrics_textfile *t, const char *text, struct 
   return 1;
 }
 
+bool
+metrics_published_within (const struct pg_metrics *m, int64_t min_interval_ms)
+{
+  uint64_t at, now;
+
+  if (min_interval_ms <= 0 || m->c == NULL)
+    return false;
+  at = __atomic_load_n (&m->c->published_at, __ATOMIC_SEQ_CST);
+  now = now_ms ();
+  return at != 0 && now < at + (uint64_t) min_interval_ms && at < now + 60000;
+}
+
 int
 metrics_publish (struct pg_metrics *m, const struct pg_metrics_textfile *t, int64_t stale_ms, int flags,
                  pg_error_t *err)
@@ -553,15 +565,11 @@ metrics_publish (struct pg_metrics *m, const struct pg_metrics_textfile *t, int6
           continue;
         }
       /* Published less than the interval ago: the next publisher after it
-         publishes this decision too (a clock set back counts as elapsed).  */
-      if (!(flags & PG_METRICS_PUBLISH_FORCE) && t->min_interval_ms > 0)
+         publishes this decision too.  */
+      if (!(flags & PG_METRICS_PUBLISH_FORCE) && metrics_published_within (m, t->min_interval_ms))
         {
-          uint64_t at = __atomic_load_n (&c->published_at, __ATOMIC_SEQ_CST), now = now_ms ();
-          if (at != 0 && now < at + (uint64_t) t->min_interval_ms && at < now + 60000)
-            {
-              lease_give_back (c, mine);
-              return published;
-            }
+          lease_give_back (c, mine);
+          return published;
         }
       flags &= ~PG_METRICS_PUBLISH_FORCE;
       metrics_snapshot (c, &snap);

@@ -146,6 +146,12 @@ enum
 };
 int metrics_publish (struct pg_metrics *m, const struct pg_metrics_textfile *t, int64_t stale_ms, int flags,
                      pg_error_t *err);
+/* Whether a textfile was published less than MIN_INTERVAL_MS ago (a
+   clock set back counts as elapsed): a publisher now would leave at once.
+   The hook asks before its sandbox, and within the interval prepares no
+   publishing at all (no directory, no Landlock, the plain seccomp
+   program).  */
+bool metrics_published_within (const struct pg_metrics *m, int64_t min_interval_ms);
 /* For a signal handler (the hook's deadline): give the lease back if this
    process holds it.  Async-signal-safe.  */
 void metrics_lease_release_async (void);
