@@ -537,12 +537,15 @@ report_tree() {
 @test "import: a progress line on a terminal for a long import, none otherwise" {
   local t=$BATS_TEST_TMPDIR/many i
   pg_require script
-  # Enough reports to take more than the second before the line appears.
+  pg_require strace
   for i in $(seq -w 1 150); do
     mkdir -p "$t/img$i"
     cp "$REPORTS/grype/nginx-debian12.json" "$t/img$i/grype-results.json"
   done
-  run script -qec "'$PG_CLI' import --db '$PG_DB' '$t'" /dev/null
+  # The line appears once an import has taken a second: each open delayed
+  # by 15 ms (strace's fault injection) makes this one take longer than
+  # that on any machine, where 150 reports alone took 0.4 s here.
+  run script -qec "strace -f -o /dev/null -e inject=openat:delay_enter=15000 '$PG_CLI' import --db '$PG_DB' '$t'" /dev/null
   assert_success
   assert_output_matches "importing \[#*\.*\] [0-9]+/150 reports  [0-9.]+/s  ETA [0-9]+:[0-9]{2}"
   # Erased before the summary, which stays alone on its line.
