@@ -56,6 +56,7 @@ note (pg_error_t *err)
 void
 hook_metrics_prepare (const struct pg_hook_config *cfg)
 {
+  const int64_t interval_ms = cfg->metrics_interval * 1000;
   pg_error_t err = NULL;
 
   if (cfg->metrics_counters == NULL)
@@ -77,7 +78,7 @@ hook_metrics_prepare (const struct pg_hook_config *cfg)
   pg_deadline_on_expiry (on_deadline);
   /* Within the interval this hook would publish nothing: it prepares
      nothing for it (the first hook after the interval publishes).  */
-  if (cfg->metrics_textfile == NULL || metrics_published_within (&hm.m, cfg->metrics_interval * 1000))
+  if (cfg->metrics_textfile == NULL || metrics_published_within (&hm.m, interval_ms))
     return;
   if (metrics_textfile_open (cfg->metrics_textfile, &hm.t, &err) < 0)
     {
@@ -85,7 +86,7 @@ hook_metrics_prepare (const struct pg_hook_config *cfg)
       note (&err);
       return;
     }
-  hm.t.min_interval_ms = cfg->metrics_interval * 1000;
+  hm.t.min_interval_ms = interval_ms;
   /* node_exporter reads the textfile as its own user, whatever umask the
      runtime gave the hook; the hook creates no other file.  */
   umask (022);

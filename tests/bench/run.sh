@@ -48,7 +48,7 @@ DATA=${BENCH_DATA:-$ROOT/build/bench-data}
 SIZES=${BENCH_SIZES:-1000 100000 1000000}
 RUNS=${BENCH_RUNS:-1000}
 # Runs of the hook with the CPU's caches evicted before each.
-COLD_RUNS0=$((RUNS / 2))
+CPUCOLD_RUNS=$((RUNS / 2))
 COLD_RUNS=${BENCH_COLD_RUNS:-30}
 RUNC_RUNS=${BENCH_RUNC_RUNS:-1000}
 IMPORT_REPORTS=${BENCH_IMPORT_REPORTS:-1000}
@@ -251,8 +251,8 @@ fi
 # as a runtime's own work evicts them between two hooks: what the start of
 # a container sees, and why measurement 3 finds more than the figures above.
 if want hook; then
-  log "hook with the CPU caches evicted before each run: $COLD_RUNS0 runs"
-  "$TIMER" -n "$COLD_RUNS0" -w 10 --cmd floor 0 "$FLOOR_STATE" "$FLOOR" \
+  log "hook with the CPU caches evicted before each run: $CPUCOLD_RUNS runs"
+  "$TIMER" -n "$CPUCOLD_RUNS" -w 10 --cmd floor 0 "$FLOOR_STATE" "$FLOOR" \
     --cmd evict-1 0 "$FLOOR_STATE" "$EVICT" \
     --cmd "cpucold-$LARGEST" 0 "$DATA/state-$LARGEST.json" "$HOOK" --config "$DATA/hook-$LARGEST.json" \
     --cmd evict-2 0 "$FLOOR_STATE" "$EVICT" | grep -v '^evict-' | tee "$RESULTS/cpucold.txt"
@@ -503,7 +503,7 @@ report() {
     local cf0 cc0
     cf0=$(line floor "$RESULTS/cpucold.txt")
     cc0=$(line "cpucold-$LARGEST" "$RESULTS/cpucold.txt")
-    echo "### CPU caches evicted before every run ($COLD_RUNS0 runs)"
+    echo "### CPU caches evicted before every run ($CPUCOLD_RUNS runs)"
     echo
     echo "The floor and the hook ($LARGEST images), each run after tests/bench/cache_evict.c has written 96 MiB,"
     echo "as a runtime's own work evicts the CPU's caches between two hooks: the index stays in the page"
