@@ -184,6 +184,20 @@ time.sleep(float(sys.argv[2]))' "$1" "$2" >"$BATS_TEST_TMPDIR/lock.out" 2>&1 3>&
   assert_output_contains "despite an error (on_error: allow)"
 }
 
+@test "faults: at the default deadline the line prepared before the config goes out under the config's facility" {
+  pg_db_scanned 1
+  local cfg
+  # Only the facility differs from what the hook knew before its config:
+  # the line is not rendered again but reframed (hook/logsink.c).
+  cfg=$(with_db "$PG_DB" '.syslog_facility = "local0"')
+  run bash -c 'env PATCHGATE_NOW="$1" timeout 30 "$2" --config "$3" < <(exec sleep 60 2>/dev/null 3>&-)' _ "$PG_NOW" "$PG_HOOK_BIN" "$cfg"
+  [ "$status" -eq 2 ] || pg_fail "exit $status: $output"
+  assert_output_contains "deadline of 8000 ms passed"
+  wait_syslog "patchgate-hook(\[[0-9]+\])?: .*deadline of 8000 ms" >/dev/null
+  [[ $syslog_line == local0.* ]] || pg_fail "expected facility local0: $syslog_line"
+  assert_log decision deny
+}
+
 @test "faults: the index renamed over while hooks read it: every run decides, none errs" {
   pg_db_scanned 1
   local state i rc bad=0 idx=${PG_DB%.db}.idx
