@@ -184,52 +184,73 @@ storage_conf_for (const struct pg_hook_config *cfg, struct pg_storage_conf *sc, 
   return 0;
 }
 
+/* The last record of ID, as the fast path below finds it (see there).  */
 static json_t *
 find_by_id (json_t *arr, const char *id)
 {
+  json_t *found = NULL;
   size_t i;
   json_t *e;
   json_array_foreach (arr, i, e)
     {
       const char *v = pg_json_string (e, "id");
       if (v && strcmp (v, id) == 0)
-        return e;
+        found = e;
+    }
+  return found;
+}
+
+/* The last NEEDLE in the mapping BUF[0..LEN), searched a window at a time
+   from the end.  containers/storage appends each container it creates to
+   the array, so the container being created is in the file's last bytes
+   and the search stops there; an older container started again costs the
+   bytes written after its record.  Each window searched in vain is dropped
+   from the page tables (MADV_DONTNEED: the file's pages stay mapped and a
+   later read faults them in again), so that the process's memory does not
+   grow with the file.  The first window is at most 64 KiB (the newest
+   records), the others 256 KiB (fewer calls when the search goes far);
+   each starts at a multiple of its size, so at a page.  */
+#define SCAN_FIRST_WINDOW ((size_t) 64 << 10)
+#define SCAN_WINDOW ((size_t) 256 << 10)
+
+static const char *
+find_last (const char *buf, size_t len, const char *needle, size_t nlen)
+{
+  size_t end = len;
+
+  while (end > 0)
+    {
+      size_t w = end == len ? SCAN_FIRST_WINDOW : SCAN_WINDOW;
+      size_t start = (end - 1) / w * w;
+      /* An occurrence that starts in this window may end in the next.  */
+      const char *lim = buf + (len - end < nlen - 1 ? len : end + nlen - 1);
+      const char *q = buf + start, *last = NULL;
+
+      while (q < lim && (q = memmem (q, (size_t) (lim - q), needle, nlen)) != NULL)
+        last = q++;
+      if (last)
+        return last;
+      (void) madvise ((void *) (buf + start), end - start, MADV_DONTNEED);
+      end = start;
     }
   return NULL;
 }
 
-/* The first NEEDLE in the mapping BUF[0..LEN), *TWICE set when there is
-   another.  The mapping is scanned a window at a time and each window's
-   pages are then dropped from the page tables (MADV_DONTNEED: the file's
-   pages stay mapped and a later read faults them in again), so that the
-   process's memory does not grow with the file.  */
-#define SCAN_WINDOW ((size_t) 256 << 10)
-
-static const char *
-find_once (const char *buf, size_t len, const char *needle, size_t nlen, bool *twice)
+/* The length of the object at P when it is followed as a record of the
+   array is: by the ']' that ends the file at END, or by a comma and the
+   next record's first bytes; 0 otherwise (P inside another value).  */
+static size_t
+record_end (const char *p, const char *end)
 {
-  const char *first = NULL;
+  static const char next[] = ",{\"id\":\"";
+  size_t olen = pg_json_container_end (p, (size_t) (end - p));
+  size_t rest = (size_t) (end - p) - olen;
 
-  *twice = false;
-  for (size_t off = 0; off < len && !*twice; off += SCAN_WINDOW)
-    {
-      size_t w = len - off < SCAN_WINDOW ? len - off : SCAN_WINDOW;
-      /* An occurrence that starts in this window may end in the next.  */
-      const char *q = buf + off, *stop = buf + off + w;
-      const char *lim = len - off - w < nlen - 1 ? buf + len : stop + nlen - 1;
-      while (q < stop && (q = memmem (q, (size_t) (lim - q), needle, nlen)) != NULL && q < stop)
-        {
-          if (first)
-            {
-              *twice = true;
-              break;
-            }
-          first = q++;
-        }
-      if (w == SCAN_WINDOW)
-        (void) madvise ((void *) (buf + off), w, MADV_DONTNEED);
-    }
-  return first;
+  if (olen == 0 || rest == 0)
+    return 0;
+  if (p[olen] == ']')
+    return rest == 1 ? olen : 0;
+  return rest > sizeof (next) - 1 && memcmp (p + olen, next, sizeof (next) - 1) == 0 ? olen : 0;
 }
 
 /* The record of ID in the array BUF[0..LEN) without parsing the array, as
@@ -239,47 +260,47 @@ find_once (const char *buf, size_t len, const char *needle, size_t nlen, bool *t
    escaped.  So in a file of that form the bytes `{"id":"<ID>"` appear only
    where an object whose first key is "id" starts: never inside a name or
    the metadata text (which a container's author chooses), whose quotes
-   are all `\"`.  Such an object that follows `[` or `,` is a
-   record, since the engine never writes an object with an "id" first in
-   the records' fields.
+   are all `\"`.  Such an object that follows `[` or `,` and is followed
+   by the next record or the array's end is a record, since the engine
+   never writes an object with "id" first in the records' fields.
+
+   containers/storage never writes two records of one ID (it refuses to
+   create a duplicate); its loader kept the last of two before 1.45 and
+   keeps the first since.  This reader takes the last, the whole-file
+   parse below too, so that both paths read a damaged file alike.
 
    Returns 1 with *REC, the one record of ID parsed alone (with the
    project's bounds); 0 when the file has that form and no such bytes
    (ID is not there: a record cannot be written otherwise); -1 when this
    path cannot tell (another form, such as the test data's indented files;
-   an empty array; the bytes twice; a record that is not whole JSON, as in
-   a truncated file): then the caller parses the whole file, as before,
-   so that such files are read exactly as they always were.  */
+   an empty array; the last such bytes not placed as a record; a record
+   that is not whole JSON, as in a truncated file): then the caller parses
+   the whole file, as before, so that such files are read exactly as they
+   always were.  */
 static int
 find_record_fast (const char *buf, size_t len, const char *id, json_t **rec)
 {
   static const char head[] = "[{\"id\":\"";
   char needle[80];
-  const char *p, *end;
+  const char *p;
   size_t nlen, olen;
   json_t *j = NULL;
-  bool twice;
 
   *rec = NULL;
   /* The form: the first record opens the file, the last closes it.  */
   if (buf == NULL || len < sizeof (head) + 1 || memcmp (buf, head, sizeof (head) - 1) != 0
       || memcmp (buf + len - 2, "}]", 2) != 0)
     return -1;
-  end = buf + len;
   nlen = (size_t) snprintf (needle, sizeof (needle), "{\"id\":\"%s\"", id);
   if (nlen >= sizeof (needle))
     return -1;
-  p = find_once (buf, len, needle, nlen, &twice);
+  p = find_last (buf, len, needle, nlen);
   if (p == NULL)
     return 0;
-  /* Twice (a duplicate record, or an engine's own nested object): the
-     parse of the whole file decides, as it always did.  */
-  if (twice)
-    return -1;
   if (p[-1] != '[' && p[-1] != ',')
     return -1;
-  olen = pg_json_container_end (p, (size_t) (end - p));
-  if (olen == 0 || olen >= (size_t) (end - p) || (p[olen] != ',' && p[olen] != ']'))
+  olen = record_end (p, buf + len);
+  if (olen == 0)
     return -1;
   if (pg_json_parse (p, olen, "record", &j, NULL) < 0)
     return -1;

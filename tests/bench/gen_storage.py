@@ -4,6 +4,7 @@
 
     gen_storage.py --out GRAPHROOT --driver overlay --containers N --images M
                    --cid CID --image-id HEX --image-ref REF --image-digest sha256:HEX [--seed S]
+                   [--oldest]
 
 Writes GRAPHROOT/<driver>-containers/containers.json and
 GRAPHROOT/<driver>-images/images.json byte for byte as containers/storage
@@ -19,7 +20,8 @@ machine this was written on, with their IDs, names and times replaced:
 
 and its image's (names, names-history, layer, metadata, four big-data
 items).  Container CID is the last record of containers.json (the newest,
-as `podman run` appends it) and runs image HEX, the last record of
+as `podman run` appends it; with --oldest the first, as when `podman start`
+starts again the oldest container of the host) and runs image HEX, the last record of
 images.json, named REF with manifest digest DIGEST; the others are random
 (seeded), each container running one of the images.
 """
@@ -92,6 +94,7 @@ def main():
     ap.add_argument("--image-ref", required=True)
     ap.add_argument("--image-digest", required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--oldest", action="store_true")
     a = ap.parse_args()
     rng = random.Random(a.seed)
 
@@ -105,7 +108,11 @@ def main():
         iid, ref, _ = imgs[rng.randrange(len(imgs))]
         name = "%s_%s%s" % (rng.choice(ADJ), rng.choice(NAMES), "" if i < 90 else "_%d" % i)
         recs.append(container(hexid(rng), name, iid, ref, rng))
-    recs.append(container(a.cid, "bench-target", a.image_id, a.image_ref, rng))
+    target = container(a.cid, "bench-target", a.image_id, a.image_ref, rng)
+    if a.oldest:
+        recs.insert(0, target)
+    else:
+        recs.append(target)
     write(os.path.join(a.out, a.driver + "-containers", "containers.json"), recs)
     write(os.path.join(a.out, a.driver + "-images", "images.json"),
           [image(iid, ref, d, rng) for iid, ref, d in imgs])

@@ -244,19 +244,22 @@ text_fill (struct text *t, size_t at, const char *flags)
   assert_int_equal (t->len, at);
 }
 
-/* A store of about 800 KB (containers/storage's form, read in windows of
-   256 KiB) with container C1's record starting AT bytes in; FLAGS in the
-   first other record's flags, DUP_AT: a second record of C1 (image E5)
-   that many bytes in (0: none).  */
+/* A store of about 800 KB (containers/storage's form, searched from the
+   end in windows of 64 and 256 KiB) with container C1's record starting AT bytes
+   in; FLAGS in the first other record's flags, AFTER in the first record
+   after C1's; DUP_AT: a second record of C1 (image E5) that many bytes in
+   (0: none).  */
 static void
-big_store_case (const char *name, size_t at, const char *flags, size_t dup_at, const char *expected)
+big_store_case (const char *name, size_t at, const char *flags, const char *after, size_t dup_at,
+                const char *expected)
 {
   char dir[] = "/tmp/patchgate-storage-XXXXXX";
   cleanup_free char *cmd = NULL;
   struct text t = { xstrdup ("["), 1 };
 
   assert_non_null (mkdtemp (dir));
-  text_fill (&t, at, flags);
+  if (at > t.len)
+    text_fill (&t, at, flags);
   text_add (&t, "{\"id\":\"" C1 "\",\"names\":[\"web\"],\"image\":\"" A1 "\",\"layer\":\"" EE
                 "\",\"metadata\":\"{\\\"image-name\\\":\\\"localhost/app:dev\\\"}\"},");
   if (dup_at)
@@ -264,7 +267,7 @@ big_store_case (const char *name, size_t at, const char *flags, size_t dup_at, c
       text_fill (&t, dup_at, "");
       text_add (&t, "{\"id\":\"" C1 "\",\"image\":\"" E5 "\",\"layer\":\"" EE "\"},");
     }
-  text_fill (&t, 800000, "");
+  text_fill (&t, 800000, after);
   t.s[t.len - 1] = ']';
   put_file (dir, "engine", "podman\n");
   put_file (dir, "expected.json", expected);
@@ -280,23 +283,26 @@ big_store_case (const char *name, size_t at, const char *flags, size_t dup_at, c
   assert_int_equal (system (cmd), 0);
 }
 
-/* The store is searched a window (256 KiB) at a time: a record whose
-   first bytes straddle two windows is found; a second occurrence several
-   windows later is seen (the whole file is then parsed, as before).  */
+/* The store is searched from its end a window (64 KiB, then 256 KiB) at a time: a
+   record whose first bytes straddle two windows is found, the oldest and
+   the newest record too; of two records of C1 the last counts, as does
+   the array's record when the same bytes open an engine's nested object
+   before it; when they open one after it, the whole file is parsed.  */
 static void
 test_storage_windows (void **state)
 {
   static const char found[] = "{\"digest\": \"sha256:" A1 "\", \"image_ref\": \"localhost/app:dev\"}";
-  /* C1's {"id":"<C1>" spans the end of the first window.  */
-  big_store_case ("straddle", (256u << 10) - 20, "", 0, found);
-  big_store_case ("window_start", 256u << 10, "", 0, found);
-  big_store_case ("last_bytes_of_window", (256u << 10) - 1, "", 0, found);
-  /* Duplicates in other windows: the first record counts.  */
-  big_store_case ("duplicate_later_window", 1000, "", 600000, found);
-  /* An engine's nested {"id":"<C1>" (another image) in the first window,
-     the record in the third: both seen, the array's record counts.  */
-  big_store_case ("nested_then_record", 600000,
-                  "\"x\":[{\"id\":\"" C1 "\",\"image\":\"" E5 "\",\"layer\":\"" EE "\"}]", 0, found);
+  static const char nested[] = "\"x\":[{\"id\":\"" C1 "\",\"image\":\"" E5 "\",\"layer\":\"" EE "\"}]";
+  /* C1's {"id":"<C1>" spans the end of a window.  */
+  big_store_case ("straddle", (256u << 10) - 20, "", "", 0, found);
+  big_store_case ("window_start", 256u << 10, "", "", 0, found);
+  big_store_case ("last_bytes_of_window", (256u << 10) - 1, "", "", 0, found);
+  big_store_case ("oldest", 1, "", "", 0, found);
+  big_store_case ("newest", 799000, "", "", 0, found);
+  big_store_case ("duplicate_later_window", 1000, "", "", 600000,
+                  "{\"digest\": \"sha256:" E5 "\", \"image_ref\": null}");
+  big_store_case ("nested_then_record", 600000, nested, "", 0, found);
+  big_store_case ("record_then_nested", 1000, "", nested, 0, found);
 }
 
 static void
