@@ -17,12 +17,14 @@ struct scheme_ops
   const char *name;
   int (*check) (const char *v, char *why, size_t why_size);
   int (*order) (const char *a, const char *b);
+  /* Optional: check and order with each version parsed once.  */
+  int (*compare) (const char *a, const char *b, int *order, char *why, size_t why_size);
 };
 
 static const struct scheme_ops schemes[] = {
-  [PG_VERSION_DPKG] = { "dpkg", version_dpkg_check, version_dpkg_order },
-  [PG_VERSION_RPM] = { "rpm", version_rpm_check, version_rpm_order },
-  [PG_VERSION_APK] = { "apk", version_apk_check, version_apk_order },
+  [PG_VERSION_DPKG] = { "dpkg", version_dpkg_check, version_dpkg_order, version_dpkg_compare },
+  [PG_VERSION_RPM] = { "rpm", version_rpm_check, version_rpm_order, NULL },
+  [PG_VERSION_APK] = { "apk", version_apk_check, version_apk_order, NULL },
 };
 
 #define N_SCHEMES (sizeof (schemes) / sizeof (schemes[0]))
@@ -94,16 +96,23 @@ lookup (enum pg_version_scheme scheme)
 }
 
 static int
+invalid (const struct scheme_ops *ops, const char *v, const char *why, pg_error_t *err)
+{
+  char shown[512];
+
+  quote (v, shown, sizeof (shown));
+  return pg_make_error (err, 0, "invalid %s version '%s': %s", ops->name, shown, why);
+}
+
+static int
 check_one (const struct scheme_ops *ops, const char *v, pg_error_t *err)
 {
   char why[256];
-  char shown[512];
 
   why[0] = '\0';
   if (ops->check (v, why, sizeof (why)) == 0)
     return 0;
-  quote (v, shown, sizeof (shown));
-  return pg_make_error (err, 0, "invalid %s version '%s': %s", ops->name, shown, why);
+  return invalid (ops, v, why, err);
 }
 
 int
@@ -116,11 +125,22 @@ version_compare (enum pg_version_scheme scheme, const char *a, const char *b, in
     return pg_make_error (err, 0, "unknown version scheme %d", (int) scheme);
   if (a == NULL || b == NULL)
     return pg_make_error (err, 0, "invalid %s version: missing", ops->name);
-  if (check_one (ops, a, err) < 0 || check_one (ops, b, err) < 0)
-    return -1;
+  if (ops->compare)
+    {
+      char why[256];
 
-  r = ops->order (a, b);
-  *result = (r > 0) - (r < 0);
+      why[0] = '\0';
+      r = ops->compare (a, b, result, why, sizeof (why));
+      if (r < 0)
+        return invalid (ops, r == -1 ? a : b, why, err);
+    }
+  else
+    {
+      if (check_one (ops, a, err) < 0 || check_one (ops, b, err) < 0)
+        return -1;
+      *result = ops->order (a, b);
+    }
+  *result = (*result > 0) - (*result < 0);
   return 0;
 }
 

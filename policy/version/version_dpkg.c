@@ -26,6 +26,7 @@
 
 int version_dpkg_check (const char *v, char *why, size_t why_size);
 int version_dpkg_order (const char *a, const char *b);
+int version_dpkg_compare (const char *a, const char *b, int *order, char *why, size_t why_size);
 
 struct deb_version
 {
@@ -112,16 +113,19 @@ parse_epoch (const char *s, size_t len, unsigned long *out, char *why, size_t wh
   return 0;
 }
 
+/* Letters, digits and . + ~, and in the upstream version also - and :.  */
 static int
-check_chars (const char *s, size_t len, const char *allowed, const char *where, char *why, size_t why_size)
+check_chars (const char *s, size_t len, bool upstream, const char *where, char *why, size_t why_size)
 {
   size_t i;
 
   for (i = 0; i < len; i++)
     {
       unsigned char c = (unsigned char) s[i];
-      if (!is_digit (c) && !is_alpha (c) && (c == '\0' || strchr (allowed, c) == NULL))
-        return fail_char (why, why_size, where, c);
+      if (is_digit (c) || is_alpha (c) || c == '.' || c == '+' || c == '~'
+          || (upstream && (c == '-' || c == ':')))
+        continue;
+      return fail_char (why, why_size, where, c);
     }
   return 0;
 }
@@ -167,9 +171,9 @@ parse (const char *v, struct deb_version *out, char *why, size_t why_size)
   if (out->upstream_len == 0)
     return fail (why, why_size, "version number is empty");
 
-  if (check_chars (out->upstream, out->upstream_len, ".-+~:", "version number", why, why_size) < 0)
+  if (check_chars (out->upstream, out->upstream_len, true, "version number", why, why_size) < 0)
     return -1;
-  return check_chars (out->revision, out->revision_len, ".+~", "revision number", why, why_size);
+  return check_chars (out->revision, out->revision_len, false, "revision number", why, why_size);
 }
 
 /* The weight of one non-digit character: '~' first, then the end of the
@@ -238,6 +242,19 @@ compare_part (const char *a, size_t alen, const char *b, size_t blen)
   return 0;
 }
 
+static int
+order_parsed (const struct deb_version *va, const struct deb_version *vb)
+{
+  int r;
+
+  if (va->epoch != vb->epoch)
+    return va->epoch > vb->epoch ? 1 : -1;
+  r = compare_part (va->upstream, va->upstream_len, vb->upstream, vb->upstream_len);
+  if (r)
+    return r;
+  return compare_part (va->revision, va->revision_len, vb->revision, vb->revision_len);
+}
+
 int
 version_dpkg_check (const char *v, char *why, size_t why_size)
 {
@@ -251,15 +268,22 @@ int
 version_dpkg_order (const char *a, const char *b)
 {
   struct deb_version va, vb;
-  int r;
 
   if (parse (a, &va, NULL, 0) < 0 || parse (b, &vb, NULL, 0) < 0)
     return strcmp (a, b); /* not reached through version_compare */
+  return order_parsed (&va, &vb);
+}
 
-  if (va.epoch != vb.epoch)
-    return va.epoch > vb.epoch ? 1 : -1;
-  r = compare_part (va.upstream, va.upstream_len, vb.upstream, vb.upstream_len);
-  if (r)
-    return r;
-  return compare_part (va.revision, va.revision_len, vb.revision, vb.revision_len);
+/* Each version parsed once: a floor check compares on every start.  */
+int
+version_dpkg_compare (const char *a, const char *b, int *order, char *why, size_t why_size)
+{
+  struct deb_version va, vb;
+
+  if (parse (a, &va, why, why_size) < 0)
+    return -1;
+  if (parse (b, &vb, why, why_size) < 0)
+    return -2;
+  *order = order_parsed (&va, &vb);
+  return 0;
 }

@@ -42,6 +42,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
+# Each decision is logged as on a host, to an rsyslogd on /dev/log; it is
+# a private one (tests/lib.sh), bind-mounted in a mount namespace of this
+# run's own.
+if [ -z "${PG_BENCH_PRIVATE_NS:-}" ]; then
+  exec env PG_BENCH_PRIVATE_NS=1 unshare -m --propagation private "$ROOT/tests/bench/run.sh" "$@"
+fi
 BUILD=${BUILD:-build}
 case $BUILD in /*) B=$BUILD ;; *) B=$ROOT/$BUILD ;; esac
 DATA=${BENCH_DATA:-$ROOT/build/bench-data}
@@ -91,6 +97,11 @@ for c in jq runc busybox valgrind python3; do
 done
 mkdir -p "$DATA" "$RESULTS"
 rm -f "$RESULTS"/*
+command -v rsyslogd >/dev/null || die "rsyslogd is missing: run \`make deps\`"
+# shellcheck source=tests/lib.sh
+. "$ROOT/tests/lib.sh"
+pg_syslog_start "$DATA/syslog" || die "could not start a private rsyslogd on /dev/log"
+trap 'pg_syslog_stop' EXIT
 START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # kv FILE KEY : the value of KEY=... in FILE.
@@ -198,6 +209,15 @@ for n in $SIZES; do
   "$HOOK" --config "$DATA/hook-$n.json" <"$DATA/state-$n.json" 2>"$RESULTS/check-$n.err" || {
     cat "$RESULTS/check-$n.err" >&2
     die "the hook does not allow the benchmark image at $n images"
+  }
+  # ... and it reaches the rsyslogd, as on a host.
+  for _ in $(seq 50); do
+    grep -q "decision=allow container=bench-$n " "$PG_SYSLOG_FILE" && break
+    sleep 0.1
+  done
+  grep -q "decision=allow container=bench-$n " "$PG_SYSLOG_FILE" || {
+    cat "$RESULTS/check-$n.err" >&2
+    die "the hook's decision at $n images did not reach the rsyslogd on /dev/log"
   }
 done
 # Metrics on (README, "Metrics"): counted and the textfile published at
@@ -774,6 +794,7 @@ machine() {
   echo "- memory: $(free -h | awk '/^Mem:/ { print $2 }') ($(free -m | awk '/^Mem:/ { print $2 }') MiB)"
   echo "- $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r); SQLite $(sqlite3 --version | cut -d' ' -f1), jansson $(dpkg-query -W -f='${Version}' libjansson4 2>/dev/null)"
   echo "- load average at start: $START_LOAD; at end: $END_LOAD"
+  echo "- every decision logged as on a host: to an rsyslogd (tests/lib.sh's, private) on /dev/log"
   echo
 }
 

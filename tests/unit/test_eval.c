@@ -188,6 +188,20 @@ test_logfmt_escapes (void **state)
   logfmt_append (&line, "container", "evil\" decision=allow\nx");
   logfmt_append (&line, "empty", "");
   assert_string_equal (line, "decision=deny container=\"evil\\\" decision=allow\\x0ax\" empty=\"\"");
+
+  /* Cut at MAX escaped bytes: marked and quoted, even when nothing in it
+     needed quotes; a value that fits exactly is neither.  */
+  free (line);
+  line = NULL;
+  logfmt_append_max (&line, "name", "abcdefgh", 5);
+  logfmt_append_max (&line, "fits", "abcde", 5);
+  logfmt_append_max (&line, "escape_cut", "ab\"cd", 3);
+  logfmt_append_max (&line, "none", NULL, 5);
+  logfmt_append_max (&line, "eq", "a=b", 5);
+  assert_string_equal (line, "name=\"abcde[cut]\" fits=abcde escape_cut=\"ab[cut]\" none=\"\" eq=\"a=b\"");
+  free (line);
+  line = logfmt_escape ("x\\y", 10);
+  assert_string_equal (line, "x\\\\y");
 }
 
 int
