@@ -162,14 +162,14 @@ make_rootfs() {
 # `umoci unpack` writes it) and, unless HOOK_CONFIG is empty, patchgate-hook
 # at createRuntime ("floor": the floor program as the hook instead).
 make_bundle() {
-  local dir=$1 digest=$2 cfg=$3 hook
+  local dir=$1 digest=$2 cfg=$3 bin=${4:-$HOOK} hook
   rm -rf "$dir"
   mkdir -p "$dir"
   (cd "$dir" && runc spec)
   if [ "$cfg" = floor ]; then
     hook=$(jq -cn --arg path "$FLOOR" '{path: $path, args: ["floor"], timeout: 10}')
   else
-    hook=$(jq -cn --arg path "$HOOK" --arg cfg "$cfg" --arg now "$PATCHGATE_NOW" \
+    hook=$(jq -cn --arg path "$bin" --arg cfg "$cfg" --arg now "$PATCHGATE_NOW" \
       '{path: $path, args: ["patchgate-hook", "--config", $cfg], env: ["PATCHGATE_NOW=\($now)"], timeout: 10}')
   fi
   jq --arg root "$ROOTFS" --argjson hook "$hook" --arg cfg "$cfg" '
@@ -244,6 +244,8 @@ make_state "$DATA/state-deny.json" "$DATA/bundle-deny" "bench-deny"
 make_bundle "$DATA/bundle-metrics" "$(kv "$DATA/db-$LARGEST.db.info" target_digest)" "$DATA/hook-metrics-$LARGEST.json"
 make_bundle "$DATA/bundle-plain" "$(kv "$DATA/db-$LARGEST.db.info" target_digest)" ""
 make_bundle "$DATA/bundle-floorhook" "$(kv "$DATA/db-$LARGEST.db.info" target_digest)" floor
+make_bundle "$DATA/bundle-nosandbox" "$(kv "$DATA/db-$LARGEST.db.info" target_digest)" "$DATA/hook-$LARGEST.json" \
+  "$NOSANDBOX"
 
 # ---- 1, 2, 5: hook decisions -----------------------------------------------
 
@@ -304,14 +306,16 @@ fi
 # ---- 3: runc ---------------------------------------------------------------
 
 if want runc; then
-  log "runc run: $RUNC_RUNS runs without a hook, with the floor as hook, with patchgate-hook ($LARGEST images)"
+  log "runc run: $RUNC_RUNS runs without a hook, with the floor as hook, with patchgate-hook ($LARGEST images), with metrics, without its sandbox"
   # Its own mount namespace, so that nothing runc mounts outlives the run.
   runc=$(command -v runc)
   unshare -m --propagation private "$TIMER" -n "$RUNC_RUNS" -w 5 \
     --cmd runc-plain 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-plain" bench-plain \
     --cmd runc-floorhook 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-floorhook" bench-floor \
     --cmd runc-hook 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-$LARGEST" bench-hook \
-    --cmd runc-metrics 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-metrics" bench-metrics |
+    --cmd runc-metrics 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-metrics" bench-metrics \
+    --cmd runc-nosandbox 0 /dev/null "$runc" --root "$DATA/runc-root" run --bundle "$DATA/bundle-nosandbox" \
+    bench-nosandbox |
     tee "$RESULTS/runc.txt"
 fi
 
@@ -572,11 +576,15 @@ report() {
     echo "| runc run, patchgate-hook | $(ms "$(field "$k" median_us)") ms | $(ms "$(field "$k" p99_us)") ms | $(pct "$(field "$k" median_us)" "$(field "$p" median_us)") | $(ms "$(field "$k" cpu_median_us)") ms | $(pct "$(field "$k" cpu_median_us)" "$(field "$p" cpu_median_us)") |"
     local km
     km=$(line runc-metrics "$RESULTS/runc.txt")
+    local kn
+    kn=$(line runc-nosandbox "$RESULTS/runc.txt")
+    [ -n "$kn" ] && echo "| runc run, patchgate-hook without its sandbox (bench build) | $(ms "$(field "$kn" median_us)") ms | $(ms "$(field "$kn" p99_us)") ms | $(pct "$(field "$kn" median_us)" "$(field "$p" median_us)") | $(ms "$(field "$kn" cpu_median_us)") ms | $(pct "$(field "$kn" cpu_median_us)" "$(field "$p" cpu_median_us)") |"
     [ -n "$km" ] && echo "| runc run, patchgate-hook with metrics on | $(ms "$(field "$km" median_us)") ms | $(ms "$(field "$km" p99_us)") ms | $(pct "$(field "$km" median_us)" "$(field "$p" median_us)") | $(ms "$(field "$km" cpu_median_us)") ms | $(pct "$(field "$km" cpu_median_us)" "$(field "$p" cpu_median_us)") |"
     echo
     echo "Overhead of patchgate-hook: **$(pct "$(field "$k" median_us)" "$(field "$p" median_us)")** wall (median; p99 $(pct "$(field "$k" p99_us)" "$(field "$p" p99_us)")),"
     echo "$(pct "$(field "$k" cpu_median_us)" "$(field "$p" cpu_median_us)") CPU; of which the decision itself (vs the floor as hook):"
     echo "$(pct "$(field "$k" median_us)" "$(field "$fh" median_us)") wall, $(pct "$(field "$k" cpu_median_us)" "$(field "$fh" cpu_median_us)") CPU."
+    [ -n "$kn" ] && echo "The sandbox (capabilities dropped, seccomp loaded), the hook against the same hook without it: $(pct "$(field "$k" median_us)" "$(field "$kn" median_us)") wall, $(pct "$(field "$k" cpu_median_us)" "$(field "$kn" cpu_median_us)") CPU; the hook without it against the floor as hook: $(pct "$(field "$kn" median_us)" "$(field "$fh" median_us)") wall."
     [ -n "$km" ] && echo "Metrics on, against the same hook off: $(pct "$(field "$km" median_us)" "$(field "$k" median_us)") wall, $(pct "$(field "$km" cpu_median_us)" "$(field "$k" cpu_median_us)") CPU."
     echo
   fi
