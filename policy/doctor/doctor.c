@@ -8,7 +8,7 @@
 #include "doctor/ocihooks.h"
 #include "doctor/owner.h"
 #include "doctor/spawn.h"
-#include "doctor/toml.h"
+#include "base/toml.h"
 #include "config/hook_config.h"
 #include "store/store.h"
 #include "base/json.h"

@@ -42,9 +42,6 @@ int resolve_annotation_keys (const struct pg_hook_config *cfg, const struct pg_o
 struct pg_storage_image;
 void crio_identify (const struct pg_oci_state *st, const struct pg_storage_image *img,
                     struct pg_identity *id);
-/* Whether crio_identify needs the image's manifest digests: CRI-O's
-   ImageRef names a digest that is not IMAGE_ID ("sha256:<hex>").  */
-bool crio_ref_needs_digests (const struct pg_oci_state *st, const char *image_id);
 
 /* The Kubernetes namespace, only from the key a proven CRI engine sets
    itself (identify/resolve_namespace.c); NULL for everyone else.  */

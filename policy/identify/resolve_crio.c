@@ -11,8 +11,6 @@
 
 #include <string.h>
 
-#define CRIO_IMAGE_REF "io.kubernetes.cri-o.ImageRef"
-
 static bool
 storage_has_digest (const struct pg_storage_image *img, const char *digest)
 {
@@ -22,13 +20,6 @@ storage_has_digest (const struct pg_storage_image *img, const char *digest)
     if (strcmp (img->digests[i], digest) == 0)
       return true;
   return false;
-}
-
-bool
-crio_ref_needs_digests (const struct pg_oci_state *st, const char *image_id)
-{
-  cleanup_free char *digest = digest_normalize (pg_json_string (st->annotations, CRIO_IMAGE_REF));
-  return digest != NULL && strcmp (digest, image_id) != 0;
 }
 
 /* The store names the image (its ID, and the name CRI-O recorded).

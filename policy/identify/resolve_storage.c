@@ -16,6 +16,7 @@
 #include "base/safe_open.h"
 #include "base/json.h"
 #include "base/file.h"
+#include "base/toml.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,111 +44,35 @@ storage_image_free (struct pg_storage_image *img)
   memset (img, 0, sizeof (*img));
 }
 
-/* A TOML string value: "basic" (with \" and \\ escapes) or 'literal'.
-   Anything else (arrays, numbers, multi-line strings) is not ours.  */
-static char *
-toml_string (const char *p)
-{
-  char quote = *p;
-  char *out, *o;
-
-  if (quote != '"' && quote != '\'')
-    return NULL;
-  if (strncmp (p, "\"\"\"", 3) == 0 || strncmp (p, "'''", 3) == 0)
-    return NULL;
-  out = o = xmalloc0 (strlen (p) + 1);
-  for (p++; *p && *p != quote; p++)
-    {
-      if (quote == '"' && *p == '\\')
-        {
-          p++;
-          if (*p != '"' && *p != '\\')
-            break;
-        }
-      *o++ = *p;
-    }
-  if (*p != quote)
-    {
-      free (out);
-      return NULL;
-    }
-  return out;
-}
-
-static char *
-trim (char *s)
-{
-  char *e;
-  while (*s == ' ' || *s == '\t')
-    s++;
-  e = s + strlen (s);
-  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-    *--e = '\0';
-  return s;
-}
-
-/* One `key = value` line of the [storage] table.  */
+/* A [storage] string of storage.conf(5): an empty driver means "probe", a
+   relative root is not usable; anything but a string is not ours.  */
 static void
-storage_conf_line (char *line, struct pg_storage_conf *sc)
+storage_conf_take (const struct pg_toml *doc, const char *key, bool is_root, char **field)
 {
-  char *eq = strchr (line, '=');
-  char *key, *val;
-  char **field;
+  const char *const path[] = { "storage", key };
+  const struct pg_toml_entry *e = pg_toml_find (doc, path, 2);
 
-  if (eq == NULL)
+  if (e == NULL || e->type != PG_TOML_STRING || e->str == NULL || *e->str == '\0'
+      || (is_root && *e->str != '/'))
     return;
-  *eq = '\0';
-  key = trim (line);
-  if (strcmp (key, "graphroot") == 0)
-    field = &sc->graphroot;
-  else if (strcmp (key, "runroot") == 0)
-    field = &sc->runroot;
-  else if (strcmp (key, "driver") == 0)
-    field = &sc->driver;
-  else
-    return;
-  val = toml_string (trim (eq + 1));
-  if (val == NULL)
-    return;
-  if (*val == '\0' || (field != &sc->driver && *val != '/'))
-    {
-      /* An empty driver means "probe"; a relative root is not usable.  */
-      free (val);
-      return;
-    }
   free (*field);
-  *field = val;
+  *field = xstrdup (e->str);
 }
 
-/* Only the [storage] table's graphroot, runroot and driver are read: a
-   line-oriented reading of the TOML that storage.conf(5) documents.  */
+/* Only the [storage] table's graphroot, runroot and driver are used.  A
+   file the TOML reader refuses is an error, as containers/storage refuses
+   to start on it too.  */
 int
 storage_conf_parse (const char *path, struct pg_storage_conf *sc, pg_error_t *err)
 {
-  cleanup_free char *buf = NULL;
-  char *line, *save = NULL;
-  bool in_storage = false;
-  size_t len;
+  cleanup_toml struct pg_toml doc = { 0 };
 
   memset (sc, 0, sizeof (*sc));
-  if (access (path, F_OK) == 0 && read_all_file (path, PG_MAX_HOOK_CONFIG_SIZE, &buf, &len, err) < 0)
+  if (pg_toml_load_file (path, &doc, err) < 0)
     return pg_error_wrap (err, "containers storage.conf");
-  for (line = buf ? strtok_r (buf, "\n", &save) : NULL; line; line = strtok_r (NULL, "\n", &save))
-    {
-      char *l = trim (line);
-      if (*l == '#' || *l == '\0')
-        continue;
-      if (*l == '[')
-        {
-          char *hash = strchr (l, '#');
-          if (hash)
-            *hash = '\0';
-          in_storage = strcmp (trim (l), "[storage]") == 0;
-          continue;
-        }
-      if (in_storage)
-        storage_conf_line (l, sc);
-    }
+  storage_conf_take (&doc, "graphroot", true, &sc->graphroot);
+  storage_conf_take (&doc, "runroot", true, &sc->runroot);
+  storage_conf_take (&doc, "driver", false, &sc->driver);
   if (sc->graphroot == NULL)
     sc->graphroot = xstrdup (STORAGE_GRAPHROOT);
   if (sc->runroot == NULL)
@@ -429,6 +354,16 @@ add_digest (struct pg_storage_image *img, const char *d)
 
 /* The image's manifest digests and first name, from images.json; an image
    missing there (being removed) still has its ID.  */
+/* Whether CRI-O's ImageRef names a digest other than IMAGE_ID
+   ("sha256:<hex>"): then crio_identify needs the image's manifest
+   digests.  */
+static bool
+crio_ref_names_other (const struct pg_oci_state *st, const char *image_id)
+{
+  cleanup_free char *digest = digest_normalize (pg_json_string (st->annotations, CRIO_IMAGE_REF));
+  return digest != NULL && strcmp (digest, image_id) != 0;
+}
+
 static int
 read_image (const struct pg_storage_conf *sc, const char *driver, const char *image,
             struct pg_storage_image *img, pg_error_t *err)
@@ -501,7 +436,7 @@ storage_lookup (const struct pg_hook_config *cfg, const struct pg_oci_state *st,
          metadata has none, the manifest digests when CRI-O's ImageRef is
          not the image ID (the only use of them).  A record for another
          bundle is not believed (storage_record_here).  */
-      if (img->at_bundle && (img->name == NULL || (img->crio && crio_ref_needs_digests (st, img->image_id)))
+      if (img->at_bundle && (img->name == NULL || (img->crio && crio_ref_names_other (st, img->image_id)))
           && read_image (&sc, driver, img->image_id + strlen ("sha256:"), img, err) < 0)
         r = -1;
     }

@@ -9,13 +9,15 @@
    else storage.conf's [storage] table, else the defaults.  DRIVER NULL:
    probe overlay, then vfs.  */
 #define PG_STORAGE_CONF "/etc/containers/storage.conf"
+/* The image CRI-O resolved the pod's image to, in its spec's annotations.  */
+#define CRIO_IMAGE_REF "io.kubernetes.cri-o.ImageRef"
 struct pg_storage_conf
 {
   char *graphroot;
   char *runroot;
   char *driver;
 };
-/* A missing file leaves the defaults.  */
+/* A missing file leaves the defaults; one that is not TOML is an error.  */
 int storage_conf_parse (const char *path, struct pg_storage_conf *sc, pg_error_t *err);
 void storage_conf_free (struct pg_storage_conf *sc);
 

@@ -1,7 +1,7 @@
-/* The TOML reader doctor uses for containers.conf, crio.conf and
-   containerd's config.toml (doctor/toml.c).  */
+/* The TOML reader (base/toml.c) doctor uses for containers.conf, crio.conf
+   and containerd's config.toml, and identify/ for storage.conf.  */
 #include "fuzz.h"
-#include "doctor/toml.h"
+#include "base/toml.h"
 
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t len)

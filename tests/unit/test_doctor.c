@@ -7,7 +7,7 @@
 #include "doctor/goregexp.h"
 #include "doctor/ocihooks.h"
 #include "doctor/owner.h"
-#include "doctor/toml.h"
+#include "base/toml.h"
 #include "base/json.h"
 
 #include <sys/stat.h>

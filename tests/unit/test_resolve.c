@@ -349,6 +349,19 @@ test_storage_conf (void **state)
   assert_int_equal (storage_conf_parse ("/nonexistent/storage.conf", &sc, &err), 0);
   assert_string_equal (sc.graphroot, "/var/lib/containers/storage");
   storage_conf_free (&sc);
+
+  /* Multi-line strings are TOML strings; a file that is not TOML (an
+     unterminated string) is an error, not the defaults.  */
+  parse_conf ("[storage]\ngraphroot = \"\"\"/multi\"\"\"\n", &sc);
+  assert_string_equal (sc.graphroot, "/multi");
+  storage_conf_free (&sc);
+  {
+    cleanup_free char *path = temp_file ("[storage]\ngraphroot = \"/x\n");
+    assert_int_equal (storage_conf_parse (path, &sc, &err), -1);
+    unlink (path);
+    assert_non_null (strstr (err->msg, "storage.conf"));
+    pg_error_release (&err);
+  }
 }
 
 static int

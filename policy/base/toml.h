@@ -1,14 +1,15 @@
 /* patchgate: the part of TOML that engines' configuration files use, read
  * to find a few keys (containers.conf's and crio.conf's hooks_dir,
- * containerd's base_runtime_spec).  Tables ([a."b.c".d]), bare, quoted
+ * containerd's base_runtime_spec for doctor; storage.conf's graphroot,
+ * runroot and driver for identify/).  Tables ([a."b.c".d]), bare, quoted
  * and dotted keys; strings (basic, literal, multi-line), arrays of strings
  * (over several lines, with comments and a trailing comma), integers and
  * booleans are returned.  Array tables ([[x]]), inline tables, floats and
  * dates are stepped over and returned as PG_TOML_OTHER (array tables'
- * keys not at all): doctor never needs them, and must not stumble on them.
+ * keys not at all): no caller needs them, and none must stumble on them.
  */
-#ifndef PATCHGATE_DOCTOR_TOML_H
-#define PATCHGATE_DOCTOR_TOML_H
+#ifndef PATCHGATE_BASE_TOML_H
+#define PATCHGATE_BASE_TOML_H
 
 #include "base/util.h"
 

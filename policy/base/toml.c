@@ -1,9 +1,9 @@
-/* A reader of the TOML subset that doctor/toml.h describes.  It is strict
+/* A reader of the TOML subset that base/toml.h describes.  It is strict
  * where the engines' own parsers are (an unterminated string or array, a
  * line that is no key = value, is an error: the engine would refuse to
- * start on it too) and lenient where doctor does not look (values it does
- * not need are stepped over).  */
-#include "doctor/toml.h"
+ * start on it too) and lenient where its callers do not look (values they
+ * do not need are stepped over).  */
+#include "base/toml.h"
 #include "base/file.h"
 
 #include <errno.h>
