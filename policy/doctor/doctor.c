@@ -388,6 +388,21 @@ check_hooksd (struct ctx *c, const char *engine, const char *nice, char **dirs, 
                    nice);
 }
 
+/* --hooks-dir DIR... stands for every directory the configuration named.  */
+static void
+hooks_dirs_override (const struct pg_doctor_options *o, char ***dirs, size_t *n_dirs, char **source)
+{
+  if (o->n_hooks_dirs == 0)
+    return;
+  strv_free (*dirs, *n_dirs);
+  *dirs = NULL;
+  *n_dirs = 0;
+  for (size_t i = 0; i < o->n_hooks_dirs; i++)
+    strv_append (dirs, n_dirs, o->hooks_dirs[i]);
+  free (*source);
+  *source = xstrdup ("--hooks-dir");
+}
+
 static void
 check_podman (struct ctx *c)
 {
@@ -418,16 +433,7 @@ check_podman (struct ctx *c)
       glob_append ("/etc/containers/containers.conf.d/*.conf", &files, &n_files);
     }
   toml_hooks_dir (c, "podman", files, n_files, key, 2, &dirs, &n_dirs, &source);
-  if (o->n_hooks_dirs)
-    {
-      strv_free (dirs, n_dirs);
-      dirs = NULL;
-      n_dirs = 0;
-      for (size_t i = 0; i < o->n_hooks_dirs; i++)
-        strv_append (&dirs, &n_dirs, o->hooks_dirs[i]);
-      free (source);
-      source = xstrdup ("--hooks-dir");
-    }
+  hooks_dirs_override (o, &dirs, &n_dirs, &source);
   /* Unconfigured, podman reads its two default directories one by one.  */
   check_hooksd (c, "podman", "podman", dirs, n_dirs, strcmp (source, "podman's default") != 0, source, ext,
                 2);
@@ -461,16 +467,7 @@ check_crio (struct ctx *c)
       glob_append ("/etc/crio/crio.conf.d/*.conf", &files, &n_files);
     }
   toml_hooks_dir (c, "crio", files, n_files, key, 3, &dirs, &n_dirs, &source);
-  if (o->n_hooks_dirs)
-    {
-      strv_free (dirs, n_dirs);
-      dirs = NULL;
-      n_dirs = 0;
-      for (size_t i = 0; i < o->n_hooks_dirs; i++)
-        strv_append (&dirs, &n_dirs, o->hooks_dirs[i]);
-      free (source);
-      source = xstrdup ("--hooks-dir");
-    }
+  hooks_dirs_override (o, &dirs, &n_dirs, &source);
   check_hooksd (c, "crio", "CRI-O", dirs, n_dirs, true, source, NULL, 0);
   strv_free (dirs, n_dirs);
   strv_free (files, n_files);
