@@ -96,6 +96,24 @@ podman_unscanned() {
   assert_output_contains "has never been scanned"
 }
 
+@test "doctor --hooks-dir: stands for every configured directory, for podman and CRI-O alike" {
+  local empty=$BATS_TEST_TMPDIR/empty-hooks.d
+  mkdir -p "$empty"
+  run doctor --json --hooks-dir "$empty"
+  [ "$status" -eq 1 ] || pg_fail "exit $status, expected 1: $output"
+  check_line podman hooks_dir info "$empty (--hooks-dir)"
+  check_line podman wired fail "no hooks.d file runs patchgate-hook in $empty"
+  run doctor --json --hooks-dir "$empty" --hooks-dir "$HOOKS"
+  assert_success
+  check_line podman hooks_dir info "$empty, $HOOKS (--hooks-dir)"
+  check_line podman wired ok "runs patchgate-hook for every container"
+  printf '[crio.runtime]\nhooks_dir = ["%s"]\n' "$HOOKS" >"$BATS_TEST_TMPDIR/crio.conf"
+  run "$PG_CLI" doctor --json --engine crio --crio-conf "$BATS_TEST_TMPDIR/crio.conf" --config "$PG_HOOK_CONFIG" \
+    --hooks-dir "$empty"
+  check_line crio hooks_dir info "$empty (--hooks-dir)"
+  check_line crio wired fail "no hooks.d file runs patchgate-hook in $empty"
+}
+
 @test "doctor: a hooks.d file whose binary is missing FAILs; podman indeed starts the container unguarded" {
   set_hook '.hook.path = "/nonexistent/libexec/patchgate-hook"'
   run doctor --json
