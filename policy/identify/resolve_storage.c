@@ -295,9 +295,13 @@ metadata_is_crio (json_t *meta)
   return pod_name && *pod_name && pod_id && *pod_id;
 }
 
-/* The container's entry: the graphroot's containers.json and
-   volatile-containers.json (podman run --rm, CRI-O), then the runroot's
-   (transient stores; older stores kept volatile containers there).
+/* The container's entry: the volatile-containers.json files first (podman
+   run --rm in the graphroot's, CRI-O in the runroot's), then the
+   containers.json files (the runroot's for transient stores).  An ID is in
+   one file only (containers/storage refuses to create one it has anywhere),
+   so the order decides only what is read in vain: the volatile files hold
+   the containers that exist while they run, containers.json every one the
+   host keeps, and a container missing from a file costs a pass over it.
    Returns 1 with IMG's image ID, name and crio set, 0, or <0.  */
 static int
 find_container (const struct pg_storage_conf *sc, const char *driver, const char *cid,
@@ -306,9 +310,9 @@ find_container (const struct pg_storage_conf *sc, const char *driver, const char
   const struct
   {
     const char *root, *file;
-  } places[] = { { sc->graphroot, "containers.json" },
-                 { sc->graphroot, "volatile-containers.json" },
+  } places[] = { { sc->graphroot, "volatile-containers.json" },
                  { sc->runroot, "volatile-containers.json" },
+                 { sc->graphroot, "containers.json" },
                  { sc->runroot, "containers.json" } };
   cleanup_free char *sub = NULL;
 

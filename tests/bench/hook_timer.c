@@ -17,8 +17,16 @@
  * Wall time is from just before posix_spawn to the return of wait4; CPU time
  * and max RSS come from wait4's rusage.  Max RSS of a spawned child is at
  * least this program's own at the exec (about 1.5 MiB), see floor's line.
+ * Then one line per pair of commands A (earlier on the command line) and B:
+ *   pair A B runs=N wall_diff_median_us=.. wall_diff_lo_us=.. wall_diff_hi_us=.. cpu_diff_median_us=..
+ * the median of B's time minus A's, round by round (the two ran within
+ * one round, so what drifts between rounds cancels), and a 95% interval
+ * for that median from the order statistics (no assumption on the
+ * distribution): a difference smaller than the spread between two medians
+ * measured apart can still be resolved.
  */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -124,6 +132,48 @@ usage (void)
   exit (2);
 }
 
+/* The lines of every pair (see the top), computed before the samples are
+   sorted, while each index is still a round.  */
+static char *
+pair_lines (const struct cmd *cmds, int n_cmds, int runs)
+{
+  double *wd = calloc ((size_t) runs, sizeof (double));
+  double *cd = calloc ((size_t) runs, sizeof (double));
+  /* Ranks of a 95% interval for the median: n/2 -+ 1.96 sqrt(n) / 2.  */
+  double half = 0.98 * sqrt ((double) runs);
+  int lo = (int) floor (runs / 2.0 - half), hi = (int) ceil (runs / 2.0 + half);
+  char *out = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream (&out, &size);
+
+  if (wd == NULL || cd == NULL || f == NULL)
+    {
+      perror ("hook_timer");
+      exit (1);
+    }
+  lo = lo < 0 ? 0 : lo;
+  hi = hi > runs - 1 ? runs - 1 : hi;
+  for (int a = 0; a < n_cmds; a++)
+    for (int b = a + 1; b < n_cmds; b++)
+      {
+        for (int r = 0; r < runs; r++)
+          {
+            wd[r] = cmds[b].wall[r] - cmds[a].wall[r];
+            cd[r] = cmds[b].cpu[r] - cmds[a].cpu[r];
+          }
+        qsort (wd, (size_t) runs, sizeof (double), cmp_double);
+        qsort (cd, (size_t) runs, sizeof (double), cmp_double);
+        fprintf (f,
+                 "pair %s %s runs=%d wall_diff_median_us=%.1f wall_diff_lo_us=%.1f wall_diff_hi_us=%.1f "
+                 "cpu_diff_median_us=%.0f\n",
+                 cmds[a].name, cmds[b].name, runs, wd[runs / 2], wd[lo], wd[hi], cd[runs / 2]);
+      }
+  fclose (f);
+  free (wd);
+  free (cd);
+  return out;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -196,6 +246,7 @@ main (int argc, char **argv)
           }
       }
 
+  char *pairs = pair_lines (cmds, n_cmds, runs);
   for (int k = 0; k < n_cmds; k++)
     {
       struct cmd *c = &cmds[k];
@@ -214,5 +265,7 @@ main (int argc, char **argv)
           c->name, runs, c->wall[runs / 2], c->wall[p99], sum / runs, c->wall[0], c->cpu[runs / 2], maxrss,
           c->rss[runs / 2]);
     }
+  fputs (pairs, stdout);
+  free (pairs);
   return 0;
 }
