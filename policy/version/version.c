@@ -4,7 +4,10 @@
    Each scheme lives in its own file (version_dpkg.c, version_rpm.c,
    version_apk.c) and exports two functions: a check that says why a version
    is malformed, and an order that assumes two valid versions.  Keeping the
-   check apart lets this file build every error message the same way.  */
+   check apart lets this file build every error message the same way.  A
+   scheme may add a compare that does both with one parse of each version
+   (dpkg: the floors of Debian and Ubuntu images, compared on every start),
+   which says which side is malformed and why, for the same messages.  */
 
 #include "version/version.h"
 
