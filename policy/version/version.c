@@ -4,10 +4,10 @@
    Each scheme lives in its own file (version_dpkg.c, version_rpm.c,
    version_apk.c) and exports two functions: a check that says why a version
    is malformed, and an order that assumes two valid versions.  Keeping the
-   check apart lets this file build every error message the same way.  A
-   scheme may add a compare that does both with one parse of each version
-   (dpkg: the floors of Debian and Ubuntu images, compared on every start),
-   which says which side is malformed and why, for the same messages.  */
+   check apart lets this file build every error message the same way.
+   dpkg exports one compare instead, which does both with one parse of each
+   version (the floors of Debian and Ubuntu images are compared on every
+   start) and says which side is malformed and why, for the same messages.  */
 
 #include "version/version.h"
 
@@ -18,14 +18,15 @@
 struct scheme_ops
 {
   const char *name;
+  /* Either check and order, or compare: both in one, each version parsed
+     once.  */
   int (*check) (const char *v, char *why, size_t why_size);
   int (*order) (const char *a, const char *b);
-  /* Optional: check and order with each version parsed once.  */
   int (*compare) (const char *a, const char *b, int *order, char *why, size_t why_size);
 };
 
 static const struct scheme_ops schemes[] = {
-  [PG_VERSION_DPKG] = { "dpkg", version_dpkg_check, version_dpkg_order, version_dpkg_compare },
+  [PG_VERSION_DPKG] = { "dpkg", NULL, NULL, version_dpkg_compare },
   [PG_VERSION_RPM] = { "rpm", version_rpm_check, version_rpm_order, NULL },
   [PG_VERSION_APK] = { "apk", version_apk_check, version_apk_order, NULL },
 };

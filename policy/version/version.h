@@ -26,11 +26,9 @@ int version_scheme_for_distro (const char *family, enum pg_version_scheme *out, 
 
 /* Defined in version_dpkg.c, version_rpm.c and version_apk.c; internal to
    the library: callers use version_compare, which validates first.  check returns 0, or -1 with the
-   reason in WHY; order returns <0, 0 or >0; compare (where a scheme has
-   one) does both, each version parsed once: 0 with *ORDER, or -1 (A) or -2
-   (B) malformed, with the reason in WHY.  */
-int version_dpkg_check (const char *v, char *why, size_t why_size);
-int version_dpkg_order (const char *a, const char *b);
+   reason in WHY; order returns <0, 0 or >0; compare (dpkg's, instead of
+   the two) does both, each version parsed once: 0 with *ORDER, or -1 (A)
+   or -2 (B) malformed, with the reason in WHY.  */
 int version_dpkg_compare (const char *a, const char *b, int *order, char *why, size_t why_size);
 int version_rpm_check (const char *v, char *why, size_t why_size);
 int version_rpm_order (const char *a, const char *b);

@@ -24,8 +24,6 @@
 #include <stdbool.h>
 #include <string.h>
 
-int version_dpkg_check (const char *v, char *why, size_t why_size);
-int version_dpkg_order (const char *a, const char *b);
 int version_dpkg_compare (const char *a, const char *b, int *order, char *why, size_t why_size);
 
 struct deb_version
@@ -253,25 +251,6 @@ order_parsed (const struct deb_version *va, const struct deb_version *vb)
   if (r)
     return r;
   return compare_part (va->revision, va->revision_len, vb->revision, vb->revision_len);
-}
-
-int
-version_dpkg_check (const char *v, char *why, size_t why_size)
-{
-  struct deb_version parsed;
-
-  return parse (v, &parsed, why, why_size);
-}
-
-/* Both versions must have passed version_dpkg_check.  */
-int
-version_dpkg_order (const char *a, const char *b)
-{
-  struct deb_version va, vb;
-
-  if (parse (a, &va, NULL, 0) < 0 || parse (b, &vb, NULL, 0) < 0)
-    return strcmp (a, b); /* not reached through version_compare */
-  return order_parsed (&va, &vb);
 }
 
 /* Each version parsed once: a floor check compares on every start.  */
