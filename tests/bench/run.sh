@@ -581,7 +581,6 @@ report() {
     [ -n "$kn" ] && echo "| runc run, patchgate-hook without its sandbox (bench build) | $(ms "$(field "$kn" median_us)") ms | $(ms "$(field "$kn" p99_us)") ms | $(pct "$(field "$kn" median_us)" "$(field "$p" median_us)") | $(ms "$(field "$kn" cpu_median_us)") ms | $(pct "$(field "$kn" cpu_median_us)" "$(field "$p" cpu_median_us)") |"
     [ -n "$km" ] && echo "| runc run, patchgate-hook with metrics on | $(ms "$(field "$km" median_us)") ms | $(ms "$(field "$km" p99_us)") ms | $(pct "$(field "$km" median_us)" "$(field "$p" median_us)") | $(ms "$(field "$km" cpu_median_us)") ms | $(pct "$(field "$km" cpu_median_us)" "$(field "$p" cpu_median_us)") |"
     echo
-    local pair_line
     # pair_line A B : "X ms (95% interval LO to HI ms), Y% of a start" for
     # B's time minus A's, run by run.
     pair_line() {
@@ -680,20 +679,21 @@ report() {
     echo
     echo "| containers | images | containers.json | images.json | median | p99 | median / floor | median / ${s0%%:*} containers | CPU / ${s0%%:*} containers | instructions | / ${s0%%:*} containers | max RSS |"
     echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
-    for st in $STORES; do
-      n="storage-${st%%:*}-${st##*:}"
+    # storage_row NAME CONTAINERS IMAGES : the table's row of store NAME.
+    storage_row() {
+      local n=$1 h sz ci
       h=$(line "$n" "$RESULTS/storage.txt")
       sz=$(line "$n" "$RESULTS/storage-sizes.txt")
       ci=$(awk -v n="$n" '$1 == n { print $2 }' "$RESULTS/storage-callgrind.txt" 2>/dev/null)
-      echo "| ${st%%:*} | ${st##*:} | $(awk -v b="$(field "$sz" containers_bytes)" 'BEGIN { printf "%.1f KB", b / 1e3 }') | $(awk -v b="$(field "$sz" images_bytes)" 'BEGIN { printf "%.1f KB", b / 1e3 }') | $(ms "$(field "$h" median_us)") ms | $(ms "$(field "$h" p99_us)") ms | $(ratio "$(field "$h" median_us)" "$(field "$f" median_us)") | $(ratio "$(field "$h" median_us)" "$(field "$sb" median_us)") | $(ratio "$(field "$h" cpu_median_us)" "$(field "$sb" cpu_median_us)") | $(printf "%'d" "${ci:-0}") | $(ratio "${ci:-0}" "${c0:-1}") | $(mib "$(field "$h" maxrss_kb)") MiB |"
+      echo "| $2 | $3 | $(awk -v b="$(field "$sz" containers_bytes)" 'BEGIN { printf "%.1f KB", b / 1e3 }') | $(awk -v b="$(field "$sz" images_bytes)" 'BEGIN { printf "%.1f KB", b / 1e3 }') | $(ms "$(field "$h" median_us)") ms | $(ms "$(field "$h" p99_us)") ms | $(ratio "$(field "$h" median_us)" "$(field "$f" median_us)") | $(ratio "$(field "$h" median_us)" "$(field "$sb" median_us)") | $(ratio "$(field "$h" cpu_median_us)" "$(field "$sb" cpu_median_us)") | $(printf "%'d" "${ci:-0}") | $(ratio "${ci:-0}" "${c0:-1}") | $(mib "$(field "$h" maxrss_kb)") MiB |"
+    }
+    for st in $STORES; do
+      storage_row "storage-${st%%:*}-${st##*:}" "${st%%:*}" "${st##*:}"
     done
     sl=${STORES##* }
     n="storage-${sl%%:*}-${sl##*:}-oldest"
-    h=$(line "$n" "$RESULTS/storage.txt")
-    if [ -n "$h" ]; then
-      sz=$(line "$n" "$RESULTS/storage-sizes.txt")
-      ci=$(awk -v n="$n" '$1 == n { print $2 }' "$RESULTS/storage-callgrind.txt" 2>/dev/null)
-      echo "| ${sl%%:*}, the container started the oldest (its record first) | ${sl##*:} | $(awk -v b="$(field "$sz" containers_bytes)" 'BEGIN { printf "%.1f KB", b / 1e3 }') | $(awk -v b="$(field "$sz" images_bytes)" 'BEGIN { printf "%.1f KB", b / 1e3 }') | $(ms "$(field "$h" median_us)") ms | $(ms "$(field "$h" p99_us)") ms | $(ratio "$(field "$h" median_us)" "$(field "$f" median_us)") | $(ratio "$(field "$h" median_us)" "$(field "$sb" median_us)") | $(ratio "$(field "$h" cpu_median_us)" "$(field "$sb" cpu_median_us)") | $(printf "%'d" "${ci:-0}") | $(ratio "${ci:-0}" "${c0:-1}") | $(mib "$(field "$h" maxrss_kb)") MiB |"
+    if [ -n "$(line "$n" "$RESULTS/storage.txt")" ]; then
+      storage_row "$n" "${sl%%:*}, the container started the oldest (its record first)" "${sl##*:}"
       echo
       echo "The hook searches containers.json from its end: containers/storage appends each container it"
       echo "creates, so the container \`podman run\` creates and starts is found in the file's last bytes; a"
