@@ -15,7 +15,7 @@ DEPS = build-essential pkg-config clang clang-format \
        bats runc crun umoci busybox-static rsyslog util-linux procps \
        jq sqlite3 openssl dpkg rpm python3 python3-rpm python3-yaml python3-prometheus-client man-db groff-base \
        podman skopeo docker.io containerd nginx \
-       strace valgrind libclang-rt-14-dev graphviz zstd
+       strace valgrind linux-perf libclang-rt-14-dev graphviz zstd
 
 CC ?= gcc
 PKGS = jansson sqlite3 libcurl libcrypto libseccomp libcap libcdb libzstd
