@@ -169,7 +169,7 @@ prepare_deadline (const struct pg_hook_config *cfg, const struct pg_gate_result 
 
 /* The order matters, and tests/integration/hardening.bats checks it under
    strace: the capabilities are cut (hook/sandbox.h) before anything is
-   read; every outside input is read and the index mapped
+   read; every outside input is read and the index opened
    (gate_prepare) before every capability is dropped and the seccomp
    allowlist is loaded; only then is the decision made.  */
 int

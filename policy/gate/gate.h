@@ -41,12 +41,12 @@ int gate_prepare (const struct pg_hook_config *cfg, const char *state_text, size
 int gate_identify (const struct pg_hook_config *cfg, const char *state_text, size_t len,
                    const char *state_name, struct pg_gate_result *res, pg_error_t *err);
 int gate_open_index (const struct pg_hook_config *cfg, struct pg_gate_result *res, pg_error_t *err);
-/* The decision, from the mapped index alone: what the hook runs inside its
+/* The decision, from the open index alone: what the hook runs inside its
    sandbox (hook/sandbox.h).  */
 int gate_decide_prepared (struct pg_gate_result *res, int64_t now, pg_error_t *err);
 /* The same from an index the caller opened and keeps (gate_identify's
    result, RES->index unused): `patchgate audit` decides every container
-   from one mapping.  */
+   from one index.  */
 int gate_decide_in (pg_index *idx, struct pg_gate_result *res, int64_t now, pg_error_t *err);
 
 #endif

@@ -1,5 +1,5 @@
 /* patchgate: the decision index, the compiled form of the policy and the
- * database: one read-only file that the hook maps instead of opening
+ * database: one read-only file that the hook reads instead of opening
  * SQLite and parsing the policy.
  *
  * For every digest of every image (image ID, manifest, repo digests) it
@@ -165,7 +165,7 @@ void cleanup_indexp (pg_index **idx);
 #define cleanup_index __attribute__ ((cleanup (cleanup_indexp)))
 const char *index_path (const pg_index *idx);
 void index_get_info (const pg_index *idx, struct pg_index_info *info);
-/* The version of the policy the index holds (a pointer into the mapping):
+/* The version of the policy the index holds (a pointer into the index's head):
    NULL and an error when it holds none or a damaged one.  */
 const char *index_policy_version (pg_index *idx, pg_error_t *err);
 

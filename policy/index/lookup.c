@@ -1,7 +1,14 @@
-/* patchgate: reading the decision index: map it, check its trailer and
- * that it is not older than the database, look a digest up, and run
- * eval_image over what the record holds.  Nothing here touches SQLite or
- * parses JSON: this is the hook's whole start path after identification.
+/* patchgate: reading the decision index: check its trailer and that it
+ * is not older than the database, look a digest up, and run eval_image
+ * over what the record holds.  Nothing here touches SQLite or parses JSON:
+ * this is the hook's whole start path after identification.
+ *
+ * A decision maps the head of the file (the policy and the facts, written
+ * first) and reads the rest it needs (the trailer, a hash slot, a record)
+ * with pread.  Mapping the whole file cost a start more: the kernel walks
+ * the page tables of the whole mapping, gigabytes at a million images, at
+ * munmap and again at exit (BENCHMARKS.md).  Only a walk over every record
+ * maps the whole file.
  */
 #include "index/index.h"
 #include "index/format.h"
@@ -17,18 +24,32 @@
 #include <sys/stat.h>
 #include <time.h>
 
+/* Bytes read from the file past the mapped head (a policy larger than
+   the head), kept while the index is open: the policy is a view into
+   them.  */
+struct index_chunk
+{
+  struct index_chunk *next;
+  uint64_t pos;
+  size_t len;
+  unsigned char bytes[];
+};
+
 struct pg_index
 {
   char *path;
   int fd;
-  bool mapped;
+  bool mapped; /* the whole file, by index_foreach only */
   struct cdb cdb;
+  const unsigned char *head; /* the first head_len bytes, mapped */
+  size_t head_len;
+  struct index_chunk *chunks;
   struct pg_index_trailer t;
   struct stat st;
   bool db_matches;
   int64_t db_changed_at;
   int64_t bundle_created, bundle_serial;
-  struct pg_policy *policy; /* a view into the mapping, read at the first decision */
+  struct pg_policy *policy; /* a view into the head (or a chunk), read at the first decision */
 };
 
 char *
@@ -57,6 +78,14 @@ index_close (pg_index *idx)
   policy_view_free (idx->policy);
   if (idx->mapped)
     cdb_free (&idx->cdb);
+  if (idx->head)
+    munmap ((void *) idx->head, idx->head_len);
+  while (idx->chunks)
+    {
+      struct index_chunk *c = idx->chunks;
+      idx->chunks = c->next;
+      free (c);
+    }
   if (idx->fd >= 0)
     close (idx->fd);
   free (idx->path);
@@ -157,16 +186,67 @@ index_read_origin (const char *path, struct pg_index_origin *o, pg_error_t *err)
   return 0;
 }
 
+/* LEN bytes at POS into BUF: 0, or -1 and errno (EPROTO: the file ends
+   before).  */
+static int
+read_at (int fd, void *buf, size_t len, uint64_t pos)
+{
+  unsigned char *p = buf;
+  while (len > 0)
+    {
+      ssize_t r = pread (fd, p, len, (off_t) pos);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        {
+          if (r == 0)
+            errno = EPROTO;
+          return -1;
+        }
+      p += r;
+      pos += (uint64_t) r;
+      len -= (size_t) r;
+    }
+  return 0;
+}
+
+/* LEN bytes at POS, kept until the index is closed: in the mapped head,
+   else read into a chunk.  NULL and errno when they are not all in the
+   file.  */
+static const unsigned char *
+index_bytes (pg_index *idx, uint64_t pos, uint64_t len)
+{
+  uint64_t size = (uint64_t) idx->st.st_size;
+  struct index_chunk *c;
+
+  if (pos > size || len > size - pos)
+    return errno = EPROTO, NULL;
+  if (pos + len <= idx->head_len)
+    return idx->head + pos;
+  for (c = idx->chunks; c; c = c->next)
+    if (pos >= c->pos && pos - c->pos + len <= c->len)
+      return c->bytes + (pos - c->pos);
+  c = xrealloc (NULL, sizeof (*c) + (len ? len : 1));
+  if (read_at (idx->fd, c->bytes, len, pos) < 0)
+    {
+      free (c);
+      return NULL;
+    }
+  c->pos = pos;
+  c->len = len;
+  c->next = idx->chunks;
+  idx->chunks = c;
+  return c->bytes;
+}
+
 static int
 check_trailer (pg_index *idx, pg_error_t *err)
 {
-  const void *p = cdb_get (&idx->cdb, sizeof (idx->t), (unsigned) (idx->st.st_size - sizeof (idx->t)));
   struct pg_index_trailer *t = &idx->t;
 
-  if (p == NULL)
-    return pg_make_error (err, 0, "policy index %s is truncated or not a patchgate index: %s", idx->path,
-                          RECOMPILE);
-  memcpy (t, p, sizeof (*t));
+  if (read_at (idx->fd, t, sizeof (*t), (uint64_t) idx->st.st_size - sizeof (*t)) < 0)
+    return pg_make_error (err, errno == EPROTO ? 0 : errno,
+                          "policy index %s is truncated or not a patchgate index: %s", idx->path, RECOMPILE);
   if (memcmp (t->magic, PG_INDEX_MAGIC, sizeof (t->magic)) != 0)
     return pg_make_error (err, 0, "policy index %s is truncated or not a patchgate index: %s", idx->path,
                           RECOMPILE);
@@ -225,42 +305,105 @@ check_fresh (pg_index *idx, const struct pg_index_open_opts *o, pg_error_t *err)
                         idx->path, o->db_path, changed, compiled, max, RECOMPILE);
 }
 
-/* Find one of the head's keys (the policy, the facts): the writer puts
-   them first (writer.c, add_globals), so they are read where they lie,
-   without the hash slot that cdb_find would read first, a page elsewhere
-   in the file.  cdb_find still answers for an index written otherwise.
-   Like cdb_find: 1 and the value current (cdb_getdata), 0, or -1.  */
+/* LEN bytes at POS as a value: in the mapping (index_foreach made one),
+   else kept until the index is closed (KEEP: the policy, the facts) or
+   read into *OWNED, which the caller frees (a record: a decision reads one
+   or two, and `report expiring` thousands).  0, or -1 and errno.  */
 static int
-find_head_key (pg_index *idx, const char *key, unsigned klen)
+index_value_at (pg_index *idx, uint64_t pos, uint64_t len, bool keep, const unsigned char **data,
+                unsigned char **owned)
 {
-  unsigned pos;
+  uint64_t size = (uint64_t) idx->st.st_size;
 
-  cdb_seqinit (&pos, &idx->cdb);
+  if (pos > UINT32_MAX || len > UINT32_MAX || pos > size || len > size - pos)
+    return errno = EPROTO, -1;
+  if (idx->mapped)
+    *data = cdb_get (&idx->cdb, (unsigned) len, (unsigned) pos);
+  else if (keep)
+    *data = index_bytes (idx, pos, len);
+  else
+    {
+      free (*owned);
+      *owned = xrealloc (NULL, len ? len : 1);
+      *data = read_at (idx->fd, *owned, len, pos) < 0 ? NULL : *owned;
+    }
+  return *data ? 0 : -1;
+}
+
+/* KEY's value: 1 and *DATA, *LEN (as index_value_at: KEEP, *OWNED), 0 when
+   the index does not hold KEY, -1 and errno.  Unmapped, tinycdb's
+   cdb_seek reads the table of contents, the hash slots and the key it
+   compares where they lie, a few bytes each.  */
+static int
+index_lookup (pg_index *idx, const char *key, unsigned klen, bool keep, const unsigned char **data,
+              size_t *len, unsigned char **owned)
+{
+  unsigned dlen;
+  off_t pos;
+  int r;
+
+  if (idx->mapped)
+    {
+      r = cdb_find (&idx->cdb, key, klen);
+      if (r > 0)
+        {
+          *data = cdb_getdata (&idx->cdb);
+          *len = cdb_datalen (&idx->cdb);
+        }
+      return r;
+    }
+  r = cdb_seek (idx->fd, key, klen, &dlen);
+  if (r <= 0)
+    return r;
+  pos = lseek (idx->fd, 0, SEEK_CUR);
+  if (pos < 0 || index_value_at (idx, (uint64_t) pos, dlen, keep, data, owned) < 0)
+    return -1;
+  *len = dlen;
+  return 1;
+}
+
+/* One of the head's keys (the policy, the facts), kept: the writer puts
+   them first (writer.c, add_globals), so they are read where they lie,
+   without the hash slot a lookup reads first, elsewhere in the file.  An
+   index written otherwise is looked up.  Like index_lookup.  */
+static int
+find_head_key (pg_index *idx, const char *key, unsigned klen, const unsigned char **data, size_t *len)
+{
+  uint64_t pos = 2048;
+
   for (int i = 0; i < 2 && pos < PG_INDEX_HEAD; i++)
     {
-      const void *k;
-      if (cdb_seqnext (&pos, &idx->cdb) <= 0)
-        break;
-      /* cdb_seqnext leaves a length past the end unchecked (cdb_find
-         does not): cdb_get checks both against the file.  */
-      k = cdb_get (&idx->cdb, cdb_keylen (&idx->cdb), cdb_keypos (&idx->cdb));
-      if (k == NULL || cdb_get (&idx->cdb, cdb_datalen (&idx->cdb), cdb_datapos (&idx->cdb)) == NULL)
-        return errno = EPROTO, -1;
-      if (cdb_keylen (&idx->cdb) == klen && memcmp (k, key, klen) == 0)
-        return 1;
+      const unsigned char *h = index_bytes (idx, pos, 8), *k;
+      uint64_t kl, dl;
+
+      if (h == NULL)
+        return -1;
+      kl = cdb_unpack (h);
+      dl = cdb_unpack (h + 4);
+      if ((k = index_bytes (idx, pos + 8, kl + dl)) == NULL)
+        return -1;
+      if (kl == klen && memcmp (k, key, klen) == 0)
+        {
+          *data = k + kl;
+          *len = (size_t) dl;
+          return 1;
+        }
+      pos += 8 + kl + dl;
     }
-  return cdb_find (&idx->cdb, key, klen);
+  return index_lookup (idx, key, klen, true, data, len, NULL);
 }
 
 static int
 read_facts (pg_index *idx, pg_error_t *err)
 {
   struct pg_index_cursor c;
-  int r = find_head_key (idx, PG_INDEX_KEY_FACTS, PG_INDEX_KEY_LEN (PG_INDEX_KEY_FACTS));
+  const unsigned char *v = NULL;
+  size_t n = 0;
+  int r = find_head_key (idx, PG_INDEX_KEY_FACTS, PG_INDEX_KEY_LEN (PG_INDEX_KEY_FACTS), &v, &n);
 
   if (r <= 0)
     return pg_make_error (err, 0, "policy index %s is damaged (no facts): %s", idx->path, RECOMPILE);
-  c = (struct pg_index_cursor){ cdb_getdata (&idx->cdb), cdb_datalen (&idx->cdb), false };
+  c = (struct pg_index_cursor){ v, n, false };
   idx->bundle_created = pg_index_get_i64 (&c);
   idx->bundle_serial = pg_index_get_i64 (&c);
   if (c.bad || c.p == NULL)
@@ -310,14 +453,16 @@ index_open (const char *path, const struct pg_index_open_opts *opts, pg_index **
   (void) posix_fadvise (idx->fd, 0, PG_INDEX_HEAD, POSIX_FADV_WILLNEED);
   (void) posix_fadvise (idx->fd, idx->st.st_size - (off_t) sizeof (idx->t), sizeof (idx->t),
                         POSIX_FADV_WILLNEED);
-  if (cdb_init (&idx->cdb, idx->fd) < 0)
+  /* The rest is a handful of pages spread over the file, read where they
+     lie (FADV_RANDOM: none read ahead).  */
+  idx->head_len = (uint64_t) idx->st.st_size < PG_INDEX_HEAD ? (size_t) idx->st.st_size : PG_INDEX_HEAD;
+  idx->head = mmap (NULL, idx->head_len, PROT_READ, MAP_PRIVATE, idx->fd, 0);
+  if (idx->head == MAP_FAILED)
     {
-      pg_make_error (err, errno, "policy index %s: mapping it", path);
+      idx->head = NULL;
+      pg_make_error (err, errno, "policy index %s: mapping its head", path);
       goto fail;
     }
-  idx->mapped = true;
-  /* The rest is a handful of pages spread over the file: none read ahead.  */
-  (void) madvise ((void *) idx->cdb.cdb_mem, (size_t) idx->st.st_size, MADV_RANDOM);
   if (check_trailer (idx, err) < 0 || check_fresh (idx, opts ? opts : &none, err) < 0
       || read_facts (idx, err) < 0)
     goto fail;
@@ -334,6 +479,14 @@ index_foreach (pg_index *idx, pg_index_entry_fn fn, void *data, pg_error_t *err)
   unsigned pos;
   int r;
 
+  if (!idx->mapped)
+    {
+      /* Every record, in file order: mapped, read ahead.  */
+      if (cdb_init (&idx->cdb, idx->fd) < 0)
+        return pg_make_error (err, errno, "policy index %s: mapping it", idx->path);
+      (void) madvise ((void *) idx->cdb.cdb_mem, (size_t) idx->st.st_size, MADV_SEQUENTIAL);
+      idx->mapped = true;
+    }
   cdb_seqinit (&pos, &idx->cdb);
   while ((r = cdb_seqnext (&pos, &idx->cdb)) > 0)
     {
@@ -350,8 +503,8 @@ index_foreach (pg_index *idx, pg_index_entry_fn fn, void *data, pg_error_t *err)
 
 /* ---- one image ---- */
 
-/* A record read in place: the strings point into the mapping; only the
-   arrays are the entry's own.  */
+/* A record read in place: the strings point into its bytes (read, or the
+   mapping); only the arrays are the entry's own.  */
 struct entry
 {
   struct pg_image_record rec;
@@ -520,29 +673,28 @@ decode_record (const pg_index *idx, const unsigned char *data, size_t len, struc
   return c.bad || c.left != 0 ? -1 : 0;
 }
 
-/* The record's bytes for KEY: 1 and DATA/LEN, 0 when the digest is not in
-   the index.  An alias names where its image's record is.  */
+/* The record's bytes for KEY: 1 and DATA/LEN (*OWNED: as index_value_at),
+   0 when the digest is not in the index.  An alias names where its
+   image's record is.  */
 static int
-find_record (pg_index *idx, const char *key, const unsigned char **data, size_t *len, pg_error_t *err)
+find_record (pg_index *idx, const char *key, const unsigned char **data, size_t *len, unsigned char **owned,
+             pg_error_t *err)
 {
-  int r = cdb_find (&idx->cdb, key, (unsigned) strlen (key));
-  const unsigned char *v;
+  const unsigned char *v = NULL;
+  int r = index_lookup (idx, key, (unsigned) strlen (key), false, &v, len, owned);
 
   if (r < 0)
-    return pg_make_error (err, errno, "policy index %s is damaged (looking up %s): %s", idx->path, key,
-                          RECOMPILE);
+    return pg_make_error (err, errno == EPROTO ? 0 : errno, "policy index %s is damaged (looking up %s): %s",
+                          idx->path, key, RECOMPILE);
   if (r == 0)
     return 0;
-  v = cdb_getdata (&idx->cdb);
-  *len = cdb_datalen (&idx->cdb);
   if (v && *len > 1 && v[0] == PG_INDEX_ALIAS)
     {
       struct pg_index_cursor c = { v + 1, *len - 1, false };
       uint64_t rowid = pg_index_get_varint (&c), pos = pg_index_get_varint (&c), n = pg_index_get_varint (&c);
       struct pg_index_cursor t;
-      v = c.bad || n < 2 || pos > UINT32_MAX || n > UINT32_MAX
-              ? NULL
-              : cdb_get (&idx->cdb, (unsigned) n, (unsigned) pos);
+      if (c.bad || n < 2 || index_value_at (idx, pos, n, false, &v, owned) < 0)
+        v = NULL;
       *len = (size_t) n;
       t = (struct pg_index_cursor){ v ? v + 1 : NULL, v ? *len - 1 : 0, false };
       if (v == NULL || v[0] != PG_INDEX_RECORD || pg_index_get_varint (&t) != rowid)
@@ -558,16 +710,18 @@ find_record (pg_index *idx, const char *key, const unsigned char **data, size_t 
 static int
 load_policy (pg_index *idx, pg_error_t *err)
 {
+  const unsigned char *v = NULL;
+  size_t n = 0;
   int r;
   if (idx->policy)
     return 0;
-  r = find_head_key (idx, PG_INDEX_KEY_POLICY, PG_INDEX_KEY_LEN (PG_INDEX_KEY_POLICY));
+  r = find_head_key (idx, PG_INDEX_KEY_POLICY, PG_INDEX_KEY_LEN (PG_INDEX_KEY_POLICY), &v, &n);
   if (r < 0)
     return pg_make_error (err, errno, "policy index %s is damaged: %s", idx->path, RECOMPILE);
   if (r == 0)
     return pg_make_error (
         err, 0, "policy index %s: its database has no policy (patchgate policy set POLICY.json)", idx->path);
-  if (policy_cache_view (cdb_getdata (&idx->cdb), cdb_datalen (&idx->cdb), &idx->policy) != 1)
+  if (policy_cache_view (v, n, &idx->policy) != 1)
     return pg_make_error (err, 0, "policy index %s is damaged (its policy): %s", idx->path, RECOMPILE);
   return 0;
 }
@@ -586,6 +740,7 @@ index_decide (pg_index *idx, const struct pg_context *ctx, int64_t now, struct p
 {
   char key[80];
   const unsigned char *data = NULL;
+  cleanup_free unsigned char *owned = NULL;
   size_t len = 0;
   struct entry e;
   int r = 0;
@@ -604,7 +759,7 @@ index_decide (pg_index *idx, const struct pg_context *ctx, int64_t now, struct p
   if (load_policy (idx, err) < 0)
     return -1;
   if (ctx->digest)
-    r = find_record (idx, key, &data, &len, err);
+    r = find_record (idx, key, &data, &len, &owned, err);
   if (r < 0)
     return -1;
   memset (&e, 0, sizeof (e));

@@ -23,6 +23,7 @@
 #include "report/report.h"
 #include "rules/policy_cache.h"
 
+#include <cdb.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -446,6 +447,38 @@ test_reports (void **state)
   assert_int_equal (read_all_file (example_path, PG_MAX_POLICY_SIZE, &example, &len, &err), 0);
   set_policy (store, example);
   compare_db (store, db, index, &full);
+
+  /* A policy larger than the head the reader maps (index/lookup.c: read
+     past it into its own buffer): the example with 2,000 waivers more.  */
+  {
+    json_error_t jerr;
+    cleanup_json json_t *doc = json_loads (example, 0, &jerr);
+    json_t *waivers = json_object_get (doc, "waivers");
+    cleanup_free char *text = NULL;
+    cleanup_free char *head = NULL;
+    size_t head_len = 0;
+    struct db_check c = { "example policy, 2,000 waivers more", report_instants, 6, 3, 2 };
+
+    assert_non_null (waivers);
+    for (int i = 0; i < 2000; i++)
+      {
+        char id[32], repo[96];
+        snprintf (id, sizeof (id), "W-big-%04d", i);
+        snprintf (repo, sizeof (repo), "registry.example.com/team-%04d/service-with-a-long-name/*", i);
+        json_array_append_new (waivers, json_pack ("{s:s, s:{s:s, s:s}, s:s, s:s, s:s}", "id", id, "match",
+                                                   "repository", repo, "cve", "CVE-2023-38545", "expires",
+                                                   "2026-12-31T00:00:00Z", "reason", "a long reason", "owner",
+                                                   "team"));
+      }
+    text = json_dumps (doc, 0);
+    set_policy (store, text);
+    compare_db (store, db, index, &c);
+    /* The policy is the first record (at 2048, after the table of
+       contents): its value must reach past the head.  */
+    assert_int_equal (read_all_file (index, 1 << 28, &head, &head_len, &err), 0);
+    assert_true (head_len > 2056);
+    assert_true (cdb_unpack ((const unsigned char *) head + 2052) > PG_INDEX_HEAD);
+  }
 
   policies = suite_policies (&n_policies);
   for (size_t i = 0; i < n_policies; i++)
