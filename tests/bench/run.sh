@@ -102,17 +102,28 @@ for c in jq runc busybox valgrind python3 perf; do
 done
 mkdir -p "$DATA" "$RESULTS"
 rm -f "$RESULTS"/*
-# Every program is timed as a host runs it: installed.  The pages of a
-# binary the linker has just written stay small in the page cache, and each
-# exec of the hook from build/ cost ~50 us more than of its installed copy
-# (the floor's, 15 us): a handicap no host has.
+# Every program is timed as a host runs it: installed, and installed again
+# before each timed step.  How a binary's pages came into the page cache
+# moves each exec of the hook by tens of microseconds (paired, against a
+# copy just installed: +50 us for the linker's own output, +36 us once
+# evicted and read back, +61 us once evicted and faulted in by exec;
+# BENCHMARKS.md), and the database steps evict what they do not use.
 BIN=$DATA/bin
+PROGRAMS="HOOK CLI GEN TIMER FLOOR SFLOOR PARSE SQLFLOOR CDBFLOOR NOSANDBOX EVICT"
 rm -rf "$BIN"
 install -d "$BIN"
-for v in HOOK CLI GEN TIMER FLOOR SFLOOR PARSE SQLFLOOR CDBFLOOR NOSANDBOX EVICT; do
+for v in $PROGRAMS; do
   install -m 0755 "${!v}" "$BIN/"
   printf -v "$v" '%s' "$BIN/$(basename "${!v}")"
 done
+# install_programs : install every program again, over itself.
+install_programs() {
+  local v
+  for v in $PROGRAMS; do
+    install -m 0755 "${!v}" "${!v}.new"
+    mv -f "${!v}.new" "${!v}"
+  done
+}
 command -v rsyslogd >/dev/null || die "rsyslogd is missing: run \`make deps\`"
 # shellcheck source=tests/lib.sh
 . "$ROOT/tests/lib.sh"
@@ -266,6 +277,10 @@ make_bundle "$DATA/bundle-nosandbox" "$(kv "$DATA/db-$LARGEST.db.info" target_di
 # ---- 1, 2, 5: hook decisions -----------------------------------------------
 
 FLOOR_STATE=$DATA/state-$LARGEST.json
+if want hook || want cold || want runc || want storage; then
+  # After the databases' steps, before the first timed one.
+  install_programs
+fi
 if want hook; then
   log "hook: $RUNS runs of each, interleaved"
   args=(--cmd floor 0 "$FLOOR_STATE" "$FLOOR")
@@ -322,6 +337,7 @@ fi
 # ---- 3: runc ---------------------------------------------------------------
 
 if want runc; then
+  install_programs
   log "runc run: $RUNC_RUNS runs without a hook, with the floor as hook, with patchgate-hook ($LARGEST images), with metrics, without its sandbox"
   # Its own mount namespace, so that nothing runc mounts outlives the run.
   runc=$(command -v runc)
@@ -421,6 +437,7 @@ fi
 # ---- 7: a podman host's store ----------------------------------------------
 
 if want storage; then
+  install_programs
   # One container, CID, started from a store of C containers and I images in
   # podman's own format (gen_storage.py: the records `podman run` writes,
   # IDs and names replaced); it is the newest (the last record), its image
