@@ -4,9 +4,13 @@
  *   hook_timer [-n RUNS] [-w WARMUP] [-e EVICT_FILE]... [-v]
  *              --cmd NAME EXIT STDIN PROG [ARG...] [--cmd NAME EXIT STDIN PROG [ARG...]]...
  *
- * Each round runs every command once, the order rotating from round to
- * round, so that whatever else the machine does (colleagues' builds) falls on
- * all of them alike: compare commands of one invocation, not of two.  Every
+ * Each round runs every command once, in an order shuffled afresh each
+ * round (seeded: the same every invocation), so that whatever else the
+ * machine does (colleagues' builds) falls on all of them alike, and so does
+ * whatever a command leaves behind for the next: compare commands of one
+ * invocation, not of two.  (A rotation keeps the cyclic order, so each
+ * command always followed the same one: under runc that alone put 1 ms
+ * between two commands, BENCHMARKS.md.)  Every
  * run gets the file STDIN on stdin and /dev/null as stdout and stderr (-v:
  * stderr is kept); its exit status must be EXIT.  -e drops
  * the file from the page cache before every run (posix_fadvise DONTNEED), for
@@ -221,10 +225,22 @@ main (int argc, char **argv)
       cmds[k].rss = calloc ((size_t) runs, sizeof (long));
     }
 
+  int *order = calloc ((size_t) argc, sizeof (*order));
+  unsigned seed = 1;
+  for (int k = 0; k < n_cmds; k++)
+    order[k] = k;
   for (int round = 0; round < warmup + runs; round++)
     for (int j = 0; j < n_cmds; j++)
       {
-        struct cmd *c = &cmds[(j + round) % n_cmds];
+        struct cmd *c;
+        if (j == 0)
+          for (int k = n_cmds - 1; k > 0; k--)
+            {
+              int m = rand_r (&seed) % (k + 1), t = order[k];
+              order[k] = order[m];
+              order[m] = t;
+            }
+        c = &cmds[order[j]];
         double w, cpu;
         long rss;
         int st;
