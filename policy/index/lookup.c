@@ -210,16 +210,25 @@ read_at (int fd, void *buf, size_t len, uint64_t pos)
   return 0;
 }
 
+/* Are LEN bytes at POS all in the file?  (index_open refused a file past
+   PG_INDEX_MAX_SIZE: tinycdb's 32-bit offsets reach all of it.)  */
+static bool
+index_holds (const pg_index *idx, uint64_t pos, uint64_t len)
+{
+  uint64_t size = (uint64_t) idx->st.st_size;
+
+  return pos <= size && len <= size - pos;
+}
+
 /* LEN bytes at POS, kept until the index is closed: in the mapped head,
    else read into a chunk.  NULL and errno when they are not all in the
    file.  */
 static const unsigned char *
 index_bytes (pg_index *idx, uint64_t pos, uint64_t len)
 {
-  uint64_t size = (uint64_t) idx->st.st_size;
   struct index_chunk *c;
 
-  if (pos > size || len > size - pos)
+  if (!index_holds (idx, pos, len))
     return errno = EPROTO, NULL;
   if (pos + len <= idx->head_len)
     return idx->head + pos;
@@ -313,9 +322,7 @@ static int
 index_value_at (pg_index *idx, uint64_t pos, uint64_t len, bool keep, const unsigned char **data,
                 unsigned char **owned)
 {
-  uint64_t size = (uint64_t) idx->st.st_size;
-
-  if (pos > UINT32_MAX || len > UINT32_MAX || pos > size || len > size - pos)
+  if (!index_holds (idx, pos, len))
     return errno = EPROTO, -1;
   if (idx->mapped)
     *data = cdb_get (&idx->cdb, (unsigned) len, (unsigned) pos);
@@ -444,17 +451,15 @@ index_open (const char *path, const struct pg_index_open_opts *opts, pg_index **
     }
   /* Out of the page cache, a decision reads the head (the table of
      contents, then the policy and the facts, written first: writer.c),
-     the trailer, a hash slot and a record: ask for the first two at once,
-     before cdb_init touches the first page.  A fault on the mapping before
-     it is marked random would read around that page as far as the
+     the trailer, a hash slot and a record.  The head is asked for first,
+     so that it is read while the trailer is, and so that no fault on its
+     mapping finds it missing: such a fault reads around as far as the
      device's read-ahead (8 MiB on this machine's disk: most of a cold
-     decision, BENCHMARKS.md).  */
+     decision, BENCHMARKS.md).  The rest is a handful of pages spread over
+     the file, each read by a pread that FADV_RANDOM keeps to the pages it
+     asks for.  */
   (void) posix_fadvise (idx->fd, 0, 0, POSIX_FADV_RANDOM);
   (void) posix_fadvise (idx->fd, 0, PG_INDEX_HEAD, POSIX_FADV_WILLNEED);
-  (void) posix_fadvise (idx->fd, idx->st.st_size - (off_t) sizeof (idx->t), sizeof (idx->t),
-                        POSIX_FADV_WILLNEED);
-  /* The rest is a handful of pages spread over the file, read where they
-     lie (FADV_RANDOM: none read ahead).  */
   idx->head_len = (uint64_t) idx->st.st_size < PG_INDEX_HEAD ? (size_t) idx->st.st_size : PG_INDEX_HEAD;
   idx->head = mmap (NULL, idx->head_len, PROT_READ, MAP_PRIVATE, idx->fd, 0);
   if (idx->head == MAP_FAILED)

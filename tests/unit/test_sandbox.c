@@ -263,7 +263,7 @@ do_decision_work (void *data)
   if (index_open (idx_path, NULL, &idx, &err) < 0)
     return 18;
   enter ();
-  /* The decision, from the mapped index: the hook's.  */
+  /* The decision, from the open index: the hook's.  */
   ctx.digest = "sha256:0000000000000000000000000000000000000000000000000000000000000001";
   if (index_decide (idx, &ctx, 1800000000, &d, &err) < 0 || d.verdict != PG_VERDICT_DENY)
     return 19;
