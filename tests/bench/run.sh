@@ -138,6 +138,11 @@ field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ms() { awk -v a="$1" 'BEGIN { printf "%.2f", a / 1000 }'; }
 mib() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1024 }'; }
+# share D B [FORMAT] : D as a percentage of B (printf FORMAT, default %.1f).
+share() { awk -v d="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { printf f, d / b * 100 }'; }
+# within_1pct LO HI : the verdict on a 95% interval of a share: met when all
+# of it is at most 1%, missed when all of it is above, else not resolved.
+within_1pct() { awk -v lo="$1" -v hi="$2" 'BEGIN { print (hi <= 1) ? "met" : (lo > 1) ? "MISSED" : "not resolved" }'; }
 
 # ---- databases -------------------------------------------------------------
 
@@ -646,7 +651,7 @@ report() {
         h=$(awk -v v="$(field "$pr" wall_diff_lo_us)" 'BEGIN { print -v }')
         c=$(awk -v v="$(field "$pr" cpu_diff_median_us)" 'BEGIN { print -v }')
       fi
-      echo "$(ms "$m") ms (95% interval $(ms "$l") to $(ms "$h") ms), $(awk -v d="$m" -v b="$(field "$p" median_us)" 'BEGIN { printf "%+.1f%%", d / b * 100 }') of a start; CPU $(ms "$c") ms"
+      echo "$(ms "$m") ms (95% interval $(ms "$l") to $(ms "$h") ms), $(share "$m" "$(field "$p" median_us)" '%+.1f%%') of a start; CPU $(ms "$c") ms"
     }
     echo "Run by run (each round starts every variant once, so what drifts between rounds cancels; the"
     echo "median of the differences, with a 95% interval from the order statistics):"
@@ -666,7 +671,7 @@ report() {
         local a b pr
         a=$(grep "^$2 $sf " "$RESULTS/runc-span.txt") b=$(grep "^$2 $sh " "$RESULTS/runc-span.txt")
         pr=$(grep "^${2}pair $sf $sh " "$RESULTS/runc-span.txt")
-        echo "| $1 | $(ms "$(field "$a" median_us)") ms | $(ms "$(field "$b" median_us)") ms | $(ms "$(field "$pr" diff_median_us)") ms ($(ms "$(field "$pr" diff_lo_us)") to $(ms "$(field "$pr" diff_hi_us)")) | $(awk -v d="$(field "$pr" diff_median_us)" -v b="$(field "$p" median_us)" 'BEGIN { printf "%.2f%%", d / b * 100 }') |"
+        echo "| $1 | $(ms "$(field "$a" median_us)") ms | $(ms "$(field "$b" median_us)") ms | $(ms "$(field "$pr" diff_median_us)") ms ($(ms "$(field "$pr" diff_lo_us)") to $(ms "$(field "$pr" diff_hi_us)")) | $(share "$(field "$pr" diff_median_us)" "$(field "$p" median_us)" '%.2f%%') |"
       }
       echo "Traced: $SPAN_RUNS more starts with each (perf record of the scheduler's fork, exec and exit"
       echo "events; tests/bench/runc_span.py).  runc waits for a createRuntime hook from its fork to its exit:"
@@ -679,7 +684,7 @@ report() {
       span_row "runc waits for the hook (its fork to its exit)" span
       span_row "the rest of the start (the hook's exit to runc's)" after
       pr=$(grep "^pathpair $sf $sh " "$RESULTS/runc-span.txt")
-      echo "| **both: the hook's fork to runc's exit** | | | **$(ms "$(field "$pr" diff_median_us)") ms ($(ms "$(field "$pr" diff_lo_us)") to $(ms "$(field "$pr" diff_hi_us)"))** | **$(awk -v d="$(field "$pr" diff_median_us)" -v b="$(field "$p" median_us)" 'BEGIN { printf "%.2f%%", d / b * 100 }')** |"
+      echo "| **both: the hook's fork to runc's exit** | | | **$(ms "$(field "$pr" diff_median_us)") ms ($(ms "$(field "$pr" diff_lo_us)") to $(ms "$(field "$pr" diff_hi_us)"))** | **$(share "$(field "$pr" diff_median_us)" "$(field "$p" median_us)" '%.2f%%')** |"
       echo
     fi
     echo "Medians apart:"
@@ -847,21 +852,19 @@ targets() {
       local pr lo hi verdict
       pr=$(grep '^pair runc-floorhook runc-hook ' "$RESULTS/runc.txt" | head -1)
       b=$(field "$p" median_us)
-      r=$(awk -v d="$(field "$pr" wall_diff_median_us)" -v b="$b" 'BEGIN { printf "%.1f", d / b * 100 }')
-      lo=$(awk -v d="$(field "$pr" wall_diff_lo_us)" -v b="$b" 'BEGIN { printf "%.1f", d / b * 100 }')
-      hi=$(awk -v d="$(field "$pr" wall_diff_hi_us)" -v b="$b" 'BEGIN { printf "%.1f", d / b * 100 }')
-      c=$(awk -v d="$(field "$pr" cpu_diff_median_us)" -v b="$(field "$p" cpu_median_us)" 'BEGIN { printf "%.1f", d / b * 100 }')
-      # Met when the whole interval is at most 1%, missed when it is all
-      # above; otherwise this run cannot tell.
-      verdict=$(awk -v lo="$lo" -v hi="$hi" 'BEGIN { print (hi <= 1) ? "met" : (lo > 1) ? "MISSED" : "not resolved" }')
+      r=$(share "$(field "$pr" wall_diff_median_us)" "$b")
+      lo=$(share "$(field "$pr" wall_diff_lo_us)" "$b")
+      hi=$(share "$(field "$pr" wall_diff_hi_us)" "$b")
+      c=$(share "$(field "$pr" cpu_diff_median_us)" "$(field "$p" cpu_median_us)")
+      verdict=$(within_1pct "$lo" "$hi")
       if [ -s "$RESULTS/runc-span.txt" ]; then
         echo "| patchgate over the floor as hook, whole start timed from outside (run by run: median, 95% interval; no target of its own: a start's spread is wider than 1%) | $r % wall ($lo to $hi %; $c % CPU) | |"
         # The target, from the trace: the hook's fork to runc's exit.
         pr=$(grep "^pathpair $(basename "$FLOOR") $(basename "$HOOK") " "$RESULTS/runc-span.txt")
-        r=$(awk -v d="$(field "$pr" diff_median_us)" -v b="$b" 'BEGIN { printf "%.2f", d / b * 100 }')
-        lo=$(awk -v d="$(field "$pr" diff_lo_us)" -v b="$b" 'BEGIN { printf "%.2f", d / b * 100 }')
-        hi=$(awk -v d="$(field "$pr" diff_hi_us)" -v b="$b" 'BEGIN { printf "%.2f", d / b * 100 }')
-        verdict=$(awk -v lo="$lo" -v hi="$hi" 'BEGIN { print (hi <= 1) ? "met" : (lo > 1) ? "MISSED" : "not resolved" }')
+        r=$(share "$(field "$pr" diff_median_us)" "$b" %.2f)
+        lo=$(share "$(field "$pr" diff_lo_us)" "$b" %.2f)
+        hi=$(share "$(field "$pr" diff_hi_us)" "$b" %.2f)
+        verdict=$(within_1pct "$lo" "$hi")
         echo "| patchgate's cost over a do-nothing hook under runc <= 1% of a start (traced: the hook's fork to runc's exit, run by run: median, 95% interval) | $r % wall ($lo to $hi %) | $verdict |"
       else
         echo "| patchgate's cost over a do-nothing hook under runc <= 1% of a start (run by run: median, 95% interval) | $r % wall ($lo to $hi %; $c % CPU) | $verdict |"

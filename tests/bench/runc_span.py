@@ -43,14 +43,12 @@ def parse(lines):
 def runs(events, programs):
     """For each hook program, its runs in time order: (span, after, start)."""
     forked = {}  # child pid -> (time, parent tgid)
-    tgid_of = {}  # tid -> tgid, from the events seen
     runc_exec = {}  # tgid -> exec time of runc
     hooks = {}  # pid -> (program, fork time, runc tgid)
     ended = {}  # pid -> exit time
     out = {p: [] for p in programs}
     pending = []
     for t, tgid, tid, name, rest in events:
-        tgid_of[tid] = tgid
         if name == "sched_process_fork":
             child = int(re.search(r"child_pid=(\d+)", rest).group(1))
             forked[child] = (t, tgid)
